@@ -1,0 +1,65 @@
+# flowq — the two commands that matter: `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+LAMBDA_DIR := $(BIN)/lambda
+FUZZTIME ?= 15s
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: all build flowq lambda demo test test-go test-race fuzz bench bench-compare deploy-local tools infra-test vet fmt clean
+
+all: build
+
+build: flowq lambda
+
+## flowq: the CLI (cgo: embeds DuckDB).
+flowq:
+	$(GO) build -o $(BIN)/flowq ./cmd/flowq
+
+## lambda: the ingest Lambda for arm64 provided.al2023 (no cgo, no DuckDB).
+lambda:
+	mkdir -p $(LAMBDA_DIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(LAMBDA_DIR)/bootstrap ./cmd/ingest-lambda
+	@ls -l $(LAMBDA_DIR)/bootstrap | awk '{printf "bootstrap: %.1f MiB\n", $$5/1048576}'
+
+## demo: a day of synthetic traffic for the seed VPC through the whole pipeline.
+demo: flowq
+	$(BIN)/flowq demo
+
+## tools: what the tests need beyond Go (moto_server, cfn-lint, the CDK CLI).
+tools:
+	@command -v moto_server >/dev/null || pip install 'moto[server]'
+	@command -v cfn-lint >/dev/null || pip install cfn-lint
+	@command -v aws >/dev/null || pip install awscli
+	cd infra && npm ci --no-audit --no-fund
+
+## test: every test of every module, a short fuzz run, and the infra proof.
+test: tools test-go test-race fuzz infra-test
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-race:
+	$(GO) test -count=1 -race ./internal/parse/... ./internal/detect/... ./internal/synth/...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./internal/parse
+
+infra-test:
+	$(MAKE) -C infra test
+
+deploy-local:
+	$(MAKE) -C infra deploy-local
+
+## bench: Go benchmarks (parser, detectors, store, handler) with their references.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./internal/... ./cmd/... | tee $(BIN)/bench.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@latest $(BIN)/bench.txt
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) flowlake

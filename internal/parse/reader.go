@@ -1,0 +1,679 @@
+package parse
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Defaults of Options.
+const (
+	DefaultBatchSize    = 16384
+	DefaultMaxLineBytes = 64 << 10
+	readChunk           = 256 << 10
+)
+
+// Options configure a Reader.
+type Options struct {
+	// Format of the records. nil means AWS's default version 2 format. A
+	// header line in the input (as in files AWS delivers to S3) replaces it
+	// from that line on.
+	Format *Format
+	// BatchSize is the most records per batch (default 16384).
+	BatchSize int
+	// Allocator for the Arrow buffers (default memory.DefaultAllocator).
+	Allocator memory.Allocator
+	// Name of the input, used in errors ("" leaves it out).
+	Name string
+	// MaxLineBytes bounds the memory a single line may take (default 64 KiB);
+	// a longer line is rejected and skipped.
+	MaxLineBytes int
+	// OnBadLine is called for every rejected line. The error is only valid
+	// during the call. May be nil: the line is still counted in Stats.
+	OnBadLine func(*LineError)
+	// OnWarning is called for things that do not reject a line, such as an
+	// unknown field in a header line (kept as a string column).
+	OnWarning func(*LineError)
+}
+
+// Reader turns flow-log text into Arrow record batches. It is shaped like
+// arrow-go's CSV reader: Next, RecordBatch, Err, Release. Each batch is
+// valid until the next call to Next; Retain it to keep it longer. Lines are
+// read in bounded memory and no memory is allocated per record.
+//
+// Every batch of one Reader has the schema of the format in force when its
+// records were read; a header line that changes the format ends the batch.
+type Reader struct {
+	opts  Options
+	mem   memory.Allocator
+	src   io.Reader // nil for the []byte fast path
+	buf   []byte    // unread input: data[pos:]
+	pos   int
+	eof   bool
+	skip  bool // discarding the rest of an over-long line
+	ioErr error
+
+	fm      *Format
+	next    *Format // format from a header line, in force after the current batch
+	cols    []column
+	rows    int
+	rowCap  int
+	status  int // index of log-status, -1 if absent
+	names   map[string]struct{}
+	cur     arrow.RecordBatch
+	stats   Stats
+	lineNo  int64
+	scratch LineError
+}
+
+// NewReader returns a Reader over r.
+func NewReader(r io.Reader, opts Options) *Reader {
+	rd := newReader(opts)
+	rd.src = r
+	return rd
+}
+
+// NewBytesReader returns a Reader over an in-memory input. It reads data in
+// place without copying it first; data must not change while the Reader is in
+// use.
+func NewBytesReader(data []byte, opts Options) *Reader {
+	rd := newReader(opts)
+	rd.buf = data
+	rd.eof = true
+	return rd
+}
+
+func newReader(opts Options) *Reader {
+	if opts.Format == nil {
+		opts.Format = DefaultFormat()
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	names := make(map[string]struct{}, len(known))
+	for _, k := range known {
+		names[k.Name] = struct{}{}
+	}
+	r := &Reader{opts: opts, mem: mem, names: names}
+	r.setFormat(opts.Format)
+	return r
+}
+
+// Format returns the format in force for the current batch.
+func (r *Reader) Format() *Format { return r.fm }
+
+// Stats returns the counters so far.
+func (r *Reader) Stats() Stats { return r.stats }
+
+// Err returns the I/O error that stopped the Reader, if any. Rejected lines
+// are not errors here: they go to Options.OnBadLine and Stats.
+func (r *Reader) Err() error { return r.ioErr }
+
+// RecordBatch returns the current batch, valid until the next call to Next.
+func (r *Reader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Release frees the current batch and the Reader's buffers.
+func (r *Reader) Release() {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	for i := range r.cols {
+		r.cols[i].release()
+	}
+	r.rows, r.rowCap = 0, 0
+}
+
+// Next reads the next batch. It returns false at the end of the input or on
+// an I/O error (see Err).
+func (r *Reader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.next != nil {
+		r.setFormat(r.next)
+		r.next = nil
+	}
+	for r.rows < r.opts.BatchSize && r.next == nil {
+		line, ok := r.line()
+		if !ok {
+			break
+		}
+		r.parseLine(line)
+	}
+	if r.rows == 0 {
+		return false
+	}
+	r.cur = r.finish()
+	return true
+}
+
+// line returns the next line without its terminator, or false at the end.
+func (r *Reader) line() ([]byte, bool) {
+	for {
+		data := r.buf[r.pos:]
+		i := bytes.IndexByte(data, '\n')
+		if r.skip { // the tail of an over-long line: drop it
+			if i < 0 {
+				r.stats.Bytes += int64(len(data))
+				r.pos = len(r.buf)
+				if r.eof {
+					return nil, false
+				}
+				r.fill()
+				continue
+			}
+			r.stats.Bytes += int64(i + 1)
+			r.pos += i + 1
+			r.skip = false
+			continue
+		}
+		if i >= 0 {
+			r.pos += i + 1
+			r.stats.Bytes += int64(i + 1)
+			r.lineNo++
+			r.stats.Lines++
+			if i > r.opts.MaxLineBytes {
+				r.tooLong(i)
+				continue
+			}
+			return data[:i], true
+		}
+		if len(data) > r.opts.MaxLineBytes {
+			r.lineNo++
+			r.stats.Lines++
+			r.stats.Bytes += int64(len(data))
+			r.pos = len(r.buf)
+			r.tooLong(len(data))
+			r.skip = !r.eof
+			continue
+		}
+		if r.eof {
+			if len(data) == 0 {
+				return nil, false
+			}
+			r.pos = len(r.buf)
+			r.stats.Bytes += int64(len(data))
+			r.lineNo++
+			r.stats.Lines++
+			return data, true
+		}
+		r.fill()
+	}
+}
+
+// fill reads more input, keeping the unread tail.
+func (r *Reader) fill() {
+	rest := len(r.buf) - r.pos
+	if r.buf == nil {
+		r.buf = make([]byte, 0, readChunk)
+	}
+	if r.pos > 0 {
+		copy(r.buf[:cap(r.buf)], r.buf[r.pos:])
+		r.buf = r.buf[:rest]
+		r.pos = 0
+	}
+	if cap(r.buf)-len(r.buf) < readChunk/2 {
+		nb := make([]byte, len(r.buf), 2*cap(r.buf))
+		copy(nb, r.buf)
+		r.buf = nb
+	}
+	n, err := io.ReadAtLeast(r.src, r.buf[len(r.buf):cap(r.buf)], 1)
+	r.buf = r.buf[:len(r.buf)+n]
+	if err != nil {
+		r.eof = true
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			r.ioErr = err
+		}
+	}
+}
+
+func (r *Reader) tooLong(n int) {
+	r.reject(&LineError{Reason: ReasonLineTooLong, Detail: "over " + itoa(r.opts.MaxLineBytes) + " bytes: " + itoa(n)})
+}
+
+func itoa(n int) string { return string(appendInt(nil, int64(n))) }
+
+func appendInt(b []byte, n int64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	neg := n < 0
+	u := uint64(n)
+	if neg {
+		u = uint64(-n)
+	}
+	for {
+		i--
+		tmp[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		tmp[i] = '-'
+	}
+	return append(b, tmp[i:]...)
+}
+
+func (r *Reader) reject(e *LineError) {
+	e.File = r.opts.Name
+	e.Line = r.lineNo
+	r.stats.BadLines++
+	r.stats.ByReason[e.Reason]++
+	if r.opts.OnBadLine != nil {
+		r.opts.OnBadLine(e)
+	}
+}
+
+func (r *Reader) setFormat(fm *Format) {
+	for i := range r.cols {
+		r.cols[i].release()
+	}
+	r.fm = fm
+	r.cols = make([]column, fm.Len())
+	for i := range r.cols {
+		fd := fm.fields[i]
+		max := fd.Max
+		switch {
+		case fd.Kind == Int32 && max == 0:
+			max = math.MaxInt32
+		case fd.Kind == Int64 && max == 0:
+			max = math.MaxInt64
+		}
+		r.cols[i] = column{field: fd, max: uint64(max)}
+	}
+	r.status = fm.Index("log-status")
+	r.rows, r.rowCap = 0, 0
+}
+
+// parseLine parses one line and appends it as a row, or rejects it. The row
+// is committed only when every field converted; a failed line leaves the
+// columns as they were.
+func (r *Reader) parseLine(line []byte) {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	// Skip leading spaces; blank lines are skipped.
+	p := 0
+	for p < len(line) && line[p] == ' ' {
+		p++
+	}
+	if p == len(line) {
+		r.stats.Blank++
+		return
+	}
+	if c := line[p]; c >= 'a' && c <= 'z' && r.isHeader(line[p:]) {
+		return
+	}
+	if !isASCII(line) && !utf8.Valid(line) {
+		r.rejectUTF8(line)
+		return
+	}
+	if r.rows == r.rowCap {
+		r.grow()
+	}
+	row := r.rows
+	cols := r.cols
+	for j := range cols {
+		c := &cols[j]
+		for p < len(line) && line[p] == ' ' {
+			p++
+		}
+		if p == len(line) {
+			r.rejectCount(line, j)
+			return
+		}
+		start := p
+		if c.field.Kind == String {
+			for p < len(line) && line[p] != ' ' {
+				p++
+			}
+			tok := line[start:p]
+			if len(tok) == 1 && tok[0] == '-' {
+				c.setNull(row)
+				continue
+			}
+			if c.field.check != anyValue && !validValue(c.field.check, tok) {
+				r.rejectField(ReasonValue, c, tok)
+				return
+			}
+			c.appendString(row, tok)
+			continue
+		}
+		// Integer field: digits only, or "-" for null.
+		var v uint64
+		for p < len(line) {
+			d := line[p] - '0'
+			if d > 9 {
+				break
+			}
+			v = v*10 + uint64(d)
+			p++
+		}
+		n := p - start
+		if p < len(line) && line[p] != ' ' {
+			if n == 0 && line[p] == '-' && (p+1 == len(line) || line[p+1] == ' ') {
+				p++
+				c.setNull(row)
+				continue
+			}
+			for p < len(line) && line[p] != ' ' {
+				p++
+			}
+			r.rejectField(ReasonSyntax, c, line[start:p])
+			return
+		}
+		if n > 18 && !fitsUint63(line[start:p]) || v > c.max {
+			r.rejectField(ReasonRange, c, line[start:p])
+			return
+		}
+		c.setInt(row, v)
+	}
+	for p < len(line) && line[p] == ' ' {
+		p++
+	}
+	if p != len(line) {
+		r.rejectCount(line, -1)
+		return
+	}
+	// Commit the row.
+	for j := range cols {
+		if cols[j].field.Kind == String {
+			cols[j].commitString(row)
+		}
+	}
+	r.rows++
+	if r.status >= 0 {
+		c := &cols[r.status]
+		if c.isValid(row) {
+			switch s := c.lastString(row); s {
+			case StatusNoData:
+				r.stats.NoData++
+			case StatusSkipData:
+				r.stats.SkipData++
+			}
+		}
+	}
+}
+
+func validValue(check valueCheck, tok []byte) bool {
+	switch check {
+	case actionValue:
+		return string(tok) == ActionAccept || string(tok) == ActionReject
+	case statusValue:
+		return string(tok) == StatusOK || string(tok) == StatusNoData || string(tok) == StatusSkipData
+	}
+	return true
+}
+
+// fitsUint63 reports whether a decimal digit string is at most MaxInt64.
+func fitsUint63(d []byte) bool {
+	for len(d) > 1 && d[0] == '0' {
+		d = d[1:]
+	}
+	const maxStr = "9223372036854775807"
+	if len(d) != len(maxStr) {
+		return len(d) < len(maxStr)
+	}
+	return string(d) <= maxStr
+}
+
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// isHeader recognises an S3 header line: every token a field name, the first
+// one known. It switches the format if the header declares a new one.
+func (r *Reader) isHeader(line []byte) bool {
+	end := bytes.IndexByte(line, ' ')
+	if end < 0 {
+		end = len(line)
+	}
+	if _, ok := r.names[string(line[:end])]; !ok {
+		return false
+	}
+	for _, c := range line {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == ' ') {
+			return false
+		}
+	}
+	fm, unknown, err := FromHeader(string(line))
+	if err != nil {
+		return false
+	}
+	r.stats.Headers++
+	for _, u := range unknown {
+		if r.opts.OnWarning != nil {
+			r.opts.OnWarning(&LineError{File: r.opts.Name, Line: r.lineNo, Field: u, Reason: ReasonValue,
+				Detail: "unknown field in header, kept as a string column"})
+		}
+	}
+	if fm.Equal(r.fm) {
+		return true
+	}
+	if r.rows == 0 {
+		r.setFormat(fm)
+	} else {
+		r.next = fm
+	}
+	return true
+}
+
+func (r *Reader) rejectCount(line []byte, got int) {
+	if got < 0 { // too many: count them
+		got = len(bytes.Fields(line))
+	}
+	r.undo()
+	r.reject(&LineError{Reason: ReasonFieldCount, Detail: fieldCountDetail(got, len(r.cols))})
+}
+
+func (r *Reader) rejectField(reason Reason, c *column, tok []byte) {
+	r.undo()
+	r.reject(&LineError{Reason: reason, Field: c.field.Name, Value: truncate(tok)})
+}
+
+func (r *Reader) rejectUTF8(line []byte) {
+	name := ""
+	for i, tok := range bytes.Fields(line) {
+		if !utf8.Valid(tok) {
+			if i < len(r.cols) {
+				name = r.cols[i].field.Name
+			}
+			break
+		}
+	}
+	r.reject(&LineError{Reason: ReasonUTF8, Field: name})
+}
+
+// undo drops whatever a rejected line wrote past the committed rows.
+func (r *Reader) undo() {
+	for j := range r.cols {
+		r.cols[j].undo(r.rows)
+	}
+}
+
+// grow makes room for more rows: a small first allocation that doubles up to
+// the batch size, so tiny inputs (one Lambda event) stay small.
+func (r *Reader) grow() {
+	n := r.rowCap * 2
+	if n == 0 {
+		n = min(r.opts.BatchSize, 1024)
+		if r.src == nil { // fast path: size from the remaining input
+			n = min(r.opts.BatchSize, max(64, (len(r.buf)-r.pos)/64+16))
+		}
+	}
+	n = min(n, r.opts.BatchSize)
+	for j := range r.cols {
+		r.cols[j].reserve(r.mem, n)
+	}
+	r.rowCap = n
+}
+
+// finish turns the columns into a record batch and resets them.
+func (r *Reader) finish() arrow.RecordBatch {
+	arrs := make([]arrow.Array, len(r.cols))
+	for j := range r.cols {
+		arrs[j] = r.cols[j].array(r.rows)
+	}
+	rec := array.NewRecordBatch(r.fm.schema, arrs, int64(r.rows))
+	for _, a := range arrs {
+		a.Release()
+	}
+	r.stats.Records += int64(r.rows)
+	r.stats.Batches++
+	r.rows, r.rowCap = 0, 0
+	return rec
+}
+
+// column accumulates one field's values straight into Arrow buffers.
+type column struct {
+	field Field
+	max   uint64
+
+	valid  *memory.Buffer
+	values *memory.Buffer // int32/int64 values, or int32 offsets for strings
+	data   *memory.Buffer // string bytes
+	bits   []byte
+	i32    []int32
+	i64    []int64
+	bytes  []byte // data's whole capacity
+	used   int    // committed string bytes
+	pend   int    // string bytes of the row being parsed
+}
+
+func (c *column) reserve(mem memory.Allocator, rows int) {
+	if c.valid == nil {
+		c.valid = memory.NewResizableBuffer(mem)
+		c.values = memory.NewResizableBuffer(mem)
+	}
+	oldBits := c.valid.Len()
+	nb := int(bitutil.BytesForBits(int64(rows)))
+	c.valid.Resize(nb)
+	c.bits = c.valid.Bytes()
+	clear(c.bits[oldBits:])
+	switch c.field.Kind {
+	case Int32:
+		c.values.Resize(rows * 4)
+		c.i32 = arrow.Int32Traits.CastFromBytes(c.values.Bytes())
+	case Int64:
+		c.values.Resize(rows * 8)
+		c.i64 = arrow.Int64Traits.CastFromBytes(c.values.Bytes())
+	default:
+		c.values.Resize((rows + 1) * 4)
+		c.i32 = arrow.Int32Traits.CastFromBytes(c.values.Bytes())
+		if c.data == nil {
+			c.data = memory.NewResizableBuffer(mem)
+			c.i32[0] = 0
+		}
+		if c.data.Cap() < rows*8 {
+			c.data.Reserve(rows * 8)
+			c.bytes = c.data.Buf()
+		}
+	}
+}
+
+func (c *column) isValid(row int) bool { return c.bits[row>>3]&(1<<(row&7)) != 0 }
+
+func (c *column) setNull(row int) {
+	c.bits[row>>3] &^= 1 << (row & 7)
+	switch c.field.Kind {
+	case Int32:
+		c.i32[row] = 0
+	case Int64:
+		c.i64[row] = 0
+	default:
+		c.pend = c.used
+	}
+}
+
+func (c *column) setInt(row int, v uint64) {
+	c.bits[row>>3] |= 1 << (row & 7)
+	if c.field.Kind == Int32 {
+		c.i32[row] = int32(v)
+	} else {
+		c.i64[row] = int64(v)
+	}
+}
+
+func (c *column) appendString(row int, tok []byte) {
+	c.bits[row>>3] |= 1 << (row & 7)
+	if need := c.used + len(tok); need > len(c.bytes) {
+		c.data.Reserve(max(need, 2*len(c.bytes)))
+		c.bytes = c.data.Buf()
+	}
+	c.pend = c.used + copy(c.bytes[c.used:], tok)
+}
+
+func (c *column) commitString(row int) {
+	c.used = c.pend
+	c.i32[row+1] = int32(c.used)
+}
+
+func (c *column) lastString(row int) string {
+	return string(c.bytes[c.i32[row]:c.i32[row+1]])
+}
+
+func (c *column) undo(rows int) {
+	if c.field.Kind == String {
+		c.pend = c.used
+	}
+}
+
+// array hands the buffers to an Arrow array and starts afresh.
+func (c *column) array(rows int) arrow.Array {
+	nulls := rows - bitutil.CountSetBits(c.bits, 0, rows)
+	valid := c.valid
+	if nulls == 0 {
+		valid = nil
+	}
+	var data arrow.ArrayData
+	switch c.field.Kind {
+	case Int32, Int64:
+		data = array.NewData(c.field.Kind.DataType(), rows, []*memory.Buffer{valid, c.values}, nil, nulls, 0)
+	default:
+		c.data.ResizeNoShrink(c.used)
+		data = array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{valid, c.values, c.data}, nil, nulls, 0)
+	}
+	arr := array.MakeFromData(data)
+	data.Release()
+	c.release()
+	return arr
+}
+
+func (c *column) release() {
+	for _, b := range []*memory.Buffer{c.valid, c.values, c.data} {
+		if b != nil {
+			b.Release()
+		}
+	}
+	*c = column{field: c.field, max: c.max}
+}
