@@ -70,10 +70,10 @@ type Data struct {
 }
 
 type event struct {
-	ts               int64
-	idOff, idEnd     int
-	msgOff, msgEnd   int
-	line             int64 // 1-based line in Text where the message starts
+	ts             int64
+	idOff, idEnd   int
+	msgOff, msgEnd int
+	line           int64 // 1-based line in Text where the message starts
 }
 
 // Event is one log event.

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-		"math/rand/v2"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
