@@ -79,7 +79,7 @@ func parseFile(a *app, path string, fm *parse.Format, batch int, out *bufio.Writ
 	}
 	report := func(e *parse.LineError) { fmt.Fprintln(a.stderr, e) }
 	r := parse.NewReader(in, parse.Options{Format: fm, BatchSize: batch, Name: name, OnBadLine: report,
-		OnWarning: func(e *parse.LineError) { fmt.Fprintf(a.stderr, "%s:%d: warning: field %s: %s\n", e.File, e.Line, e.Field, e.Detail) }})
+		OnWarning: func(e *parse.LineError) { fmt.Fprintln(a.stderr, "warning:", e) }})
 	defer r.Release()
 	var buf []byte
 	for r.Next() {

@@ -27,10 +27,13 @@ const (
 	ReasonValue
 	ReasonUTF8
 	ReasonLineTooLong
+	// ReasonUnknownField is used only for warnings: a header line names a
+	// field flowq does not know; it is kept as a string column.
+	ReasonUnknownField
 	numReasons
 )
 
-var reasonErrs = [numReasons]error{ErrFieldCount, ErrSyntax, ErrRange, ErrValue, ErrUTF8, ErrLineTooLong}
+var reasonErrs = [numReasons]error{ErrFieldCount, ErrSyntax, ErrRange, ErrValue, ErrUTF8, ErrLineTooLong, ErrUnknownField}
 
 func (r Reason) String() string {
 	switch r {
@@ -46,6 +49,8 @@ func (r Reason) String() string {
 		return "utf8"
 	case ReasonLineTooLong:
 		return "line_too_long"
+	case ReasonUnknownField:
+		return "unknown_field"
 	}
 	return "unknown"
 }

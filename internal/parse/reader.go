@@ -71,7 +71,6 @@ type Reader struct {
 	cur     arrow.RecordBatch
 	stats   Stats
 	lineNo  int64
-	scratch LineError
 }
 
 // NewReader returns a Reader over r.
@@ -473,8 +472,8 @@ func (r *Reader) isHeader(line []byte) bool {
 	r.stats.Headers++
 	for _, u := range unknown {
 		if r.opts.OnWarning != nil {
-			r.opts.OnWarning(&LineError{File: r.opts.Name, Line: r.lineNo, Field: u, Reason: ReasonValue,
-				Detail: "unknown field in header, kept as a string column"})
+			r.opts.OnWarning(&LineError{File: r.opts.Name, Line: r.lineNo, Field: u, Reason: ReasonUnknownField,
+				Detail: "in header line; kept as a string column"})
 		}
 	}
 	if fm.Equal(r.fm) {
