@@ -61,16 +61,16 @@ type Reader struct {
 	skip  bool // discarding the rest of an over-long line
 	ioErr error
 
-	fm      *Format
-	next    *Format // format from a header line, in force after the current batch
-	cols    []column
-	rows    int
-	rowCap  int
-	status  int // index of log-status, -1 if absent
-	names   map[string]struct{}
-	cur     arrow.RecordBatch
-	stats   Stats
-	lineNo  int64
+	fm     *Format
+	next   *Format // format from a header line, in force after the current batch
+	cols   []column
+	rows   int
+	rowCap int
+	status int // index of log-status, -1 if absent
+	names  map[string]struct{}
+	cur    arrow.RecordBatch
+	stats  Stats
+	lineNo int64
 }
 
 // NewReader returns a Reader over r.
