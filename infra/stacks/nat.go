@@ -61,7 +61,7 @@ systemctl enable --now iptables
 func newNATInstance(stack awscdk.Stack, cfg Config, subnet awsec2.CfnSubnet, sg awsec2.CfnSecurityGroup, igwAttach awscdk.CfnResource) awsec2.CfnNetworkInterface {
 	p := cfg.Preset
 	eni := awsec2.NewCfnNetworkInterface(stack, jsii.String("NATInterface"), &awsec2.CfnNetworkInterfaceProps{
-		SubnetId: subnet.Ref(), GroupSet: &[]*string{sg.AttrGroupId()}, SourceDestCheck: jsii.Bool(false),
+		SubnetId: subnet.Ref(), GroupSet: anys(sg.AttrGroupId()), SourceDestCheck: jsii.Bool(false),
 		Description: jsii.String("route target of the private subnets; attached by the current NAT instance"),
 		Tags:        &[]*awscdk.CfnTag{{Key: jsii.String("Name"), Value: jsii.String(p.Name + "-nat-eni")}},
 	})
@@ -99,7 +99,7 @@ func newNATInstance(stack awscdk.Stack, cfg Config, subnet awsec2.CfnSubnet, sg 
 	})
 	awscdk.Tags_Of(eni).Add(jsii.String("flowq:nat"), jsii.String(p.Name), nil)
 	profile := awsiam.NewCfnInstanceProfile(stack, jsii.String("NATInstanceProfile"), &awsiam.CfnInstanceProfileProps{
-		Roles: &[]*string{role.RoleName()},
+		Roles: anys(role.RoleName()),
 	})
 	image := awsec2.MachineImage_FromSsmParameter(jsii.String(NATImageParameter), nil).GetImage(stack)
 	tags := &[]*awsec2.CfnLaunchTemplate_TagSpecificationProperty{{
@@ -128,14 +128,14 @@ func newNATInstance(stack awscdk.Stack, cfg Config, subnet awsec2.CfnSubnet, sg 
 					VolumeSize: jsii.Number(8), VolumeType: jsii.String("gp3"), Encrypted: jsii.Bool(true), DeleteOnTermination: jsii.Bool(true),
 				},
 			}},
-			UserData: awscdk.Fn_Base64(awscdk.Fn_Sub(jsii.String(natUserData), &map[string]*string{"NatEni": eni.Ref()})),
+			UserData:          awscdk.Fn_Base64(awscdk.Fn_Sub(jsii.String(natUserData), &map[string]*string{"NatEni": eni.Ref()})),
 			TagSpecifications: tags,
 		},
 	})
 	asg := awsautoscaling.NewCfnAutoScalingGroup(stack, jsii.String("NATAutoScalingGroup"), &awsautoscaling.CfnAutoScalingGroupProps{
 		MinSize: jsii.String("1"), MaxSize: jsii.String("1"), DesiredCapacity: jsii.String("1"),
 		HealthCheckType: jsii.String("EC2"), HealthCheckGracePeriod: jsii.Number(300),
-		VpcZoneIdentifier: &[]*string{subnet.Ref()},
+		VpcZoneIdentifier: anys(subnet.Ref()),
 		LaunchTemplate: &awsautoscaling.CfnAutoScalingGroup_LaunchTemplateSpecificationProperty{
 			LaunchTemplateId: lt.Ref(), Version: lt.AttrLatestVersionNumber(),
 		},
@@ -143,6 +143,6 @@ func newNATInstance(stack awscdk.Stack, cfg Config, subnet awsec2.CfnSubnet, sg 
 			Key: jsii.String("Name"), Value: jsii.String(p.Name + "-nat-asg"), PropagateAtLaunch: jsii.Bool(false),
 		}},
 	})
-	asg.AddDependency(igwAttach)
+	asg.Node().AddDependency(igwAttach)
 	return eni
 }

@@ -80,7 +80,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		private[i] = subnet(fmt.Sprintf("PrivateSubnet%d", i+1), PrivateCIDRs[i], "private-"+l, i)
 		database[i] = subnet(fmt.Sprintf("DatabaseSubnet%d", i+1), p.DatabaseCIDRs[i], "database-"+l, i)
 	}
-	ids := func(sn [2]awsec2.CfnSubnet) *[]*string { return &[]*string{sn[0].Ref(), sn[1].Ref()} }
+	ids := func(sn [2]awsec2.CfnSubnet) *[]any { return anys(sn[0].Ref(), sn[1].Ref()) }
 
 	// Route tables: public (IGW), one private per AZ (NAT), database (local only).
 	routeTable := func(id, tag string, subnets ...awsec2.CfnSubnet) awsec2.CfnRouteTable {
@@ -96,7 +96,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	igwRoute := awsec2.NewCfnRoute(stack, jsii.String("PublicDefaultRoute"), &awsec2.CfnRouteProps{
 		RouteTableId: publicRT.Ref(), DestinationCidrBlock: jsii.String("0.0.0.0/0"), GatewayId: igw.Ref(),
 	})
-	igwRoute.AddDependency(igwAttach)
+	igwRoute.Node().AddDependency(igwAttach)
 	var privateRT [2]awsec2.CfnRouteTable
 	for i := range 2 {
 		privateRT[i] = routeTable(fmt.Sprintf("PrivateRouteTable%d", i+1), fmt.Sprintf("private-rt-%c", 'a'+i), private[i])
@@ -113,7 +113,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	case NATGatewayPerAZ:
 		for i := range 2 {
 			eip := awsec2.NewCfnEIP(stack, jsii.String(fmt.Sprintf("NATGatewayEIP%d", i+1)), &awsec2.CfnEIPProps{Domain: jsii.String("vpc"), Tags: name(fmt.Sprintf("nat-eip-%c", 'a'+i))})
-			eip.AddDependency(igwAttach)
+			eip.Node().AddDependency(igwAttach)
 			nat := awsec2.NewCfnNatGateway(stack, jsii.String(fmt.Sprintf("NATGateway%d", i+1)), &awsec2.CfnNatGatewayProps{
 				SubnetId: public[i].Ref(), AllocationId: eip.AttrAllocationId(), Tags: name(fmt.Sprintf("nat-gw-%c", 'a'+i)),
 			})
@@ -133,7 +133,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	newNetworkACLs(stack, vpc, cfg, public, private, database)
 
 	// VPC endpoints.
-	privateRTs := &[]*string{privateRT[0].Ref(), privateRT[1].Ref()}
+	privateRTs := anys(privateRT[0].Ref(), privateRT[1].Ref())
 	region := cfg.Region
 	awsec2.NewCfnVPCEndpoint(stack, jsii.String("S3GatewayEndpoint"), &awsec2.CfnVPCEndpointProps{
 		VpcId: vpc.Ref(), ServiceName: jsii.String("com.amazonaws." + region + ".s3"),
@@ -154,7 +154,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 			awsec2.NewCfnVPCEndpoint(stack, jsii.String(svc.id), &awsec2.CfnVPCEndpointProps{
 				VpcId: vpc.Ref(), ServiceName: jsii.String("com.amazonaws." + region + "." + svc.name),
 				VpcEndpointType: jsii.String("Interface"), SubnetIds: ids(private),
-				SecurityGroupIds: &[]*string{sgs.VPCEndpoint.AttrGroupId()}, PrivateDnsEnabled: jsii.Bool(true),
+				SecurityGroupIds: anys(sgs.VPCEndpoint.AttrGroupId()), PrivateDnsEnabled: jsii.Bool(true),
 			})
 		}
 	}
@@ -181,7 +181,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		})
 		aliasRecord(stack, zone, "api."+cfg.Domain, lb)
 		awsroute53.NewCfnRecordSet(stack, jsii.String("WWWRecord"), &awsroute53.CfnRecordSetProps{
-			HostedZoneId: zone.AttrId(), Name: jsii.String("www." + cfg.Domain), Type: jsii.String("CNAME"),
+			HostedZoneId: zone.Ref(), Name: jsii.String("www." + cfg.Domain), Type: jsii.String("CNAME"),
 			Ttl: jsii.String("300"), ResourceRecords: &[]*string{jsii.String(cfg.Domain)},
 		})
 	}
@@ -199,7 +199,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 		}),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{"deliver": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
 			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"),
+				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"),
 				Resources: &[]*string{s.FlowLogGroup.LogGroupArn()},
 			})},
 		})},
@@ -226,7 +226,7 @@ func pin(c constructs.IConstruct, logicalID string) {
 func aliasRecord(stack awscdk.Stack, zone awsroute53.CfnHostedZone, fqdn string, lb elbv2.CfnLoadBalancer) {
 	id := strings.ReplaceAll(strings.Title(strings.Split(fqdn, ".")[0]), "-", "") + "Record" //nolint:staticcheck // ASCII host labels
 	awsroute53.NewCfnRecordSet(stack, jsii.String(id), &awsroute53.CfnRecordSetProps{
-		HostedZoneId: zone.AttrId(), Name: jsii.String(fqdn), Type: jsii.String("A"),
+		HostedZoneId: zone.Ref(), Name: jsii.String(fqdn), Type: jsii.String("A"),
 		AliasTarget: &awsroute53.CfnRecordSet_AliasTargetProperty{
 			DnsName: lb.AttrDnsName(), HostedZoneId: lb.AttrCanonicalHostedZoneId(), EvaluateTargetHealth: jsii.Bool(true),
 		},
@@ -254,9 +254,9 @@ func ingress(r sgRule) *awsec2.CfnSecurityGroup_IngressProperty {
 }
 
 func egress(r sgRule) *awsec2.CfnSecurityGroup_EgressProperty {
-	e := &awsec2.CfnSecurityGroup_EgressProperty{
-		IpProtocol: jsii.String(r.proto), FromPort: jsii.Number(r.from), ToPort: jsii.Number(r.to),
-		Description: jsii.String(r.desc),
+	e := &awsec2.CfnSecurityGroup_EgressProperty{IpProtocol: jsii.String(r.proto), Description: jsii.String(r.desc)}
+	if r.proto != "-1" { // all protocols: ports do not apply
+		e.FromPort, e.ToPort = jsii.Number(r.from), jsii.Number(r.to)
 	}
 	if r.group != nil {
 		e.DestinationSecurityGroupId = r.group.AttrGroupId()
@@ -531,12 +531,12 @@ func newLoadBalancer(stack awscdk.Stack, cfg Config, vpc awsec2.CfnVPC, public [
 	p := cfg.Preset
 	logs := awss3.NewBucket(stack, jsii.String(AccessLogBucketID), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED, // ALB access logs support SSE-S3 only
-		EnforceSSL:        true,
+		EnforceSSL:        jsii.Bool(true),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		Versioned:         jsii.Bool(false),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-		Lifecycle: &[]*awss3.LifecycleRule{{
+		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id: jsii.String("expire-access-logs"), Expiration: awscdk.Duration_Days(jsii.Number(90)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 		}},
@@ -548,12 +548,12 @@ func newLoadBalancer(stack awscdk.Stack, cfg Config, vpc awsec2.CfnVPC, public [
 	}
 	logs.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("ELBAccessLogs"), Principals: &[]awsiam.IPrincipal{principal},
-		Actions: jsii.Strings("s3:PutObject"),
+		Actions:   jsii.Strings("s3:PutObject"),
 		Resources: &[]*string{logs.ArnForObjects(jsii.String("alb/AWSLogs/" + *stack.Account() + "/*"))},
 	}))
 	lb := elbv2.NewCfnLoadBalancer(stack, jsii.String("LoadBalancer"), &elbv2.CfnLoadBalancerProps{
 		Scheme: jsii.String("internet-facing"), Type: jsii.String("application"), IpAddressType: jsii.String("ipv4"),
-		Subnets: &[]*string{public[0].Ref(), public[1].Ref()}, SecurityGroups: &[]*string{sgs.ALB.AttrGroupId()},
+		Subnets: anys(public[0].Ref(), public[1].Ref()), SecurityGroups: anys(sgs.ALB.AttrGroupId()),
 		LoadBalancerAttributes: &[]*elbv2.CfnLoadBalancer_LoadBalancerAttributeProperty{
 			{Key: jsii.String("access_logs.s3.enabled"), Value: jsii.String("true")},
 			{Key: jsii.String("access_logs.s3.bucket"), Value: logs.BucketName()},
@@ -597,9 +597,9 @@ func newLoadBalancer(stack awscdk.Stack, cfg Config, vpc awsec2.CfnVPC, public [
 	}
 	https := elbv2.NewCfnListener(stack, jsii.String("HTTPSListener"), &elbv2.CfnListenerProps{
 		LoadBalancerArn: lb.Ref(), Port: jsii.Number(443), Protocol: jsii.String("HTTPS"),
-		SslPolicy:       jsii.String(TLSPolicy),
-		Certificates:    &[]*elbv2.CfnListener_CertificateProperty{{CertificateArn: jsii.String(cfg.CertificateARN)}},
-		DefaultActions:  &[]*elbv2.CfnListener_ActionProperty{def},
+		SslPolicy:      jsii.String(TLSPolicy),
+		Certificates:   &[]*elbv2.CfnListener_CertificateProperty{{CertificateArn: jsii.String(cfg.CertificateARN)}},
+		DefaultActions: &[]*elbv2.CfnListener_ActionProperty{def},
 	})
 	if p.MultiService {
 		for _, r := range ListenerRules() {

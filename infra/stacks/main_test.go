@@ -1,0 +1,80 @@
+package stacks
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// synthesized is one preset's app, synthesized once per test binary: jsii synthesis
+// takes seconds, and every test of a preset reads the same templates.
+type synthesized struct {
+	cfg      Config
+	stacks   Stacks
+	network  assertions.Template
+	pipeline assertions.Template
+}
+
+var (
+	bundleOnce sync.Once
+	bundleDir  string
+	bundleErr  error
+	synthMu    sync.Mutex
+	synthCache = map[string]*synthesized{}
+)
+
+// lambdaCode bundles the real ingest Lambda once per test binary.
+func lambdaCode(t *testing.T) awslambda.Code {
+	t.Helper()
+	bundleOnce.Do(func() {
+		wd, err := os.Getwd()
+		if err != nil {
+			bundleErr = err
+			return
+		}
+		bundleDir = filepath.Join(filepath.Dir(wd), ".build", "ingest-lambda")
+		bundleErr = BuildIngestLambda(filepath.Dir(filepath.Dir(wd)), bundleDir)
+	})
+	if bundleErr != nil {
+		t.Fatal(bundleErr)
+	}
+	return awslambda.Code_FromAsset(jsii.String(bundleDir), nil)
+}
+
+// synth builds the app of a preset with the given context (nil: defaults).
+func synth(t *testing.T, preset string, context map[string]string) *synthesized {
+	t.Helper()
+	key := preset
+	for k, v := range context {
+		key += "," + k + "=" + v
+	}
+	synthMu.Lock()
+	defer synthMu.Unlock()
+	if s, ok := synthCache[key]; ok {
+		return s
+	}
+	ctx := map[string]string{"preset": preset}
+	for k, v := range context {
+		ctx[k] = v
+	}
+	cfg, err := ConfigFromContext(func(k string) (string, bool) { v, ok := ctx[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	appCtx := AppContext()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &appCtx})
+	st := Build(app, cfg, lambdaCode(t))
+	s := &synthesized{
+		cfg: cfg, stacks: st,
+		network:  assertions.Template_FromStack(st.Network.Stack, nil),
+		pipeline: assertions.Template_FromStack(st.Pipeline.Stack, nil),
+	}
+	synthCache[key] = s
+	return s
+}

@@ -1,0 +1,39 @@
+package stacks
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// TestNagAwsSolutions: the AwsSolutions pack reports no unsuppressed error or
+// warning on any stack of either preset (suppressions carry their reasons in
+// nag.go).
+func TestNagAwsSolutions(t *testing.T) {
+	for _, tc := range []struct {
+		preset string
+		ctx    map[string]string
+	}{
+		{"tradai", nil},
+		{"menotime", nil},
+		{"menotime", map[string]string{"domain": "menotime.example", "bastionCidr": "198.51.100.7/32", "alertEmail": "ops@example.com"}},
+		{"tradai", map[string]string{"interfaceEndpoints": "true"}},
+	} {
+		t.Run(fmt.Sprint(tc.preset, tc.ctx), func(t *testing.T) {
+			s := synth(t, tc.preset, tc.ctx)
+			for _, st := range []awscdk.Stack{s.stacks.Network.Stack, s.stacks.Pipeline.Stack} {
+				a := assertions.Annotations_FromStack(st)
+				match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+				for _, m := range *a.FindError(jsii.String("*"), match) {
+					t.Errorf("%s: error %s: %.60v", *st.StackName(), *m.Id, m.Entry.Data)
+				}
+				for _, m := range *a.FindWarning(jsii.String("*"), match) {
+					t.Errorf("%s: warning %s: %.60v", *st.StackName(), *m.Id, m.Entry.Data)
+				}
+			}
+		})
+	}
+}
