@@ -29,7 +29,8 @@ type Options struct {
 	Format *Format
 	// BatchSize is the most records per batch (default 16384).
 	BatchSize int
-	// Allocator for the Arrow buffers (default memory.DefaultAllocator).
+	// Allocator for the Arrow buffers. nil uses a Pool private to the
+	// Reader, so buffers of released batches are reused.
 	Allocator memory.Allocator
 	// Name of the input, used in errors ("" leaves it out).
 	Name string
@@ -102,7 +103,7 @@ func newReader(opts Options) *Reader {
 	}
 	mem := opts.Allocator
 	if mem == nil {
-		mem = memory.DefaultAllocator
+		mem = NewPool()
 	}
 	names := make(map[string]struct{}, len(known))
 	for _, k := range known {
@@ -297,7 +298,7 @@ func (r *Reader) setFormat(fm *Format) {
 		case fd.Kind == Int64 && max == 0:
 			max = math.MaxInt64
 		}
-		r.cols[i] = column{field: fd, max: uint64(max)}
+		r.cols[i] = column{field: fd, kind: fd.Kind, check: fd.check, max: uint64(max)}
 	}
 	r.status = fm.Index("log-status")
 	r.rows, r.rowCap = 0, 0
@@ -341,7 +342,7 @@ func (r *Reader) parseLine(line []byte) {
 			return
 		}
 		start := p
-		if c.field.Kind == String {
+		if c.kind == String {
 			for p < len(line) && line[p] != ' ' {
 				p++
 			}
@@ -350,7 +351,7 @@ func (r *Reader) parseLine(line []byte) {
 				c.setNull(row)
 				continue
 			}
-			if c.field.check != anyValue && !validValue(c.field.check, tok) {
+			if c.check != anyValue && !validValue(c.check, tok) {
 				r.rejectField(ReasonValue, c, tok)
 				return
 			}
@@ -384,7 +385,11 @@ func (r *Reader) parseLine(line []byte) {
 			r.rejectField(ReasonRange, c, line[start:p])
 			return
 		}
-		c.setInt(row, v)
+		if c.kind == Int32 {
+			c.i32[row] = int32(v)
+		} else {
+			c.i64[row] = int64(v)
+		}
 	}
 	for p < len(line) && line[p] == ' ' {
 		p++
@@ -395,7 +400,7 @@ func (r *Reader) parseLine(line []byte) {
 	}
 	// Commit the row.
 	for j := range cols {
-		if cols[j].field.Kind == String {
+		if cols[j].kind == String {
 			cols[j].commitString(row)
 		}
 	}
@@ -553,20 +558,25 @@ func (r *Reader) finish() arrow.RecordBatch {
 	return rec
 }
 
-// column accumulates one field's values straight into Arrow buffers.
+// column accumulates one field's values straight into Arrow buffers. The
+// validity bitmap starts all-valid; only nulls clear a bit, and undo sets it
+// back for the row being overwritten.
 type column struct {
-	field Field
+	kind  Kind
+	check valueCheck
 	max   uint64
+	i32   []int32 // int32 values, or int32 offsets for strings
+	i64   []int64
+	bytes []byte // string data: the whole capacity of data
+	bits  []byte
+	used  int // committed string bytes
+	pend  int // string bytes including the row being parsed
 
+	field  Field
 	valid  *memory.Buffer
-	values *memory.Buffer // int32/int64 values, or int32 offsets for strings
-	data   *memory.Buffer // string bytes
-	bits   []byte
-	i32    []int32
-	i64    []int64
-	bytes  []byte // data's whole capacity
-	used   int    // committed string bytes
-	pend   int    // string bytes of the row being parsed
+	values *memory.Buffer
+	data   *memory.Buffer
+	rows   int // capacity in rows, for sizing string data
 }
 
 func (c *column) reserve(mem memory.Allocator, rows int) {
@@ -578,8 +588,11 @@ func (c *column) reserve(mem memory.Allocator, rows int) {
 	nb := int(bitutil.BytesForBits(int64(rows)))
 	c.valid.Resize(nb)
 	c.bits = c.valid.Bytes()
-	clear(c.bits[oldBits:])
-	switch c.field.Kind {
+	for i := oldBits; i < nb; i++ {
+		c.bits[i] = 0xff
+	}
+	c.rows = rows
+	switch c.kind {
 	case Int32:
 		c.values.Resize(rows * 4)
 		c.i32 = arrow.Int32Traits.CastFromBytes(c.values.Bytes())
@@ -592,19 +605,15 @@ func (c *column) reserve(mem memory.Allocator, rows int) {
 		if c.data == nil {
 			c.data = memory.NewResizableBuffer(mem)
 			c.i32[0] = 0
-		}
-		if c.data.Cap() < rows*8 {
-			c.data.Reserve(rows * 8)
+			c.data.Reserve(rows * 16)
 			c.bytes = c.data.Buf()
 		}
 	}
 }
 
-func (c *column) isValid(row int) bool { return c.bits[row>>3]&(1<<(row&7)) != 0 }
-
 func (c *column) setNull(row int) {
 	c.bits[row>>3] &^= 1 << (row & 7)
-	switch c.field.Kind {
+	switch c.kind {
 	case Int32:
 		c.i32[row] = 0
 	case Int64:
@@ -614,19 +623,11 @@ func (c *column) setNull(row int) {
 	}
 }
 
-func (c *column) setInt(row int, v uint64) {
-	c.bits[row>>3] |= 1 << (row & 7)
-	if c.field.Kind == Int32 {
-		c.i32[row] = int32(v)
-	} else {
-		c.i64[row] = int64(v)
-	}
-}
-
 func (c *column) appendString(row int, tok []byte) {
-	c.bits[row>>3] |= 1 << (row & 7)
 	if need := c.used + len(tok); need > len(c.bytes) {
-		c.data.Reserve(max(need, 2*len(c.bytes)))
+		// Grow to what the rows so far predict for the whole capacity.
+		perRow := need/(row+1) + 1
+		c.data.Reserve(max(need+64, perRow*c.rows*9/8))
 		c.bytes = c.data.Buf()
 	}
 	c.pend = c.used + copy(c.bytes[c.used:], tok)
@@ -637,14 +638,18 @@ func (c *column) commitString(row int) {
 	c.i32[row+1] = int32(c.used)
 }
 
+func (c *column) isValid(row int) bool { return c.bits[row>>3]&(1<<(row&7)) != 0 }
+
 func (c *column) lastString(row int) string {
 	return string(c.bytes[c.i32[row]:c.i32[row+1]])
 }
 
-func (c *column) undo(rows int) {
-	if c.field.Kind == String {
-		c.pend = c.used
+// undo forgets what a rejected line wrote into row.
+func (c *column) undo(row int) {
+	if c.bits != nil {
+		c.bits[row>>3] |= 1 << (row & 7)
 	}
+	c.pend = c.used
 }
 
 // array hands the buffers to an Arrow array and starts afresh.
@@ -655,9 +660,9 @@ func (c *column) array(rows int) arrow.Array {
 		valid = nil
 	}
 	var data arrow.ArrayData
-	switch c.field.Kind {
+	switch c.kind {
 	case Int32, Int64:
-		data = array.NewData(c.field.Kind.DataType(), rows, []*memory.Buffer{valid, c.values}, nil, nulls, 0)
+		data = array.NewData(c.kind.DataType(), rows, []*memory.Buffer{valid, c.values}, nil, nulls, 0)
 	default:
 		c.data.ResizeNoShrink(c.used)
 		data = array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{valid, c.values, c.data}, nil, nulls, 0)
@@ -674,5 +679,5 @@ func (c *column) release() {
 			b.Release()
 		}
 	}
-	*c = column{field: c.field, max: c.max}
+	*c = column{field: c.field, kind: c.kind, check: c.check, max: c.max}
 }
