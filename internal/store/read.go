@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/flowq/flowq/internal/parse"
+)
+
+// readBatchRows is the batch size when reading Parquet back.
+const readBatchRows = 64 << 10
+
+// ReadParquet reads a Parquet file of flow-log records, ours or AWS's own
+// (FileFormat=parquet), and calls fn with each record batch, valid only
+// during the call. Columns are conformed to the parser's schema: known
+// fields get their flow-log type (integers of another width are converted,
+// large strings become strings, dictionaries are decoded); unknown columns
+// are passed through.
+func ReadParquet(ctx context.Context, r parquet.ReaderAtSeeker, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	pf, err := file.NewParquetReader(r, file.WithReadProps(parquet.NewReaderProperties(decoderMem)))
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, decoderMem)
+	if err != nil {
+		return err
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec, err := conform(rr.RecordBatch(), mem)
+		if err != nil {
+			return err
+		}
+		err = fn(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return rr.Err()
+}
+
+// readObject reads one object of the lake.
+func (l *Lake) readObject(ctx context.Context, key string, fn func(arrow.RecordBatch) error) error {
+	r, err := l.be.open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return ReadParquet(ctx, r, l.mem, fn)
+}
+
+func parquetSchema(r parquet.ReaderAtSeeker, mem memory.Allocator) (*arrow.Schema, error) {
+	pf, err := file.NewParquetReader(r, file.WithReadProps(parquet.NewReaderProperties(decoderMem)))
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return nil, err
+	}
+	return conformSchema(sc), nil
+}
+
+// wantType returns the flow-log type of a column, or nil if unknown.
+func wantType(name string) arrow.DataType {
+	fd, ok := parse.Lookup(name)
+	if !ok || fd.Column != name {
+		return nil
+	}
+	return fd.Kind.DataType()
+}
+
+func conformSchema(sc *arrow.Schema) *arrow.Schema {
+	fields := make([]arrow.Field, sc.NumFields())
+	for i, f := range sc.Fields() {
+		if t := wantType(f.Name); t != nil {
+			f.Type = t
+		}
+		f.Nullable = true
+		f.Metadata = arrow.Metadata{}
+		fields[i] = f
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// conform returns rec with known columns in their flow-log types. The
+// result is a new reference the caller releases.
+func conform(rec arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, error) {
+	sc := rec.Schema()
+	cols := make([]arrow.Array, rec.NumCols())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, f := range sc.Fields() {
+		col := rec.Column(i)
+		want := wantType(f.Name)
+		if want == nil || arrow.TypeEqual(col.DataType(), want) {
+			col.Retain()
+			cols[i] = col
+			continue
+		}
+		c, err := convert(col, want, mem)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", f.Name, err)
+		}
+		cols[i] = c
+	}
+	return array.NewRecordBatch(conformSchema(sc), cols, rec.NumRows()), nil
+}
+
+// convert turns an integer or string array into want (int32, int64 or
+// utf8).
+func convert(col arrow.Array, want arrow.DataType, mem memory.Allocator) (arrow.Array, error) {
+	if d, ok := col.(*array.Dictionary); ok {
+		return convertDict(d, want, mem)
+	}
+	n := col.Len()
+	switch want.ID() {
+	case arrow.INT32, arrow.INT64:
+		get, ok := intGetter(col)
+		if !ok {
+			return nil, fmt.Errorf("cannot convert %s to %s", col.DataType(), want)
+		}
+		if want.ID() == arrow.INT32 {
+			b := array.NewInt32Builder(mem)
+			defer b.Release()
+			b.Reserve(n)
+			for i := 0; i < n; i++ {
+				if col.IsNull(i) {
+					b.AppendNull()
+				} else {
+					b.Append(int32(get(i)))
+				}
+			}
+			return b.NewArray(), nil
+		}
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			if col.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(get(i))
+			}
+		}
+		return b.NewArray(), nil
+	case arrow.STRING:
+		var get func(int) string
+		switch c := col.(type) {
+		case *array.LargeString:
+			get = c.Value
+		case *array.StringView:
+			get = c.Value
+		case *array.Binary:
+			get = c.ValueString
+		default:
+			return nil, fmt.Errorf("cannot convert %s to %s", col.DataType(), want)
+		}
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			if col.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(get(i))
+			}
+		}
+		return b.NewArray(), nil
+	}
+	return nil, fmt.Errorf("cannot convert %s to %s", col.DataType(), want)
+}
+
+func convertDict(d *array.Dictionary, want arrow.DataType, mem memory.Allocator) (arrow.Array, error) {
+	dict := d.Dictionary()
+	if arrow.TypeEqual(dict.DataType(), want) {
+		dict.Retain()
+	} else {
+		var err error
+		if dict, err = convert(dict, want, mem); err != nil {
+			return nil, err
+		}
+	}
+	defer dict.Release()
+	idx := make([]int, d.Len())
+	for i := range idx {
+		idx[i] = d.GetValueIndex(i)
+	}
+	switch want.ID() {
+	case arrow.STRING:
+		s := dict.(*array.String)
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		for i, j := range idx {
+			if d.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(s.Value(j))
+			}
+		}
+		return b.NewArray(), nil
+	case arrow.INT32:
+		s := dict.(*array.Int32)
+		b := array.NewInt32Builder(mem)
+		defer b.Release()
+		for i, j := range idx {
+			if d.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(s.Value(j))
+			}
+		}
+		return b.NewArray(), nil
+	case arrow.INT64:
+		s := dict.(*array.Int64)
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		for i, j := range idx {
+			if d.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(s.Value(j))
+			}
+		}
+		return b.NewArray(), nil
+	}
+	return nil, fmt.Errorf("cannot convert %s to %s", d.DataType(), want)
+}
+
+func intGetter(col arrow.Array) (func(int) int64, bool) {
+	switch c := col.(type) {
+	case *array.Int8:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	case *array.Int16:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	case *array.Int32:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	case *array.Int64:
+		return c.Value, true
+	case *array.Uint8:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	case *array.Uint16:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	case *array.Uint32:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	case *array.Uint64:
+		return func(i int) int64 { return int64(c.Value(i)) }, true
+	}
+	return nil, false
+}
+
+// decoderMem is the allocator of Parquet readers. arrow-go v18.8.0's
+// DELTA_BINARY_PACKED decoder never frees its miniblock-width buffer (64
+// bytes per column chunk), and the decoders share the FileReader's
+// allocator, so reading uses the garbage-collected Go allocator; only the
+// arrays conform builds come from the caller's.
+var decoderMem = memory.NewGoAllocator()

@@ -1,0 +1,333 @@
+// Package store keeps flow-log record batches as a Hive-partitioned Parquet
+// lake, in a local directory or under s3://bucket/prefix.
+//
+// # Layout
+//
+//	<root>/year=YYYY/month=MM/day=DD/hour=HH/b-<id>[-N].parquet   written by Write
+//	<root>/year=YYYY/month=MM/day=DD/hour=HH/c-<id>.parquet        written by Compact
+//	<root>/year=YYYY/month=MM/day=DD/hour=HH/c-<id>.json           what c-<id> covers
+//
+// The partition is the UTC hour of the record's start time. Rows whose start
+// is null (flowq's parser never produces them, but an AWS-native Parquet file
+// might) go to year=1970/month=01/day=01/hour=00, so they are kept and can be
+// found with WHERE start IS NULL.
+//
+// <id> is derived from the caller's batch identity (a hash of it), so writing
+// the same batch twice replaces the earlier objects instead of adding to
+// them; -N numbers the schemas when one batch holds several field sets.
+//
+// Columns keep the parser's schema, which is AWS's own flow-log Parquet
+// schema: column = field name with "-" replaced by "_"; only the fields of
+// the format are present. Files are zstd-compressed with dictionary encoding
+// for strings and small integers and delta encoding for the time columns.
+//
+// # Compaction
+//
+// Compact merges the small files of a partition into one c-<id>.parquet and
+// records the names of the files it merged (and those they had merged) in the
+// manifest c-<id>.json, written before the merged file. Objects lists every
+// Parquet file except those named by the manifest of a merged file that
+// exists, so a reader that lists the lake while a compaction is between
+// "merged file written" and "inputs deleted" — or after a crash right there —
+// does not count the rows twice, and a batch re-written after it was
+// compacted (a Lambda retry) is not counted twice either. Tools that glob
+// the directory themselves (plain DuckDB) can see both copies for the
+// milliseconds between the two steps.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Defaults of Options.
+const (
+	DefaultRowGroupRows     = 1 << 20
+	DefaultCompressionLevel = 1 // zstd "fastest": most of the ratio at a fraction of the CPU
+)
+
+// ErrNotExist is wrapped by errors about a lake or object that does not exist.
+var ErrNotExist = errors.New("does not exist")
+
+// Options tune a Lake.
+type Options struct {
+	// S3 is the client for s3:// lakes. nil loads the default config from the
+	// environment, which honours AWS_ENDPOINT_URL.
+	S3 *s3.Client
+	// Allocator for Arrow and Parquet buffers (default memory.DefaultAllocator).
+	Allocator memory.Allocator
+	// RowGroupRows is the most rows per Parquet row group (default 1Mi).
+	RowGroupRows int64
+	// CompressionLevel is the zstd level (default 1).
+	CompressionLevel int
+	// Create makes a local lake directory if it does not exist. Without it,
+	// Open of a missing directory fails with ErrNotExist.
+	Create bool
+}
+
+// Lake is a Parquet lake. It is safe for concurrent use.
+type Lake struct {
+	uri  string
+	be   backend
+	opts Options
+	mem  memory.Allocator
+}
+
+// Open opens the lake at uri: "./dir", "/abs/dir", "file:///abs/dir" or
+// "s3://bucket/prefix".
+func Open(ctx context.Context, uri string, opts Options) (*Lake, error) {
+	if opts.RowGroupRows <= 0 {
+		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	if opts.CompressionLevel == 0 {
+		opts.CompressionLevel = DefaultCompressionLevel
+	}
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	var be backend
+	var err error
+	switch {
+	case strings.HasPrefix(uri, "s3://"):
+		be, err = newS3Backend(ctx, uri, opts.S3)
+	case strings.HasPrefix(uri, "file://"):
+		u, perr := url.Parse(uri)
+		if perr != nil {
+			return nil, fmt.Errorf("lake %s: %w", uri, perr)
+		}
+		be, err = newLocalBackend(filepath.FromSlash(u.Path), opts.Create)
+	case strings.Contains(uri, "://"):
+		return nil, fmt.Errorf("lake %s: unsupported scheme (use a directory, file:// or s3://)", uri)
+	default:
+		be, err = newLocalBackend(uri, opts.Create)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lake %s: %w", uri, err)
+	}
+	return &Lake{uri: uri, be: be, opts: opts, mem: mem}, nil
+}
+
+// URI returns the lake's location as given to Open.
+func (l *Lake) URI() string { return l.uri }
+
+// Local returns the lake's directory, or "" for a remote lake.
+func (l *Lake) Local() string {
+	if lb, ok := l.be.(*localBackend); ok {
+		return lb.root
+	}
+	return ""
+}
+
+// Partition is one hour of the lake, in UTC.
+type Partition struct {
+	Year, Month, Day, Hour int
+}
+
+// PartitionOf returns the partition of a start time in Unix seconds.
+func PartitionOf(unix int64) Partition {
+	t := time.Unix(unix, 0).UTC()
+	return Partition{t.Year(), int(t.Month()), t.Day(), t.Hour()}
+}
+
+// Time returns the first instant of the partition.
+func (p Partition) Time() time.Time {
+	return time.Date(p.Year, time.Month(p.Month), p.Day, p.Hour, 0, 0, 0, time.UTC)
+}
+
+// Path returns the partition's directory, "year=YYYY/month=MM/day=DD/hour=HH".
+func (p Partition) Path() string {
+	return fmt.Sprintf("year=%04d/month=%02d/day=%02d/hour=%02d", p.Year, p.Month, p.Day, p.Hour)
+}
+
+func (p Partition) String() string { return p.Path() }
+
+// parsePartition parses the directory part of a key.
+func parsePartition(dir string) (Partition, bool) {
+	parts := strings.Split(dir, "/")
+	if len(parts) != 4 {
+		return Partition{}, false
+	}
+	var v [4]int
+	for i, name := range []string{"year", "month", "day", "hour"} {
+		k, val, ok := strings.Cut(parts[i], "=")
+		if !ok || k != name {
+			return Partition{}, false
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return Partition{}, false
+		}
+		v[i] = n
+	}
+	return Partition{v[0], v[1], v[2], v[3]}, true
+}
+
+// Object is one Parquet file of the lake.
+type Object struct {
+	Key       string // relative to the lake root: "year=…/hour=HH/b-….parquet"
+	Partition Partition
+	Size      int64
+	Compacted bool // written by Compact
+}
+
+// Name returns the file name of the object.
+func (o Object) Name() string { return path.Base(o.Key) }
+
+// Filter selects partitions; nil selects all.
+type Filter func(Partition) bool
+
+// Objects lists the live Parquet files of the lake in key order: files that
+// a compaction has merged into another one are left out (see the package
+// documentation). A missing local lake is an error wrapping ErrNotExist.
+func (l *Lake) Objects(ctx context.Context, filter Filter) ([]Object, error) {
+	parts, err := l.scan(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	var out []Object
+	for _, ps := range parts {
+		covered, err := l.covered(ctx, ps)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range ps.files {
+			if !covered[o.Name()] {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, nil
+}
+
+// partScan is what one listing found in a partition.
+type partScan struct {
+	part      Partition
+	files     []Object
+	manifests map[string]string // c-<id>.parquet → key of its manifest
+}
+
+// scan lists the lake, grouping keys by partition in order.
+func (l *Lake) scan(ctx context.Context, filter Filter) ([]*partScan, error) {
+	infos, err := l.be.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byPart := map[Partition]*partScan{}
+	var order []*partScan
+	for _, in := range infos {
+		dir, name := path.Split(in.key)
+		p, ok := parsePartition(strings.TrimSuffix(dir, "/"))
+		if !ok || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if filter != nil && !filter(p) {
+			continue
+		}
+		ps := byPart[p]
+		if ps == nil {
+			ps = &partScan{part: p, manifests: map[string]string{}}
+			byPart[p] = ps
+			order = append(order, ps)
+		}
+		switch {
+		case strings.HasSuffix(name, ".parquet"):
+			ps.files = append(ps.files, Object{Key: in.key, Partition: p, Size: in.size, Compacted: strings.HasPrefix(name, compactedPrefix)})
+		case strings.HasPrefix(name, compactedPrefix) && strings.HasSuffix(name, manifestSuffix):
+			ps.manifests[strings.TrimSuffix(name, manifestSuffix)+".parquet"] = in.key
+		}
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].part.Time().Before(order[j].part.Time()) })
+	for _, ps := range order {
+		sort.Slice(ps.files, func(i, j int) bool { return ps.files[i].Key < ps.files[j].Key })
+	}
+	return order, nil
+}
+
+// covered returns the names of the partition's files that a live merged
+// file already holds.
+func (l *Lake) covered(ctx context.Context, ps *partScan) (map[string]bool, error) {
+	if len(ps.manifests) == 0 {
+		return nil, nil
+	}
+	present := make(map[string]bool, len(ps.files))
+	for _, o := range ps.files {
+		present[o.Name()] = true
+	}
+	covered := map[string]bool{}
+	for merged, key := range ps.manifests {
+		if !present[merged] {
+			continue // being written or being removed: its inputs are live
+		}
+		m, err := l.readManifest(ctx, key)
+		if err != nil {
+			if errors.Is(err, ErrNotExist) {
+				continue // removed while we looked: so was merged
+			}
+			return nil, err
+		}
+		for _, n := range m.Covers {
+			covered[n] = true
+		}
+	}
+	return covered, nil
+}
+
+// batchName returns the deterministic object name of a batch's i-th schema.
+func batchName(batchID string, i int) string {
+	sum := sha256.Sum256([]byte(batchID))
+	name := batchPrefix + hex.EncodeToString(sum[:12])
+	if i > 0 {
+		name += "-" + strconv.Itoa(i)
+	}
+	return name + ".parquet"
+}
+
+const (
+	batchPrefix     = "b-"
+	compactedPrefix = "c-"
+	manifestSuffix  = ".json"
+)
+
+// LocalFiles returns a local path for each object, for readers such as
+// DuckDB that need files: the object's own path in a local lake; for an S3
+// lake, the object is downloaded to dir under its key, so the Hive
+// partition directories are kept.
+func (l *Lake) LocalFiles(ctx context.Context, objs []Object, dir string) ([]string, error) {
+	out := make([]string, 0, len(objs))
+	if lb, ok := l.be.(*localBackend); ok {
+		for _, o := range objs {
+			out = append(out, lb.path(o.Key))
+		}
+		return out, nil
+	}
+	for _, o := range objs {
+		data, err := l.be.get(ctx, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, filepath.FromSlash(o.Key))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
