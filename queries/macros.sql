@@ -1,0 +1,37 @@
+-- Macros flowq defines in every DuckDB session (not a named query).
+--
+-- ip4_int(addr): an IPv4 address as a UBIGINT, NULL if addr is not IPv4.
+CREATE OR REPLACE MACRO ip4_int(addr) AS (
+    CASE WHEN len(addr) BETWEEN 7 AND 15 AND NOT contains(addr, ':') AND len(string_split(addr, '.')) = 4 THEN
+        try_cast(split_part(addr, '.', 1) AS UTINYINT)::UBIGINT * 16777216
+      + try_cast(split_part(addr, '.', 2) AS UTINYINT)::UBIGINT * 65536
+      + try_cast(split_part(addr, '.', 3) AS UTINYINT)::UBIGINT * 256
+      + try_cast(split_part(addr, '.', 4) AS UTINYINT)::UBIGINT
+    END
+);
+-- cidr_bits(cidr): the prefix length of a CIDR (32 or 128 without one).
+CREATE OR REPLACE MACRO cidr_bits(cidr) AS (
+    coalesce(try_cast(nullif(split_part(cidr, '/', 2), '') AS INTEGER),
+             CASE WHEN contains(cidr, ':') THEN 128 ELSE 32 END)
+);
+-- in_cidr(addr, cidr): whether addr lies in cidr, for IPv4 and IPv6. NULL
+-- when addr or cidr is NULL or '-', false for an address of the other
+-- family or text that is not an address. IPv4 is pure SQL (vectorised);
+-- IPv6 goes through the Go function ip6_in_cidr that flowq registers.
+CREATE OR REPLACE MACRO in_cidr(addr, cidr) AS (
+    CASE
+        WHEN addr IS NULL OR cidr IS NULL OR addr = '-' THEN NULL
+        WHEN contains(cidr, ':') THEN ip6_in_cidr(addr, cidr)
+        ELSE coalesce(
+            ip4_int(addr) >> (32 - cidr_bits(cidr))
+              = ip4_int(split_part(cidr, '/', 1)) >> (32 - cidr_bits(cidr)),
+            false)
+    END
+);
+-- ip4_net(addr, bits): the network number of addr's /bits subnet.
+CREATE OR REPLACE MACRO ip4_net(addr, bits) AS ((ip4_int(addr) >> (32 - bits)) << (32 - bits));
+-- ip4_text(n): a UBIGINT as a dotted IPv4 address.
+CREATE OR REPLACE MACRO ip4_text(n) AS (concat_ws('.', n >> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255));
+-- ip4_subnet(addr, bits): the IPv4 subnet of addr as 'a.b.c.d/bits'; other
+-- addresses are returned as they are.
+CREATE OR REPLACE MACRO ip4_subnet(addr, bits) AS (coalesce(ip4_text(ip4_net(addr, bits)) || '/' || bits, addr));
