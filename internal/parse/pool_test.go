@@ -35,3 +35,18 @@ func TestPool(t *testing.T) {
 		t.Fatalf("class capacity %d, want 8192", cap(again))
 	}
 }
+
+func TestNextSpace(t *testing.T) {
+	for _, s := range []string{"", " ", "a", "abc def", "abcdefgh ", "abcdefghijklmnop q", "abcdefg", "abcdefgh", "\x80\xa0\x20x", "ab\xa0cdefghijk l"} {
+		want := len(s)
+		for i := 0; i < len(s); i++ {
+			if s[i] == ' ' {
+				want = i
+				break
+			}
+		}
+		if got := nextSpace([]byte(s), 0); got != want {
+			t.Errorf("nextSpace(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -343,9 +344,7 @@ func (r *Reader) parseLine(line []byte) {
 		}
 		start := p
 		if c.kind == String {
-			for p < len(line) && line[p] != ' ' {
-				p++
-			}
+			p = nextSpace(line, p)
 			tok := line[start:p]
 			if len(tok) == 1 && tok[0] == '-' {
 				c.setNull(row)
@@ -416,6 +415,24 @@ func (r *Reader) parseLine(line []byte) {
 			}
 		}
 	}
+}
+
+// nextSpace returns the index of the first space in b at or after p, or
+// len(b). It tests eight bytes at a time (SWAR): x^0x20.. has a zero byte
+// where b has a space, and (x-0x01..)&^x&0x80.. marks the first zero byte
+// exactly.
+func nextSpace(b []byte, p int) int {
+	for p+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[p:]) ^ 0x2020202020202020
+		if t := (x - 0x0101010101010101) &^ x & 0x8080808080808080; t != 0 {
+			return p + bits.TrailingZeros64(t)>>3
+		}
+		p += 8
+	}
+	for p < len(b) && b[p] != ' ' {
+		p++
+	}
+	return p
 }
 
 func validValue(check valueCheck, tok []byte) bool {
