@@ -42,11 +42,11 @@ field in --format).`,
 			}
 			out := bufio.NewWriterSize(a.stdout, 256<<10)
 			defer out.Flush()
-			var rejected int64
+			var total parse.Stats
 			var failed error
 			for _, path := range args {
 				st, err := parseFile(a, path, fm, batch, out)
-				rejected += st.BadLines
+				total.Add(st)
 				if err != nil {
 					fmt.Fprintf(a.stderr, "flowq: %v\n", err)
 					failed = err
@@ -55,7 +55,11 @@ field in --format).`,
 			if err := out.Flush(); err != nil {
 				return err
 			}
-			if rejected > 0 || failed != nil {
+			if total.BadLines > 0 {
+				fmt.Fprintf(a.stderr, "flowq: %d of %d records rejected %v; the other %d were written\n",
+					total.BadLines, total.BadLines+total.Records, total.BadByReason(), total.Records)
+			}
+			if total.BadLines > 0 || failed != nil {
 				return errRejected
 			}
 			return nil
