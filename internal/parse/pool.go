@@ -9,9 +9,13 @@ import (
 // Pool is an Arrow memory allocator that recycles buffers by power-of-two
 // size class. A Reader using it reuses the buffers of batches the caller has
 // released, so steady-state parsing allocates (almost) nothing. Memory
-// from a Pool is not zeroed. Safe for concurrent use.
+// from a Pool is not zeroed. Safe for concurrent use. A Pool keeps at most
+// 64 free buffers per size class; the rest go to the garbage collector.
 type Pool struct {
-	classes [numClasses]sync.Pool
+	mu   sync.Mutex
+	free [numClasses][][]byte
+	// maxFree bounds the buffers kept per size class.
+	maxFree int
 }
 
 const (
@@ -21,7 +25,7 @@ const (
 )
 
 // NewPool returns an empty Pool.
-func NewPool() *Pool { return &Pool{} }
+func NewPool() *Pool { return &Pool{maxFree: 64} }
 
 func classOf(size int) int {
 	if size <= 1<<minClassShift {
@@ -36,10 +40,15 @@ func (p *Pool) Allocate(size int) []byte {
 	if c >= numClasses {
 		return alignedMake(size)
 	}
-	if v := p.classes[c].Get(); v != nil {
-		b := *(v.(*[]byte))
+	p.mu.Lock()
+	if n := len(p.free[c]); n > 0 {
+		b := p.free[c][n-1]
+		p.free[c][n-1] = nil
+		p.free[c] = p.free[c][:n-1]
+		p.mu.Unlock()
 		return b[:size]
 	}
+	p.mu.Unlock()
 	return alignedMake(1 << (c + minClassShift))[:size]
 }
 
@@ -64,8 +73,11 @@ func (p *Pool) Free(b []byte) {
 	if cl >= numClasses {
 		return
 	}
-	b = b[:c]
-	p.classes[cl].Put(&b)
+	p.mu.Lock()
+	if len(p.free[cl]) < p.maxFree {
+		p.free[cl] = append(p.free[cl], b[:c])
+	}
+	p.mu.Unlock()
 }
 
 func alignedMake(size int) []byte {

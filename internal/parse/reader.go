@@ -66,8 +66,9 @@ type Reader struct {
 	fm     *Format
 	next   *Format // format from a header line, in force after the current batch
 	cols   []column
-	rows   int
-	rowCap int
+	rows    int
+	rowCap  int
+	lastCap int // row capacity of the previous batch: where the next one starts
 	status int // index of log-status, -1 if absent
 	names  map[string]struct{}
 	cur    arrow.RecordBatch
@@ -546,7 +547,9 @@ func (r *Reader) undo() {
 // the batch size, so tiny inputs (one Lambda event) stay small.
 func (r *Reader) grow() {
 	n := r.rowCap * 2
-	if n == 0 {
+	if n == 0 && r.lastCap > 0 {
+		n = r.lastCap
+	} else if n == 0 {
 		n = min(r.opts.BatchSize, 1024)
 		if r.src == nil { // fast path: size from the remaining input
 			n = min(r.opts.BatchSize, max(64, (len(r.buf)-r.pos)/64+16))
@@ -571,6 +574,7 @@ func (r *Reader) finish() arrow.RecordBatch {
 	}
 	r.stats.Records += int64(r.rows)
 	r.stats.Batches++
+	r.lastCap = r.rowCap
 	r.rows, r.rowCap = 0, 0
 	return rec
 }
