@@ -63,17 +63,17 @@ type Reader struct {
 	skip  bool // discarding the rest of an over-long line
 	ioErr error
 
-	fm     *Format
-	next   *Format // format from a header line, in force after the current batch
-	cols   []column
+	fm      *Format
+	next    *Format // format from a header line, in force after the current batch
+	cols    []column
 	rows    int
 	rowCap  int
 	lastCap int // row capacity of the previous batch: where the next one starts
-	status int // index of log-status, -1 if absent
-	names  map[string]struct{}
-	cur    arrow.RecordBatch
-	stats  Stats
-	lineNo int64
+	status  int // index of log-status, -1 if absent
+	names   map[string]struct{}
+	cur     arrow.RecordBatch
+	stats   Stats
+	lineNo  int64
 }
 
 // NewReader returns a Reader over r.
