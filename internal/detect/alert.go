@@ -1,0 +1,121 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Alert is one finding: a key (detector, src, dst) that crossed its
+// threshold in one window. It is reported once per key per window. Its ID is
+// a hash of the detector, window and key, so every replay, retry or rerun
+// over the same records yields the same ID; subscribers dedupe on it.
+type Alert struct {
+	ID          string    `json:"id"`
+	Detector    string    `json:"detector"`
+	Severity    string    `json:"severity"`
+	Title       string    `json:"title"` // one printable-ASCII line, e.g. "exfiltration 10.0.11.50 -> 203.0.113.77 1.4 MB"
+	Src         string    `json:"src"`
+	Dst         string    `json:"dst"` // "" for reject alerts, which are per source; see Dsts
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	Bytes       int64     `json:"bytes"`
+	Packets     int64     `json:"packets"`
+	Count       int64     `json:"count"`     // records
+	Threshold   int64     `json:"threshold"` // bytes (exfiltration, strictly greater), records (reject) or distinct ports (portscan)
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	// Ports are the distinct destination ports: all of them for a port scan
+	// (from state), those of the evidence batch otherwise.
+	Ports []int `json:"ports,omitempty"`
+	// ENIs are the interfaces that logged the evidence batch's records.
+	ENIs []string `json:"enis,omitempty"`
+	// Dsts are the distinct destinations of the evidence batch (reject).
+	Dsts []string `json:"dsts,omitempty"`
+	// Evidence holds up to Config.Evidence records of the batch that made
+	// the alert due, largest first.
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Key returns the state key of the alert.
+func (a *Alert) Key() Key {
+	return Key{Detector: a.Detector, Window: a.WindowStart.Unix(), Src: a.Src, Dst: a.Dst}
+}
+
+// Evidence is one flow-log record quoted in an alert.
+type Evidence struct {
+	ENI      string    `json:"eni,omitempty"`
+	Src      string    `json:"src"`
+	Dst      string    `json:"dst"`
+	SrcPort  int       `json:"srcport"`
+	DstPort  int       `json:"dstport"`
+	Protocol int       `json:"protocol"`
+	Packets  int64     `json:"packets"`
+	Bytes    int64     `json:"bytes"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Action   string    `json:"action,omitempty"`
+}
+
+// AlertID returns the deterministic ID of the alert for a key: 32 hex digits
+// of SHA-256 over the key.
+func AlertID(k Key) string {
+	h := sha256.Sum256([]byte("flowq/alert/v1#" + k.String()))
+	return hex.EncodeToString(h[:16])
+}
+
+// severity returns the severity of a detector's alerts.
+func severity(detector string) string {
+	switch detector {
+	case Exfiltration:
+		return SeverityHigh
+	case PortScan, Reject:
+		return SeverityMedium
+	}
+	return SeverityLow
+}
+
+// title returns the alert's one-line summary, printable ASCII ("->", not an
+// arrow, so it can be an SNS subject and an e-mail subject as is).
+func title(a *Alert) string {
+	var b strings.Builder
+	b.WriteString(a.Detector)
+	b.WriteByte(' ')
+	b.WriteString(a.Src)
+	switch a.Detector {
+	case Exfiltration:
+		fmt.Fprintf(&b, " -> %s %s", a.Dst, FormatBytes(a.Bytes))
+	case Reject:
+		fmt.Fprintf(&b, " %d rejected", a.Count)
+		if len(a.Dsts) == 1 {
+			fmt.Fprintf(&b, " -> %s", a.Dsts[0])
+		}
+	case PortScan:
+		fmt.Fprintf(&b, " -> %s %d ports", a.Dst, len(a.Ports))
+	}
+	return b.String()
+}
+
+// FormatBytes renders a byte count in decimal units as people read them in
+// alerts: 999 B, 1.4 MB, 12 GB.
+func FormatBytes(n int64) string {
+	const units = "kMGTPE"
+	if n < 1000 && n > -1000 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	f := float64(n)
+	i := -1
+	for (f >= 999.95 || f <= -999.95) && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	s := strconv.FormatFloat(f, 'f', 1, 64)
+	if f >= 100 || f <= -100 {
+		s = strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + string(units[i]) + "B"
+}

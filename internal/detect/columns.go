@@ -1,0 +1,224 @@
+package detect
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/flowq/flowq/internal/parse"
+)
+
+// Columns are read through two small, inlinable views bound once per batch.
+// utf8 and int64 columns (what parse produces) are read in place; other
+// string and integer types (large_utf8, string_view, dictionaries, int32,
+// ... from Parquet or DuckDB) are first converted into scratch buffers that
+// the Engine reuses.
+
+// strCol is a string column. The zero strCol is a missing column: every
+// value is null.
+type strCol struct {
+	data  string  // every value's bytes
+	offs  []int32 // value offsets into data, len n+1
+	nulls []byte  // validity bitmap, nil if no nulls
+	off   int     // bit offset of the array in nulls
+	ok    bool
+}
+
+// IsValid reports whether row i has a value.
+func (c *strCol) IsValid(i int) bool {
+	if c.nulls == nil {
+		return c.ok
+	}
+	j := c.off + i
+	return c.nulls[j>>3]&(1<<(j&7)) != 0
+}
+
+// Value returns row i (valid rows only).
+func (c *strCol) Value(i int) string {
+	o := c.offs[i : i+2 : i+2]
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(c.data)), o[0])), o[1]-o[0])
+}
+
+// intCol is an integer column of any width, as int64. The zero intCol is a
+// missing column.
+type intCol struct {
+	v     []int64
+	nulls []byte
+	off   int
+	ok    bool
+}
+
+func (c *intCol) valid(i int) bool {
+	if c.nulls == nil {
+		return c.ok
+	}
+	j := c.off + i
+	return c.nulls[j>>3]&(1<<(j&7)) != 0
+}
+
+func (c *intCol) value(i int) int64 { return c.v[i] }
+
+// columns binds the columns the detectors read, by name, once per batch.
+type columns struct {
+	status, action, src, dst, pktSrc, pktDst, dstSvc, dir, eni strCol
+	start, end, bytes, packets, srcPort, dstPort, proto, flags intCol
+}
+
+// scratch holds converted columns between batches.
+type scratch struct {
+	ints [][]int64
+	strs [][]byte
+	offs [][]int32
+}
+
+func (s *scratch) reset() {
+	s.ints, s.strs, s.offs = s.ints[:0], s.strs[:0], s.offs[:0]
+}
+
+func (s *scratch) int64s(n int) []int64 {
+	if len(s.ints) < cap(s.ints) {
+		s.ints = s.ints[:len(s.ints)+1]
+	} else {
+		s.ints = append(s.ints, nil)
+	}
+	b := &s.ints[len(s.ints)-1]
+	if cap(*b) < n {
+		*b = make([]int64, n)
+	}
+	*b = (*b)[:n]
+	return *b
+}
+
+func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
+	var c columns
+	schema := rec.Schema()
+	n := int(rec.NumRows())
+	str := func(name string) (strCol, error) {
+		idx := schema.FieldIndices(name)
+		if len(idx) == 0 {
+			return strCol{}, nil
+		}
+		arr := rec.Column(idx[0])
+		out := strCol{ok: true}
+		if arr.NullN() > 0 {
+			out.nulls, out.off = arr.NullBitmapBytes(), arr.Data().Offset()
+		}
+		switch a := arr.(type) {
+		case *array.String:
+			out.offs = a.ValueOffsets()
+			if bufs := a.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
+				b := bufs[2].Bytes()
+				out.data = unsafe.String(unsafe.SliceData(b), len(b))
+			}
+			return out, nil
+		case *array.LargeString, *array.StringView, *array.Dictionary:
+			get, ok := stringGetter(a)
+			if !ok {
+				break
+			}
+			var data []byte
+			offs := make([]int32, n+1)
+			for i := range n {
+				if arr.IsValid(i) {
+					data = append(data, get(i)...)
+				}
+				offs[i+1] = int32(len(data))
+			}
+			out.data, out.offs = string(data), offs
+			return out, nil
+		}
+		return strCol{}, fmt.Errorf("column %s: type %s, want a string", name, arr.DataType())
+	}
+	num := func(name string) (intCol, error) {
+		idx := schema.FieldIndices(name)
+		if len(idx) == 0 {
+			return intCol{}, nil
+		}
+		arr := rec.Column(idx[0])
+		out := intCol{ok: true}
+		if arr.NullN() > 0 {
+			out.nulls, out.off = arr.NullBitmapBytes(), arr.Data().Offset()
+		}
+		if a, ok := arr.(*array.Int64); ok {
+			out.v = a.Int64Values()
+			return out, nil
+		}
+		if a, ok := arr.(*array.Int32); ok {
+			out.v = sc.int64s(n)
+			for i, x := range a.Int32Values() {
+				out.v[i] = int64(x)
+			}
+			return out, nil
+		}
+		var get func(int) int64
+		switch a := arr.(type) {
+		case *array.Int16:
+			get = func(i int) int64 { return int64(a.Value(i)) }
+		case *array.Int8:
+			get = func(i int) int64 { return int64(a.Value(i)) }
+		case *array.Uint8:
+			get = func(i int) int64 { return int64(a.Value(i)) }
+		case *array.Uint16:
+			get = func(i int) int64 { return int64(a.Value(i)) }
+		case *array.Uint32:
+			get = func(i int) int64 { return int64(a.Value(i)) }
+		case *array.Uint64:
+			get = func(i int) int64 { return int64(a.Value(i)) }
+		default:
+			return intCol{}, fmt.Errorf("column %s: type %s, want an integer", name, arr.DataType())
+		}
+		out.v = sc.int64s(n)
+		for i := range out.v {
+			out.v[i] = get(i)
+		}
+		return out, nil
+	}
+	var err error
+	for _, s := range []struct {
+		dst  *strCol
+		name string
+	}{
+		{&c.status, parse.ColLogStatus}, {&c.action, parse.ColAction}, {&c.src, parse.ColSrcAddr},
+		{&c.dst, parse.ColDstAddr}, {&c.pktSrc, parse.ColPktSrcAddr}, {&c.pktDst, parse.ColPktDstAddr},
+		{&c.dstSvc, parse.ColPktDstAWSService}, {&c.dir, parse.ColFlowDirection}, {&c.eni, parse.ColInterfaceID},
+	} {
+		if *s.dst, err = str(s.name); err != nil {
+			return c, err
+		}
+	}
+	for _, f := range []struct {
+		dst  *intCol
+		name string
+	}{
+		{&c.start, parse.ColStart}, {&c.end, parse.ColEnd}, {&c.bytes, parse.ColBytes}, {&c.packets, parse.ColPackets},
+		{&c.srcPort, parse.ColSrcPort}, {&c.dstPort, parse.ColDstPort}, {&c.proto, parse.ColProtocol},
+		{&c.flags, parse.ColTCPFlags},
+	} {
+		if *f.dst, err = num(f.name); err != nil {
+			return c, err
+		}
+	}
+	if !c.src.ok || !c.dst.ok || !c.start.ok {
+		return c, fmt.Errorf("record batch lacks %s, %s or %s: nothing to detect on", parse.ColSrcAddr, parse.ColDstAddr, parse.ColStart)
+	}
+	return c, nil
+}
+
+// stringGetter reads the other string encodings.
+func stringGetter(arr arrow.Array) (func(int) string, bool) {
+	switch a := arr.(type) {
+	case *array.LargeString:
+		return a.Value, true
+	case *array.StringView:
+		return a.Value, true
+	case *array.Dictionary:
+		d, ok := a.Dictionary().(*array.String)
+		if !ok {
+			return nil, false
+		}
+		return func(i int) string { return d.Value(a.GetValueIndex(i)) }, true
+	}
+	return nil, false
+}

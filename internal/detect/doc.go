@@ -1,0 +1,65 @@
+// Package detect runs flowq's detectors — exfiltration, REJECT and port
+// scan — over flow-log record batches, in tumbling windows, and reports each
+// finding once per key per window however the records arrive.
+//
+// It does no I/O: the configuration, the clock and the window State are
+// passed in, and AWS lives at the edges (internal/detect/ddbstate keeps
+// state in DynamoDB; internal/alert delivers alerts). It reads the Arrow
+// record batches of internal/parse by column name, so batches from the
+// flow-log Parquet lake work too; columns a format lacks are treated as null.
+//
+// # Detectors
+//
+//   - exfiltration: bytes per (src, dst) pair in a window, alert when strictly
+//     greater than Config.ExfilBytes (default 1,000,000). Default scope: source
+//     inside Config.Watch (default 10.0.0.0/16), destination outside it;
+//     ExfilAnyPair judges every pair, as the seed's Logs Insights query does.
+//     REJECT records carry no delivered bytes and are not counted. Traffic
+//     with pkt-dst-aws-service set is skipped unless ExfilAWSServices, and
+//     destinations in ExfilAllowDst are never judged. When flow-direction is
+//     logged, an ingress record whose source is watched is skipped: the same
+//     bytes were logged as egress on the sender's interface.
+//   - reject: REJECT records per source in a window, alert at
+//     Config.RejectThreshold (default 1). Default scope: source inside Watch;
+//     RejectSrc, RejectDst and RejectPorts narrow it (the seed's
+//     srcaddr like "10.0.11" is RejectSrc 10.0.11.0/24), the RejectAllow*
+//     lists carve out expected rejects. Rejects from outside are counted in
+//     Summary.InboundRejects, not alerted.
+//   - portscan: distinct destination ports (TCP, UDP, SCTP) per (src, dst)
+//     in a window, alert at Config.ScanPorts (default 10); source inside
+//     ScanSrc (default Watch).
+//
+// Addresses are judged after NAT: pkt-srcaddr and pkt-dstaddr replace
+// srcaddr and dstaddr when present. IPv4 and IPv6 are both handled and
+// reported in canonical form (netip). NODATA and SKIPDATA records are
+// ignored.
+//
+// # Use
+//
+//	eng, err := detect.New(detect.DefaultConfig(), detect.NewMemoryState(), time.Now)
+//	alerts, err := eng.Process(ctx, batchID, rec) // rec from parse.Reader
+//	// deliver the alerts (internal/alert), then:
+//	err = eng.Ack(ctx, alerts)
+//
+// # Exactly once
+//
+// Window counters live behind State, keyed by (detector, window, src, dst).
+// Process aggregates a batch per key, then applies each key's delta to State
+// together with the batch's token (a hash of batchID); State applies a token
+// to a key at most once, atomically with the counters (DynamoDB: one
+// UpdateItem with ADD and a condition on the set of applied tokens), so a
+// batch split, reordered, retried after a partial failure or replayed is
+// counted exactly once. A key whose totals are due is then claimed with a
+// conditional write (not yet sent, and unclaimed, claimed by this very batch,
+// or its lease expired) and only then returned. The caller delivers the
+// alerts and calls Ack, which marks them sent for good.
+//
+// Detection is therefore exactly once, delivery at least once: if the
+// process dies after a claim but before Ack, the retried batch (same batchID)
+// takes its own claim again and returns the same alert, with the same
+// deterministic ID, so it is never lost, and a subscriber that saw the first
+// delivery drops the repeat by ID. The lease (Config.ClaimLease) lets another
+// batch of the same key hand out an alert whose batch was never retried.
+// Losing an alert to avoid a duplicate would be the worse failure for a
+// security alert.
+package detect
