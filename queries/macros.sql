@@ -34,4 +34,6 @@ CREATE OR REPLACE MACRO ip4_net(addr, bits) AS ((ip4_int(addr) >> (32 - bits)) <
 CREATE OR REPLACE MACRO ip4_text(n) AS (concat_ws('.', n >> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255));
 -- ip4_subnet(addr, bits): the IPv4 subnet of addr as 'a.b.c.d/bits'; other
 -- addresses are returned as they are.
-CREATE OR REPLACE MACRO ip4_subnet(addr, bits) AS (coalesce(ip4_text(ip4_net(addr, bits)) || '/' || bits, addr));
+CREATE OR REPLACE MACRO ip4_subnet(addr, bits) AS (
+    CASE WHEN ip4_int(addr) IS NULL THEN addr ELSE ip4_text(ip4_net(addr, bits)) || '/' || bits END
+);
