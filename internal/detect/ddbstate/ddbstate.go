@@ -1,0 +1,323 @@
+// Package ddbstate keeps detect's window state in DynamoDB, so detection
+// stays exactly once across Lambda invocations, retries and replays.
+//
+// The table (created by infra) has a String partition key "pk" and nothing
+// else, TTL on the attribute "ttl" (epoch seconds), on-demand capacity. One
+// item per detector key and window:
+//
+//	pk        "detector#window-start#src#dst"
+//	det, win, src, dst   the key's parts
+//	bytes, packets, cnt  counters (atomic ADD)
+//	seen      number set of first/last times (min/max on read)
+//	ports     number set of destination ports (port scan only)
+//	batches   string set of the batch tokens applied (idempotence)
+//	claimed_by, claimed_until, sent   the alert claim and its acknowledgement
+//	ttl       window end + Config.Retention + 1h
+//
+// Apply is one UpdateItem per key: ADD of the counters, sets and the batch
+// token, conditional on the token not being in the item's batches. The
+// condition and the ADD are one atomic write, so a key is counted once per
+// batch whatever fails around it; when the condition fails, the item as it
+// was (ReturnValuesOnConditionCheckFailure ALL_OLD) gives the totals. Claim
+// and Ack are conditional UpdateItems. Throttling and 5xx errors are retried
+// by the SDK's standard retryer, with backoff.
+//
+// Limits: an item holds at most 400 KB; with 16-character tokens that is
+// about 15,000 batches per key per window, and a port scan over all 65,536
+// ports.
+package ddbstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/flowq/flowq/internal/detect"
+)
+
+// API is the part of the DynamoDB client the state uses.
+type API interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// Options tune a State.
+type Options struct {
+	// Concurrency is the number of UpdateItem calls in flight during an
+	// Apply (default 16).
+	Concurrency int
+	// TTLMargin is added to an update's expiry for the item's TTL
+	// (default 1h), so state outlives the late-record cutoff.
+	TTLMargin time.Duration
+}
+
+// State is a detect.State in a DynamoDB table.
+type State struct {
+	db    API
+	table string
+	opts  Options
+}
+
+var _ detect.State = (*State)(nil)
+
+// New returns a State in the given table.
+func New(db API, table string, opts Options) *State {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.TTLMargin == 0 {
+		opts.TTLMargin = time.Hour
+	}
+	return &State{db: db, table: table, opts: opts}
+}
+
+// Attribute names. All go through ExpressionAttributeNames: several are
+// DynamoDB reserved words (ttl, bytes, ...).
+const (
+	aPK      = "pk"
+	aDet     = "det"
+	aWin     = "win"
+	aSrc     = "src"
+	aDst     = "dst"
+	aBytes   = "bytes"
+	aPackets = "packets"
+	aCount   = "cnt"
+	aSeen    = "seen"
+	aPorts   = "ports"
+	aBatches = "batches"
+	aBy      = "claimed_by"
+	aUntil   = "claimed_until"
+	aSent    = "sent"
+	aTTL     = "ttl"
+)
+
+func names(ns ...string) map[string]string {
+	m := make(map[string]string, len(ns))
+	for _, n := range ns {
+		m["#"+n] = n
+	}
+	return m
+}
+
+func key(k detect.Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{aPK: &types.AttributeValueMemberS{Value: k.String()}}
+}
+
+func num(v int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+// Apply implements detect.State.
+func (s *State) Apply(ctx context.Context, batch string, now time.Time, ups []detect.Update) ([]detect.Totals, error) {
+	out := make([]detect.Totals, len(ups))
+	errs := make([]error, len(ups))
+	sem := make(chan struct{}, s.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i := range ups {
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = s.apply(ctx, batch, &ups[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *State) apply(ctx context.Context, batch string, u *detect.Update) (detect.Totals, error) {
+	d := &u.Delta
+	seen := []string{strconv.FormatInt(d.First, 10)}
+	if d.Last != d.First {
+		seen = append(seen, strconv.FormatInt(d.Last, 10))
+	}
+	vals := map[string]types.AttributeValue{
+		":b":    num(d.Bytes),
+		":p":    num(d.Packets),
+		":c":    num(d.Count),
+		":seen": &types.AttributeValueMemberNS{Value: seen},
+		":bt":   &types.AttributeValueMemberSS{Value: []string{batch}},
+		":bid":  &types.AttributeValueMemberS{Value: batch},
+		":det":  &types.AttributeValueMemberS{Value: u.Key.Detector},
+		":win":  num(u.Key.Window),
+		":src":  &types.AttributeValueMemberS{Value: u.Key.Src},
+		":dst":  &types.AttributeValueMemberS{Value: u.Key.Dst},
+	}
+	expr := "ADD #bytes :b, #packets :p, #cnt :c, #seen :seen, #batches :bt"
+	ns := names(aBytes, aPackets, aCount, aSeen, aBatches, aDet, aWin, aSrc, aDst)
+	if len(d.Ports) > 0 {
+		ps := make([]string, len(d.Ports))
+		for i, p := range d.Ports {
+			ps[i] = strconv.Itoa(int(p))
+		}
+		vals[":ports"] = &types.AttributeValueMemberNS{Value: ps}
+		expr += ", #ports :ports"
+		ns["#"+aPorts] = aPorts
+	}
+	expr += " SET #det = :det, #win = :win, #src = :src, #dst = :dst"
+	if u.Expires > 0 {
+		vals[":ttl"] = num(u.Expires + int64(s.opts.TTLMargin/time.Second))
+		expr += ", #ttl = :ttl"
+		ns["#"+aTTL] = aTTL
+	}
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(u.Key),
+		UpdateExpression:                    aws.String(expr),
+		ConditionExpression:                 aws.String("NOT contains(#batches, :bid)"),
+		ExpressionAttributeNames:            ns,
+		ExpressionAttributeValues:           vals,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return totals(res.Attributes)
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return detect.Totals{}, fmt.Errorf("update %s: %w", u.Key, err)
+	}
+	item := ccf.Item
+	if len(item) == 0 { // emulators may not return the item
+		got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(u.Key), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return detect.Totals{}, fmt.Errorf("read %s: %w", u.Key, err)
+		}
+		item = got.Item
+	}
+	t, err := totals(item)
+	t.Replayed = true
+	return t, err
+}
+
+// totals reads an item's state.
+func totals(item map[string]types.AttributeValue) (detect.Totals, error) {
+	var t detect.Totals
+	var err error
+	geti := func(name string) int64 {
+		n, ok := item[name].(*types.AttributeValueMemberN)
+		if !ok {
+			return 0
+		}
+		v, e := strconv.ParseInt(n.Value, 10, 64)
+		if e != nil && err == nil {
+			err = fmt.Errorf("attribute %s: %w", name, e)
+		}
+		return v
+	}
+	t.Bytes, t.Packets, t.Count = geti(aBytes), geti(aPackets), geti(aCount)
+	t.ClaimedUntil = geti(aUntil)
+	if ns, ok := item[aSeen].(*types.AttributeValueMemberNS); ok {
+		for i, s := range ns.Value {
+			v, e := strconv.ParseInt(s, 10, 64)
+			if e != nil {
+				return t, fmt.Errorf("attribute %s: %w", aSeen, e)
+			}
+			if i == 0 {
+				t.First, t.Last = v, v
+			}
+			t.First, t.Last = min(t.First, v), max(t.Last, v)
+		}
+	}
+	if ns, ok := item[aPorts].(*types.AttributeValueMemberNS); ok {
+		for _, s := range ns.Value {
+			v, e := strconv.ParseUint(s, 10, 16)
+			if e != nil {
+				return t, fmt.Errorf("attribute %s: %w", aPorts, e)
+			}
+			t.Ports = append(t.Ports, uint16(v))
+		}
+		slices.Sort(t.Ports)
+	}
+	if by, ok := item[aBy].(*types.AttributeValueMemberS); ok {
+		t.ClaimedBy = by.Value
+	}
+	_, t.Sent = item[aSent]
+	return t, err
+}
+
+// Claim implements detect.State.
+func (s *State) Claim(ctx context.Context, k detect.Key, batch string, now time.Time, lease time.Duration) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.table),
+		Key:              key(k),
+		UpdateExpression: aws.String("SET #claimed_by = :bid, #claimed_until = :until"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#sent) AND " +
+			"(attribute_not_exists(#claimed_by) OR #claimed_by = :bid OR (#claimed_until <> :zero AND #claimed_until < :now))"),
+		ExpressionAttributeNames: names(aPK, aSent, aBy, aUntil),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":bid":   &types.AttributeValueMemberS{Value: batch},
+			":until": num(detect.LeaseUntil(now, lease)),
+			":now":   num(now.Unix()),
+			":zero":  num(0),
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	}
+	return false, fmt.Errorf("claim %s: %w", k, err)
+}
+
+// Ack implements detect.State.
+func (s *State) Ack(ctx context.Context, keys []detect.Key, now time.Time) error {
+	var errs []error
+	for _, k := range keys {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       key(k),
+			UpdateExpression:          aws.String("SET #sent = :now"),
+			ConditionExpression:       aws.String("attribute_exists(#pk)"),
+			ExpressionAttributeNames:  names(aPK, aSent),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if err != nil && !errors.As(err, &ccf) {
+			errs = append(errs, fmt.Errorf("ack %s: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CreateTable creates a table shaped as infra creates it (pk String, TTL on
+// ttl, on-demand) and waits until it is active. For tests and local demos.
+func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(aPK), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(aPK), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", table, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(aTTL), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable ttl on %s: %w", table, err)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package ddbstate_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detect/ddbstate"
+	"github.com/flowq/flowq/internal/detect/detecttest"
+	"github.com/flowq/flowq/internal/testutil/motoserver"
+)
+
+var tableSeq atomic.Int64
+
+func newTable(t *testing.T, db *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("flowq-state-%d", tableSeq.Add(1))
+	if err := ddbstate.CreateTable(context.Background(), db, name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestBehaviour runs detect's behavioural suite against DynamoDB on moto.
+func TestBehaviour(t *testing.T) {
+	srv := motoserver.Start(t)
+	db := dynamodb.NewFromConfig(srv.Config(t))
+	detecttest.Run(t, func(t *testing.T) detect.State {
+		return ddbstate.New(db, newTable(t, db), ddbstate.Options{})
+	})
+}
+
+func TestItemShape(t *testing.T) {
+	srv := motoserver.Start(t)
+	db := dynamodb.NewFromConfig(srv.Config(t))
+	ctx := context.Background()
+	table := newTable(t, db)
+	st := ddbstate.New(db, table, ddbstate.Options{})
+	k := detect.Key{Detector: detect.PortScan, Window: 3600, Src: "10.0.12.51", Dst: "10.0.21.100"}
+	up := detect.Update{Key: k, Delta: detect.Delta{Bytes: 10, Packets: 2, Count: 2, First: 3700, Last: 3760, Ports: []uint16{22, 80}}, Expires: 7200 + 86400}
+	now := time.Unix(4000, 0)
+	// The same batch applied concurrently counts once.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := st.Apply(ctx, "tok1", now, []detect.Update{up}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	up2 := up
+	up2.Delta = detect.Delta{Bytes: 5, Packets: 1, Count: 1, First: 3650, Last: 3650, Ports: []uint16{443, 22}}
+	tot, err := st.Apply(ctx, "tok2", now, []detect.Update{up2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tot[0]
+	if got.Bytes != 15 || got.Count != 3 || got.Packets != 3 || got.First != 3650 || got.Last != 3760 ||
+		fmt.Sprint(got.Ports) != "[22 80 443]" || got.Replayed {
+		t.Errorf("totals = %+v", got)
+	}
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: k.String()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl, ok := out.Item["ttl"].(*types.AttributeValueMemberN)
+	if !ok || ttl.Value != fmt.Sprint(7200+86400+3600) {
+		t.Errorf("ttl = %v, want window end + retention + 1h", out.Item["ttl"])
+	}
+	if bs, ok := out.Item["batches"].(*types.AttributeValueMemberSS); !ok || len(bs.Value) != 2 {
+		t.Errorf("batches = %v, want 2 tokens", out.Item["batches"])
+	}
+	// Claims: one holder at a time, the holder may re-claim, none after ack.
+	claim := func(batch string, at time.Time) bool {
+		ok, err := st.Claim(ctx, k, batch, at, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim("tok1", now) || claim("tok2", now) || !claim("tok1", now.Add(time.Second)) || !claim("tok2", now.Add(2*time.Minute)) {
+		t.Error("claim sequence wrong")
+	}
+	if err := st.Ack(ctx, []detect.Key{k}, now); err != nil {
+		t.Fatal(err)
+	}
+	if claim("tok2", now.Add(10*time.Minute)) {
+		t.Error("claimed after ack")
+	}
+	if ok, err := st.Claim(ctx, detect.Key{Detector: detect.Reject, Window: 0, Src: "10.0.0.1"}, "tok1", now, time.Minute); ok || err != nil {
+		t.Errorf("claim of a missing key = %v, %v", ok, err)
+	}
+}
