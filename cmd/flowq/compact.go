@@ -1,9 +1,56 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"time"
 
-// newCompactCmd is a placeholder until its issue lands; it is replaced whole.
+	"github.com/spf13/cobra"
+
+	"github.com/flowq/flowq/internal/store"
+)
+
 func newCompactCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "compact", Short: "(not built yet)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return usageError("flowq compact is not built yet") }}
+	var tf timeFlags
+	var minFiles int
+	var small int64
+	cmd := &cobra.Command{
+		Use:   "compact [--since T] [--until T] [--min-files N]",
+		Short: "Merge each partition's small Parquet files into one",
+		Long: `Merge the small files of each hourly partition of the lake into one file
+(per field set). Lambda-fed lakes get a file per invocation; compacting makes
+queries over long histories much faster.
+
+Safe while ingestion continues: compact merges exactly the files it listed,
+writes the merged file (and a manifest naming its inputs) before deleting
+anything, then deletes exactly those inputs. Readers that list the lake the
+way flowq does skip files a merged file already holds, so nothing is counted
+twice and nothing is lost, even if compact is interrupted; run it again to
+finish the clean-up.`,
+		Example: `  flowq compact
+  flowq compact --since 48h --until 1h`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tr, err := tf.timeRange(time.Now())
+			if err != nil {
+				return err
+			}
+			lake, err := store.Open(cmd.Context(), a.lake, store.Options{})
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			res, err := lake.Compact(cmd.Context(), store.CompactOptions{Filter: tr.Filter(), MinFiles: minFiles, SmallBytes: small})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "compacted %d partitions: %d files (%s) into %d (%s), %s rows; %d objects removed in %s\n",
+				res.Partitions, res.Merged, humanBytes(res.BytesIn), len(res.Written), humanBytes(res.BytesOut),
+				groupDigits(res.Rows), res.Removed, time.Since(t0).Round(time.Millisecond))
+			return nil
+		},
+	}
+	addTimeFlags(cmd.Flags(), &tf)
+	cmd.Flags().IntVar(&minFiles, "min-files", 2, "merge a partition only when it has at least this many small files")
+	cmd.Flags().Int64Var(&small, "small-bytes", 64<<20, "files at least this large are left alone")
+	return cmd
 }

@@ -1,9 +1,73 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
-// newRunCmd is a placeholder until its issue lands; it is replaced whole.
+	"github.com/spf13/cobra"
+
+	"github.com/flowq/flowq/queries"
+)
+
 func newRunCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "run", Short: "(not built yet)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return usageError("flowq run is not built yet") }}
+	var tf timeFlags
+	var output string
+	var params []string
+	var printSQL bool
+	cmd := &cobra.Command{
+		Use:   "run NAME [--param k=v]... [--since T] [--until T] [-o FORMAT]",
+		Short: "Run a named query over the lake",
+		Long: `Run one of flowq's named queries (see 'flowq list') over the lake's flows
+view. Parameters are typed: --param values are checked (integers, CIDRs, IP
+addresses) and passed as quoted SQL literals, never pasted as raw text.
+
+--since and --until restrict the flows and prune the lake's hourly
+partitions. --sql prints the query with its parameters instead of running it.`,
+		Example: `  flowq run top-talkers --since 24h
+  flowq run rejected-from-subnet --param cidr=10.0.12.0/24
+  flowq run exfil-candidates --param threshold=50000000 -o json
+  flowq run flows-for-ip --param ip=203.0.113.77 --since 2026-11-17 --until 2026-11-18`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q, err := queries.Get(args[0])
+			if err != nil {
+				return usageError("%v", err)
+			}
+			kv := map[string]string{}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || k == "" {
+					return usageError("--param %q: want NAME=VALUE", p)
+				}
+				kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+			sql, err := q.Render(kv)
+			if err != nil {
+				if errors.Is(err, queries.ErrParam) {
+					return usageError("%v", err)
+				}
+				return err
+			}
+			if printSQL {
+				fmt.Fprintln(a.stdout, sql)
+				return nil
+			}
+			tr, err := tf.timeRange(time.Now())
+			if err != nil {
+				return err
+			}
+			oo, err := a.outputOptions(output)
+			if err != nil {
+				return err
+			}
+			return a.runSQL(cmd.Context(), sql, tr, oo)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "query parameter NAME=VALUE (repeatable; see 'flowq list')")
+	cmd.Flags().BoolVar(&printSQL, "sql", false, "print the SQL with its parameters and exit")
+	addTimeFlags(cmd.Flags(), &tf)
+	addOutputFlag(cmd.Flags(), &output)
+	return cmd
 }
