@@ -400,4 +400,3 @@ func (in *ingester) summary(d time.Duration) {
 	fmt.Fprintf(in.a.stdout, "\n  in: %s read, %s of flow-log text   out: %s of Parquet in %d objects (%.1f%% of the text)   %s, %.0f MB/s\n",
 		humanBytes(st.BytesIn), humanBytes(st.Text), humanBytes(st.BytesOut), st.Objects, pct, d.Round(time.Millisecond), mbs)
 }
-
