@@ -89,7 +89,7 @@ func TestBenchCommandJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("bench --json output %q: %v", out, err)
 	}
-	for _, k := range []string{"records", "bytes", "flowq_mb_s", "stdlib_mb_s", "duckdb_mb_s", "ratio_vs_duckdb", "ratio_vs_stdlib"} {
+	for _, k := range []string{"records", "bytes", "flowq_mb_s", "stdlib_mb_s", "duckdb_mb_s", "flowq_cpu_mb_s", "ratio_vs_duckdb", "ratio_vs_stdlib"} {
 		v, ok := res[k].(float64)
 		if !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number", k, res[k])

@@ -50,3 +50,21 @@ func TestNextSpace(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDigits(t *testing.T) {
+	for _, s := range []string{"0", "7", "42", "443", "65535", "1795132800", "12345678", "123456789", "1234567890123456789", "0000000000000000001", "99 ", "1234567 8", "123456789012 x", "12a", "", " 5", "9:", "3/"} {
+		var want uint64
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			want = want*10 + uint64(s[i]-'0')
+			i++
+		}
+		// Pad so that both the SWAR and the byte path are exercised.
+		for _, pad := range []string{"", " 123456789"} {
+			v, p := parseDigits([]byte(s+pad), 0)
+			if v != want || p != i {
+				t.Errorf("parseDigits(%q) = %d,%d; want %d,%d", s+pad, v, p, want, i)
+			}
+		}
+	}
+}

@@ -308,7 +308,8 @@ func (r *Reader) setFormat(fm *Format) {
 
 // parseLine parses one line and appends it as a row, or rejects it. The row
 // is committed only when every field converted; a failed line leaves the
-// columns as they were.
+// columns as they were (its values sit past the committed rows and are
+// overwritten by the next line).
 func (r *Reader) parseLine(line []byte) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
@@ -325,15 +326,12 @@ func (r *Reader) parseLine(line []byte) {
 	if c := line[p]; c >= 'a' && c <= 'z' && r.isHeader(line[p:]) {
 		return
 	}
-	if !isASCII(line) && !utf8.Valid(line) {
-		r.rejectUTF8(line)
-		return
-	}
 	if r.rows == r.rowCap {
 		r.grow()
 	}
 	row := r.rows
 	cols := r.cols
+	var hi uint64 // OR of the string bytes seen: bit 7 set means non-ASCII
 	for j := range cols {
 		c := &cols[j]
 		for p < len(line) && line[p] == ' ' {
@@ -346,28 +344,20 @@ func (r *Reader) parseLine(line []byte) {
 		start := p
 		if c.kind == String {
 			p = nextSpace(line, p)
-			tok := line[start:p]
-			if len(tok) == 1 && tok[0] == '-' {
+			if p-start == 1 && line[start] == '-' {
 				c.setNull(row)
 				continue
 			}
-			if c.check != anyValue && !validValue(c.check, tok) {
-				r.rejectField(ReasonValue, c, tok)
+			if c.check != anyValue && !validValue(c.check, line[start:p]) {
+				r.rejectField(ReasonValue, c, line[start:p])
 				return
 			}
-			c.appendString(row, tok)
+			hi |= c.appendString(row, line, start, p)
 			continue
 		}
 		// Integer field: digits only, or "-" for null.
-		var v uint64
-		for p < len(line) {
-			d := line[p] - '0'
-			if d > 9 {
-				break
-			}
-			v = v*10 + uint64(d)
-			p++
-		}
+		v, q := parseDigits(line, p)
+		p = q
 		n := p - start
 		if p < len(line) && line[p] != ' ' {
 			if n == 0 && line[p] == '-' && (p+1 == len(line) || line[p+1] == ' ') {
@@ -375,9 +365,7 @@ func (r *Reader) parseLine(line []byte) {
 				c.setNull(row)
 				continue
 			}
-			for p < len(line) && line[p] != ' ' {
-				p++
-			}
+			p = nextSpace(line, p)
 			r.rejectField(ReasonSyntax, c, line[start:p])
 			return
 		}
@@ -398,17 +386,15 @@ func (r *Reader) parseLine(line []byte) {
 		r.rejectCount(line, -1)
 		return
 	}
-	// Commit the row.
-	for j := range cols {
-		if cols[j].kind == String {
-			cols[j].commitString(row)
-		}
+	if hi&0x8080808080808080 != 0 && !utf8.Valid(line) {
+		r.undo()
+		r.rejectUTF8(line)
+		return
 	}
 	r.rows++
 	if r.status >= 0 {
-		c := &cols[r.status]
-		if c.isValid(row) {
-			switch s := c.lastString(row); s {
+		if c := &cols[r.status]; c.isValid(row) {
+			switch b := c.bytes[c.i32[row]:c.i32[row+1]]; string(b) {
 			case StatusNoData:
 				r.stats.NoData++
 			case StatusSkipData:
@@ -416,6 +402,47 @@ func (r *Reader) parseLine(line []byte) {
 			}
 		}
 	}
+}
+
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// parseDigits reads the run of decimal digits at line[p:], eight at a time
+// (SWAR), and returns its value and the index after it. More than 19 digits
+// overflow; the caller checks the digit count.
+func parseDigits(line []byte, p int) (uint64, int) {
+	var v uint64
+	for p+8 <= len(line) {
+		x := binary.LittleEndian.Uint64(line[p:])
+		// A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
+		t := x&0xF0F0F0F0F0F0F0F0 | (x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4
+		n := 8
+		if z := t ^ 0x3333333333333333; z != 0 {
+			n = bits.TrailingZeros64(z) >> 3
+		}
+		if n == 0 {
+			return v, p
+		}
+		// Keep the n digits in the top bytes (leading zeros below), then
+		// combine pairs, quads and octets with three multiplications.
+		d := (x << (64 - 8*n)) & 0x0F0F0F0F0F0F0F0F
+		d = d * (10<<8 + 1) >> 8
+		d = (d & 0x00FF00FF00FF00FF) * (100<<16 + 1) >> 16
+		d = (d & 0x0000FFFF0000FFFF) * (10000<<32 + 1) >> 32
+		v = v*pow10[n] + d
+		p += n
+		if n < 8 {
+			return v, p
+		}
+	}
+	for p < len(line) {
+		d := line[p] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + uint64(d)
+		p++
+	}
+	return v, p
 }
 
 // nextSpace returns the index of the first space in b at or after p, or
@@ -581,7 +608,9 @@ func (r *Reader) finish() arrow.RecordBatch {
 
 // column accumulates one field's values straight into Arrow buffers. The
 // validity bitmap starts all-valid; only nulls clear a bit, and undo sets it
-// back for the row being overwritten.
+// back for the row being overwritten. String offsets are written as values
+// arrive: offsets[row] is where the row's bytes begin, so a rejected row is
+// simply overwritten by the next one.
 type column struct {
 	kind  Kind
 	check valueCheck
@@ -590,8 +619,6 @@ type column struct {
 	i64   []int64
 	bytes []byte // string data: the whole capacity of data
 	bits  []byte
-	used  int // committed string bytes
-	pend  int // string bytes including the row being parsed
 
 	field  Field
 	valid  *memory.Buffer
@@ -640,37 +667,48 @@ func (c *column) setNull(row int) {
 	case Int64:
 		c.i64[row] = 0
 	default:
-		c.pend = c.used
+		c.i32[row+1] = c.i32[row]
 	}
 }
 
-func (c *column) appendString(row int, tok []byte) {
-	if need := c.used + len(tok); need > len(c.bytes) {
+// appendString copies line[start:end] as the row's value and returns the OR
+// of the bytes it read (for the caller's non-ASCII check). Short values are
+// copied eight bytes at a time, which may write past the value inside the
+// buffer's spare capacity; the next value overwrites it.
+func (c *column) appendString(row int, line []byte, start, end int) uint64 {
+	off := int(c.i32[row])
+	n := end - start
+	if need := off + n + 8; need > len(c.bytes) {
 		// Grow to what the rows so far predict for the whole capacity.
 		perRow := need/(row+1) + 1
 		c.data.Reserve(max(need+64, perRow*c.rows*9/8))
 		c.bytes = c.data.Buf()
 	}
-	c.pend = c.used + copy(c.bytes[c.used:], tok)
-}
-
-func (c *column) commitString(row int) {
-	c.used = c.pend
-	c.i32[row+1] = int32(c.used)
+	c.i32[row+1] = int32(off + n)
+	var hi uint64
+	if start+(n+7)&^7 <= len(line) {
+		dst := c.bytes[off:]
+		for k := 0; k < n; k += 8 {
+			w := binary.LittleEndian.Uint64(line[start+k:])
+			hi |= w
+			binary.LittleEndian.PutUint64(dst[k:], w)
+		}
+		return hi
+	}
+	copy(c.bytes[off:], line[start:end])
+	if !isASCII(line[start:end]) {
+		hi = 0x80
+	}
+	return hi
 }
 
 func (c *column) isValid(row int) bool { return c.bits[row>>3]&(1<<(row&7)) != 0 }
-
-func (c *column) lastString(row int) string {
-	return string(c.bytes[c.i32[row]:c.i32[row+1]])
-}
 
 // undo forgets what a rejected line wrote into row.
 func (c *column) undo(row int) {
 	if c.bits != nil {
 		c.bits[row>>3] |= 1 << (row & 7)
 	}
-	c.pend = c.used
 }
 
 // array hands the buffers to an Arrow array and starts afresh.
@@ -685,7 +723,7 @@ func (c *column) array(rows int) arrow.Array {
 	case Int32, Int64:
 		data = array.NewData(c.kind.DataType(), rows, []*memory.Buffer{valid, c.values}, nil, nulls, 0)
 	default:
-		c.data.ResizeNoShrink(c.used)
+		c.data.ResizeNoShrink(int(c.i32[rows]))
 		data = array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{valid, c.values, c.data}, nil, nulls, 0)
 	}
 	arr := array.MakeFromData(data)
