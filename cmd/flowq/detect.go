@@ -1,9 +1,388 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
-// newDetectCmd is a placeholder until its issue lands; it is replaced whole.
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/flowq/flowq/internal/alert"
+	"github.com/flowq/flowq/internal/detect"
+)
+
+// detectBatchRows is the number of lake rows per record batch given to the
+// detectors.
+const detectBatchRows = 64 << 10
+
+// detectFlags are the detector options of flowq detect, bound on a FlagSet
+// so other commands (flowq demo) can offer the same ones.
+type detectFlags struct {
+	watch, allowDst, rejectSrc, rejectDst, rejectPorts string
+	rejectAllowSrc, rejectAllowDst, rejectAllowPorts   string
+	scanSrc, detectors                                 string
+	window                                             time.Duration
+	exfilBytes, rejectThreshold                        int64
+	scanPorts, evidence                                int
+	anyPair, awsServices                               bool
+}
+
+// addDetectFlags binds the detector options on fs, with detect's defaults.
+func addDetectFlags(fs *pflag.FlagSet, f *detectFlags) {
+	d := detect.DefaultConfig()
+	fs.StringVar(&f.watch, "watch", prefixList(d.Watch), "watched networks (comma-separated CIDRs): inside = yours")
+	fs.DurationVar(&f.window, "window", d.Window, "tumbling window, aligned to the epoch, by record start")
+	fs.StringVar(&f.detectors, "detectors", strings.Join(detect.AllDetectors(), ","), "detectors to run")
+	fs.Int64Var(&f.exfilBytes, "exfil-bytes", d.ExfilBytes, "exfiltration: alert when a pair moves strictly more bytes than this in a window")
+	fs.BoolVar(&f.anyPair, "any-pair", false, "exfiltration: judge every pair, not only inside -> outside (the seed's Logs Insights query)")
+	fs.StringVar(&f.allowDst, "allow-dst", "", "exfiltration: destinations (CIDRs) never alerted")
+	fs.BoolVar(&f.awsServices, "aws-services", false, "exfiltration: also count traffic to AWS services (pkt-dst-aws-service set)")
+	fs.Int64Var(&f.rejectThreshold, "reject-threshold", d.RejectThreshold, "reject: alert when a source has this many REJECT records in a window")
+	fs.StringVar(&f.rejectSrc, "src", "", "reject: only sources in these CIDRs (default: --watch), e.g. 10.0.11.0/24")
+	fs.StringVar(&f.rejectDst, "dst", "", "reject: only destinations in these CIDRs (default: any)")
+	fs.StringVar(&f.rejectPorts, "ports", "", "reject: only these destination ports, e.g. 22,3306,8000-8100 (default: any)")
+	fs.StringVar(&f.rejectAllowSrc, "allow-reject-src", "", "reject: sources (CIDRs) whose rejects are expected")
+	fs.StringVar(&f.rejectAllowDst, "allow-reject-dst", "", "reject: destinations (CIDRs) whose rejects are expected")
+	fs.StringVar(&f.rejectAllowPorts, "allow-reject-ports", "", "reject: destination ports whose rejects are expected")
+	fs.IntVar(&f.scanPorts, "scan-ports", d.ScanPorts, "port scan: alert at this many distinct destination ports of one destination in a window")
+	fs.StringVar(&f.scanSrc, "scan-src", "", "port scan: only sources in these CIDRs (default: --watch)")
+	fs.IntVar(&f.evidence, "evidence", d.Evidence, "records quoted per alert")
+}
+
+func prefixList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// config turns the flags into a detect.Config; errors are usage errors.
+func (f *detectFlags) config() (detect.Config, error) {
+	c := detect.DefaultConfig()
+	c.Window, c.ExfilBytes, c.ExfilAnyPair, c.ExfilAWSServices = f.window, f.exfilBytes, f.anyPair, f.awsServices
+	c.RejectThreshold, c.ScanPorts, c.Evidence = f.rejectThreshold, f.scanPorts, f.evidence
+	var err error
+	for _, p := range []struct {
+		flag, val string
+		dst       *[]netip.Prefix
+	}{
+		{"--watch", f.watch, &c.Watch}, {"--allow-dst", f.allowDst, &c.ExfilAllowDst}, {"--src", f.rejectSrc, &c.RejectSrc},
+		{"--dst", f.rejectDst, &c.RejectDst}, {"--allow-reject-src", f.rejectAllowSrc, &c.RejectAllowSrc},
+		{"--allow-reject-dst", f.rejectAllowDst, &c.RejectAllowDst}, {"--scan-src", f.scanSrc, &c.ScanSrc},
+	} {
+		if *p.dst, err = detect.ParsePrefixes(p.val); err != nil {
+			return c, usageError("%s: %v", p.flag, err)
+		}
+	}
+	for _, p := range []struct {
+		flag, val string
+		dst       *[]detect.PortRange
+	}{{"--ports", f.rejectPorts, &c.RejectPorts}, {"--allow-reject-ports", f.rejectAllowPorts, &c.RejectAllowPorts}} {
+		if *p.dst, err = detect.ParsePorts(p.val); err != nil {
+			return c, usageError("%s: %v", p.flag, err)
+		}
+	}
+	c.Detectors = nil
+	for d := range strings.SplitSeq(f.detectors, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			c.Detectors = append(c.Detectors, d)
+		}
+	}
+	if len(c.Detectors) == 0 {
+		return c, usageError("--detectors: name at least one of %s", strings.Join(detect.AllDetectors(), ", "))
+	}
+	// Over history there is no "late": keep every window, accept any age.
+	c.Retention, c.ClaimLease = 0, 0
+	if err := c.Validate(); err != nil {
+		return c, usageError("%v", err)
+	}
+	return c, nil
+}
+
 func newDetectCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "detect", Short: "(not built yet)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return usageError("flowq detect is not built yet") }}
+	var (
+		df     detectFlags
+		tf     timeFlags
+		output string
+		topic  string
+	)
+	cmd := &cobra.Command{
+		Use:   "detect [flags]",
+		Short: "Run the REJECT, exfiltration and port-scan detectors over the lake's history",
+		Long: `detect runs the detectors of the ingest Lambda over the lake's history and
+prints their alerts: use it to tune thresholds and scopes before deploying
+them, or to look back at a time range.
+
+Detectors (all on by default, --detectors to choose):
+  exfiltration  bytes per (src, dst) pair in a window > --exfil-bytes;
+                src inside --watch, dst outside (--any-pair: every pair)
+  reject        REJECT records per source in a window >= --reject-threshold;
+                src inside --watch (or --src); rejects from the internet are
+                counted in the summary, not alerted
+  portscan      distinct destination ports per (src, dst) in a window
+                >= --scan-ports, src inside --watch (or --scan-src)
+
+Each alert is reported once per key per window, with a deterministic id. The
+summary goes to stderr.`,
+		Example: `  flowq detect --since 24h
+  flowq detect --src 10.0.11.0/24 --detectors reject      # the seed's REJECT query
+  flowq detect --any-pair --detectors exfiltration       # the seed's traffic query
+  flowq detect --exfil-bytes 5000000 --window 10m -o json
+  flowq detect --since 2026-11-20 --sns arn:aws:sns:us-east-1:123456789012:flowq-alerts`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := df.config()
+			if err != nil {
+				return err
+			}
+			tr, err := tf.timeRange(time.Now())
+			if err != nil {
+				return err
+			}
+			var sink alert.Sink
+			switch output {
+			case outTable:
+				sink = &alertTable{a: a}
+			case "text":
+				sink = alert.NewText(a.stdout)
+			case outJSON, "jsonl", "ndjson":
+				sink = alert.NewJSONL(a.stdout)
+			default:
+				return usageError("--output %q: want table, text or json", output)
+			}
+			ctx := cmd.Context()
+			if topic != "" {
+				if !strings.HasPrefix(topic, "arn:") {
+					return usageError("--sns %q: want a topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", topic)
+				}
+				awsCfg, err := config.LoadDefaultConfig(ctx)
+				if err != nil {
+					return fmt.Errorf("aws config: %w", err)
+				}
+				return runDetect(ctx, a, cfg, tr, alert.Multi(sink, alert.NewSNS(sns.NewFromConfig(awsCfg), topic, alert.SNSOptions{})), sink)
+			}
+			return runDetect(ctx, a, cfg, tr, sink, sink)
+		},
+	}
+	fs := cmd.Flags()
+	addDetectFlags(fs, &df)
+	addTimeFlags(fs, &tf)
+	fs.StringVarP(&output, "output", "o", outTable, "alert format: table, text (with evidence) or json (JSON Lines)")
+	fs.StringVar(&topic, "sns", "", "also publish the alerts to this SNS topic ARN (AWS credentials from the environment)")
+	return cmd
+}
+
+// runDetect streams the lake's flows in the range through the detectors,
+// in start order, and sends the alerts to sink as they come.
+// printer is the output sink, flushed at the end (tables are sized over
+// every alert).
+func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sink, printer alert.Sink) error {
+	started := time.Now()
+	eng, err := detect.New(cfg, detect.NewMemoryState(), time.Now)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	d, err := openLakeDB(ctx, a, tr)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var alerts int
+	err = scanFlows(ctx, d.DB, func(i int, rec arrow.RecordBatch) error {
+		as, err := eng.Process(ctx, "flowq-detect#"+strconv.Itoa(i), rec)
+		if err != nil {
+			return err
+		}
+		if len(as) == 0 {
+			return nil
+		}
+		if err := sink.Send(ctx, as); err != nil {
+			return err
+		}
+		alerts += len(as)
+		return eng.Ack(ctx, as)
+	})
+	if f, ok := printer.(interface{ Flush() error }); ok {
+		if ferr := f.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s := eng.Summary()
+	var by []string
+	for _, name := range detect.AllDetectors() {
+		if n := s.Alerts[name]; n > 0 {
+			by = append(by, fmt.Sprintf("%s %d", name, n))
+		}
+	}
+	span := "all time"
+	if !tr.IsZero() {
+		span = tr.String()
+	}
+	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alerts", groupDigits(s.Records), d.Files, span, alerts)
+	if len(by) > 0 {
+		msg += " (" + strings.Join(by, ", ") + ")"
+	}
+	msg += fmt.Sprintf("; %s REJECT records from outside the watched networks counted, not alerted; %s NODATA/SKIPDATA skipped; %.1fs",
+		groupDigits(s.InboundRejects), groupDigits(s.Skipped), time.Since(started).Seconds())
+	fmt.Fprintln(a.stderr, msg)
+	return nil
+}
+
+// scanFlows reads the columns of the flows view the detectors use, ordered
+// by start time, as Arrow record batches of up to detectBatchRows rows.
+func scanFlows(ctx context.Context, db *sql.DB, fn func(int, arrow.RecordBatch) error) error {
+	have := map[string]bool{}
+	rows, err := db.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE flows)")
+	if err != nil {
+		return fmt.Errorf("describe flows: %w", err)
+	}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		have[c] = true
+	}
+	rows.Close()
+	strs, ints := detect.Columns()
+	var fields []arrow.Field
+	var sel []string
+	for _, c := range strs {
+		if have[c] {
+			fields = append(fields, arrow.Field{Name: c, Type: arrow.BinaryTypes.String, Nullable: true})
+			sel = append(sel, fmt.Sprintf("NULLIF(CAST(%s AS VARCHAR), '-')", quoteIdent(c)))
+		}
+	}
+	for _, c := range ints {
+		if have[c] {
+			fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Int64, Nullable: true})
+			sel = append(sel, fmt.Sprintf("CAST(%s AS BIGINT)", quoteIdent(c)))
+		}
+	}
+	order := []string{"start"}
+	for _, c := range []string{"end", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "bytes"} {
+		if have[c] {
+			order = append(order, quoteIdent(c))
+		}
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM flows ORDER BY " + strings.Join(order, ", ")
+	rows, err = db.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("read flows: %w", err)
+	}
+	defer rows.Close()
+	schema := arrow.NewSchema(fields, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	vals := make([]any, len(fields))
+	nstr := make([]sql.NullString, len(fields))
+	nint := make([]sql.NullInt64, len(fields))
+	for i, f := range fields {
+		if f.Type.ID() == arrow.STRING {
+			vals[i] = &nstr[i]
+		} else {
+			vals[i] = &nint[i]
+		}
+	}
+	n, batch := 0, 0
+	flush := func() error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		n = 0
+		err := fn(batch, rec)
+		batch++
+		return err
+	}
+	for rows.Next() {
+		if err := rows.Scan(vals...); err != nil {
+			return fmt.Errorf("read flows: %w", err)
+		}
+		for i, f := range fields {
+			if f.Type.ID() == arrow.STRING {
+				sb := b.Field(i).(*array.StringBuilder)
+				if nstr[i].Valid {
+					sb.Append(nstr[i].String)
+				} else {
+					sb.AppendNull()
+				}
+			} else {
+				ib := b.Field(i).(*array.Int64Builder)
+				if nint[i].Valid {
+					ib.Append(nint[i].Int64)
+				} else {
+					ib.AppendNull()
+				}
+			}
+		}
+		if n++; n == detectBatchRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read flows: %w", err)
+	}
+	if n > 0 {
+		return flush()
+	}
+	return nil
+}
+
+// alertTable prints alerts as one table, one row per alert, at Flush.
+type alertTable struct {
+	a      *app
+	alerts []detect.Alert
+}
+
+func (t *alertTable) Send(_ context.Context, alerts []detect.Alert) error {
+	t.alerts = append(t.alerts, alerts...)
+	return nil
+}
+
+func (t *alertTable) Flush() error {
+	alerts := t.alerts
+	cols := []string{"window_start", "severity", "detector", "src", "dst", "bytes", "count", "ports", "id"}
+	numeric := []bool{false, false, false, false, false, true, true, false, false}
+	rows := make([][]string, 0, len(alerts))
+	for _, al := range alerts {
+		ports := make([]string, 0, min(len(al.Ports), 8))
+		for i, p := range al.Ports {
+			if i == 8 {
+				ports = append(ports, fmt.Sprintf("+%d", len(al.Ports)-8))
+				break
+			}
+			ports = append(ports, strconv.Itoa(p))
+		}
+		dst := al.Dst
+		if dst == "" && len(al.Dsts) > 0 {
+			dst = strings.Join(al.Dsts[:min(len(al.Dsts), 2)], ",")
+			if len(al.Dsts) > 2 {
+				dst += ",…"
+			}
+		}
+		rows = append(rows, []string{al.WindowStart.UTC().Format("2006-01-02 15:04"), al.Severity, al.Detector, al.Src, dst,
+			humanBytes(al.Bytes), groupDigits(al.Count), strings.Join(ports, ","), al.ID})
+	}
+	slices.SortStableFunc(rows, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
+	if len(rows) > 0 {
+		writeTable(t.a.stdout, cols, rows, numeric, t.a.terminalWidth())
+	}
+	return nil
 }

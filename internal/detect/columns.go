@@ -222,3 +222,11 @@ func stringGetter(arr arrow.Array) (func(int) string, bool) {
 	}
 	return nil, false
 }
+
+// Columns returns the names of the columns the detectors read, strings
+// first; a record batch may lack any but srcaddr, dstaddr and start.
+func Columns() (strings, integers []string) {
+	return []string{parse.ColLogStatus, parse.ColAction, parse.ColSrcAddr, parse.ColDstAddr, parse.ColPktSrcAddr, parse.ColPktDstAddr,
+			parse.ColPktDstAWSService, parse.ColFlowDirection, parse.ColInterfaceID},
+		[]string{parse.ColStart, parse.ColEnd, parse.ColBytes, parse.ColPackets, parse.ColSrcPort, parse.ColDstPort, parse.ColProtocol, parse.ColTCPFlags}
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowq/flowq/internal/synth"
+)
+
+var updateScenario = flag.Bool("update-scenario", false, "regenerate testdata/scenario (flows and expected alerts)")
+
+// The scenario: two hours of the seed VPC's ordinary traffic with the four
+// synth incidents injected at 09:10.
+var (
+	scenarioStart     = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	scenarioIncidents = scenarioStart.Add(10 * time.Minute)
+	scenarioDir       = filepath.Join("..", "..", "testdata", "scenario")
+)
+
+const (
+	scenarioSeed    = 7
+	scenarioRecords = 4000
+)
+
+// alertLine is the part of a flowq detect JSON line the golden file keeps.
+type alertLine struct {
+	ID          string    `json:"id"`
+	Detector    string    `json:"detector"`
+	Severity    string    `json:"severity"`
+	Src         string    `json:"src"`
+	Dst         string    `json:"dst"`
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	Bytes       int64     `json:"bytes"`
+	Count       int64     `json:"count"`
+	Ports       []int     `json:"ports,omitempty"`
+}
+
+func readAlertLines(t *testing.T, out string) []alertLine {
+	t.Helper()
+	var got []alertLine
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var a alertLine
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("alert line %q: %v", l, err)
+		}
+		got = append(got, a)
+	}
+	return got
+}
+
+// scenarioLake ingests testdata/scenario/flows.log (checked against its
+// generator, or rewritten with -update-scenario) into a temporary lake.
+func scenarioLake(t *testing.T) string {
+	t.Helper()
+	text, _ := synth.Scenario(scenarioSeed, synth.DetectFormat, scenarioStart, 2*time.Hour, scenarioRecords, scenarioIncidents)
+	flows := filepath.Join(scenarioDir, "flows.log")
+	if *updateScenario {
+		if err := os.WriteFile(flows, text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onDisk, err := os.ReadFile(flows)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/flowq -run TestDetectScenario -update-scenario)", err)
+	}
+	if !bytes.Equal(onDisk, text) {
+		t.Fatalf("%s differs from synth.Scenario's output: run with -update-scenario", flows)
+	}
+	lake := filepath.Join(t.TempDir(), "lake")
+	if code, _, stderr := runCLI(t, "", nil, "--lake", lake, "ingest", flows); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	return lake
+}
+
+// TestDetectScenario: flowq detect over the ingested scenario finds exactly
+// its incidents.
+func TestDetectScenario(t *testing.T) {
+	lake := scenarioLake(t)
+	code, stdout, stderr := runCLI(t, "", nil, "--lake", lake, "detect", "-o", "json")
+	if code != 0 {
+		t.Fatalf("detect: exit %d: %s", code, stderr)
+	}
+	got := readAlertLines(t, stdout)
+
+	// Exactly the incidents' alerts.
+	_, incidents := synth.Scenario(scenarioSeed, synth.DetectFormat, scenarioStart, 2*time.Hour, scenarioRecords, scenarioIncidents)
+	var want, keys []string
+	for _, in := range incidents {
+		for _, a := range in.Alerts {
+			want = append(want, a.Detector+" "+a.Src+" "+a.Dst)
+		}
+	}
+	for _, a := range got {
+		keys = append(keys, a.Detector+" "+a.Src+" "+a.Dst)
+	}
+	slices.Sort(want)
+	slices.Sort(keys)
+	if diff := cmp.Diff(keys, want); diff != "" {
+		t.Errorf("alerts (-got +want):\n%s", diff)
+	}
+
+	// And the golden file of their details.
+	golden := filepath.Join(scenarioDir, "expected.jsonl")
+	var buf bytes.Buffer
+	for _, a := range got {
+		b, _ := json.Marshal(a)
+		buf.Write(append(b, '\n'))
+	}
+	if *updateScenario {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantGolden, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, readAlertLines(t, string(wantGolden))); diff != "" {
+		t.Errorf("alerts vs %s (-got +want):\n%s", golden, diff)
+	}
+	if !strings.Contains(stderr, "flowq detect: ") || !strings.Contains(stderr, "5 alerts") {
+		t.Errorf("summary: %s", stderr)
+	}
+
+	// Tuning with flags.
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"seed's REJECT query", []string{"--src", "10.0.11.0/24", "--detectors", "reject"}, []string{"reject 10.0.11.51 "}},
+		{"threshold is strict", []string{"--exfil-bytes", "1400000", "--detectors", "exfiltration"}, nil},
+		{"below the exfiltration", []string{"--exfil-bytes", "1399999", "--detectors", "exfiltration"}, []string{"exfiltration 10.0.11.50 203.0.113.77"}},
+		{"allowlisted destination", []string{"--allow-dst", "203.0.113.0/24", "--detectors", "exfiltration,portscan"}, []string{"portscan 10.0.12.51 10.0.21.100"}},
+		{"time range without the incidents", []string{"--since", "2026-11-20T10:00:00Z"}, nil},
+		{"reject threshold", []string{"--reject-threshold", "5", "--detectors", "reject"}, []string{"reject 10.0.11.51 ", "reject 10.0.12.51 "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", nil, append([]string{"--lake", lake, "detect", "-o", "json"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var keys []string
+			for _, a := range readAlertLines(t, stdout) {
+				keys = append(keys, a.Detector+" "+a.Src+" "+a.Dst)
+			}
+			slices.Sort(keys)
+			if diff := cmp.Diff(keys, tc.want); diff != "" {
+				t.Errorf("alerts (-got +want):\n%s", diff)
+			}
+		})
+	}
+
+	// Human outputs.
+	code, stdout, stderr = runCLI(t, "", nil, "--lake", lake, "detect")
+	if code != 0 || !strings.Contains(stdout, "exfiltration") || !strings.Contains(stdout, "1.3 MiB") || strings.Count(stdout, "window_start") != 1 {
+		t.Errorf("table: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "", nil, "--lake", lake, "detect", "-o", "text", "--detectors", "exfiltration")
+	if code != 0 || !strings.Contains(stdout, "exfiltration 10.0.11.50 -> 203.0.113.77 1.4 MB") {
+		t.Errorf("text: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestDetectUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"detect", "--watch", "10.0.0.0/33"},
+		{"detect", "--detectors", "exfil"},
+		{"detect", "--ports", "22-1"},
+		{"detect", "--window", "10s"},
+		{"detect", "-o", "yaml"},
+		{"detect", "--sns", "my-topic"},
+		{"detect", "extra"},
+	} {
+		code, _, stderr := runCLI(t, "", nil, append([]string{"--lake", t.TempDir()}, args...)...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, exitUsage, stderr)
+		}
+	}
+}
