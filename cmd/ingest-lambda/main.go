@@ -1,13 +1,98 @@
-// Command ingest-lambda is the AWS Lambda subscribed to the flow-log group.
-// Placeholder so that infra can bundle it; replaced whole by its issue.
+// Command ingest-lambda is the AWS Lambda subscribed to the flow-log group
+// (and, optionally, notified of flow-log objects AWS delivers to S3). It is
+// wiring: it reads its configuration from the environment once, builds the
+// lake, detector state and alert sink, unwraps each event and hands the
+// flow-log text to the pipeline that flowq demo uses too.
+//
+// Built with cgo off for linux/arm64 provided.al2023 (make lambda); it never
+// links DuckDB.
 package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/flowq/flowq/internal/cwlogs"
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/pipeline"
+	"github.com/flowq/flowq/internal/store"
 )
 
 func main() {
-	lambda.Start(func(ctx context.Context) error { return nil })
+	// JSON when the function's log format is JSON (AWS_LAMBDA_LOG_FORMAT),
+	// with the request id of each invocation.
+	log := lambdacontext.NewLogger()
+	h, err := initHandler(context.Background(), os.Getenv, log, os.Stdout)
+	if err != nil {
+		// An init error: Lambda reports it and every invocation fails.
+		log.Error("ingest-lambda cannot start", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// initHandler is the function's init phase: configuration, AWS clients,
+// the pipeline.
+func initHandler(ctx context.Context, getenv func(string) string, log *slog.Logger, metrics io.Writer) (*handler, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	// LoadDefaultConfig honours AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_S3
+	// and friends), so the same binary runs against moto_server.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	return newHandler(ctx, cfg, awsCfg, log, metrics)
+}
+
+// newHandler builds the handler from a validated configuration.
+func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Logger, metrics io.Writer) (*handler, error) {
+	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		// Emulators (moto, MinIO) serve buckets by path, not by host name.
+		o.UsePathStyle = awsCfg.BaseEndpoint != nil
+	})
+	lake, err := store.Open(ctx, cfg.Lake, store.Options{S3: s3c})
+	if err != nil {
+		return nil, err
+	}
+	eng, err := detect.New(cfg.Detect, newState(cfg, awsCfg), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	pipe, err := pipeline.New(pipeline.Config{Format: cfg.Format, Lake: lake, Detector: eng, Sink: newSink(cfg, awsCfg, log), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("ingest-lambda ready", "lake", cfg.Lake, "state", stateName(cfg), "alerts", sinkName(cfg),
+		"watch", fmt.Sprint(cfg.Detect.Watch), "exfil_bytes", cfg.Detect.ExfilBytes, "window", cfg.Detect.Window.String())
+	return &handler{
+		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes,
+		dec: cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
+	}, nil
+}
+
+func stateName(cfg config) string {
+	if cfg.StateTable == "" {
+		return "memory"
+	}
+	return "dynamodb:" + cfg.StateTable
+}
+
+func sinkName(cfg config) string {
+	if cfg.TopicARN == "" {
+		return "log"
+	}
+	return cfg.TopicARN
 }
