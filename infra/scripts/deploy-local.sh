@@ -6,8 +6,9 @@
 # Needs moto_server, the aws CLI, node/npm and go. When one is missing the script
 # skips with how to install it, except under CI=true, where it fails.
 #
-# Environment: PRESETS (default "tradai menotime"), KEEP=1 keeps the work
-# directory (templates, deploy logs, moto log) for inspection.
+# Environment: PRESETS (default "tradai menotime"); KEEP=1 keeps the work
+# directory (templates, deploy logs, moto log) for inspection; MOTO_PORT=N uses a
+# moto_server already listening on localhost:N (and leaves it running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 infra=$(pwd)
@@ -34,8 +35,15 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 
 # moto listens on 127.0.0.1 only, but clients use "localhost": moto's CloudFormation
 # resolves TemplateURLs (the CDK's template assets) only on a localhost host.
-moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
+if [ -n "${MOTO_PORT:-}" ]; then
+	port=$MOTO_PORT
+	sleep 1000000 & # stands in for moto below
+	moto_pid=$!
+	: >"$work/moto.log"
+else
+	moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+	moto_pid=$!
+fi
 cleanup() {
 	kill "$moto_pid" 2>/dev/null || true
 	wait "$moto_pid" 2>/dev/null || true
