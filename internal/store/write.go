@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -84,15 +86,14 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		rec, err := groupRecord(schemas[g.schema], g.slices, l.mem)
+		if err != nil {
+			return res, fmt.Errorf("write %s: %w", g.part, err)
+		}
 		var buf bytes.Buffer
-		if err := l.writeParquet(&buf, schemas[g.schema], func(w *pqarrow.FileWriter) error {
-			for _, s := range g.slices {
-				if err := w.WriteBuffered(s); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
+		err = l.writeParquet(&buf, rec.Schema(), func(w *pqarrow.FileWriter) error { return w.Write(rec) })
+		rec.Release()
+		if err != nil {
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
 		key := keyJoin(g.part, batchName(batchID, g.schema))
@@ -152,9 +153,12 @@ func splitByHour(rec arrow.RecordBatch, add func(hour, from, to int64)) error {
 }
 
 // writerProps returns the Parquet properties of the lake's files: zstd;
-// dictionary for strings and small integers (ports, protocol, flags), where
-// it pays; delta encoding for the sorted-ish time columns; plain for the
-// high-cardinality counters.
+// dictionary encoding for strings and small integers (version, dstport,
+// protocol, tcp_flags, ...), where it pays; BYTE_STREAM_SPLIT for the random
+// high-cardinality integers (srcport, packets, bytes), whose dictionary
+// would cost more than it saves; DELTA_BINARY_PACKED for the nearly sorted
+// time columns. Statistics only for start and end (DuckDB prunes row groups
+// by time with them); the others cost CPU and rarely prune.
 func (l *Lake) writerProps() *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(l.mem),
@@ -163,15 +167,95 @@ func (l *Lake) writerProps() *parquet.WriterProperties {
 		parquet.WithDictionaryDefault(true),
 		parquet.WithMaxRowGroupLength(l.opts.RowGroupRows),
 		parquet.WithDataPageSize(1 << 20),
+		parquet.WithStats(false),
 		parquet.WithCreatedBy("flowq"),
 	}
 	for _, c := range []string{parse.ColStart, parse.ColEnd} {
-		opts = append(opts, parquet.WithDictionaryFor(c, false), parquet.WithEncodingFor(c, parquet.Encodings.DeltaBinaryPacked))
+		opts = append(opts, parquet.WithDictionaryFor(c, false), parquet.WithEncodingFor(c, parquet.Encodings.DeltaBinaryPacked),
+			parquet.WithStatsFor(c, true))
 	}
-	for _, c := range []string{parse.ColPackets, parse.ColBytes} {
-		opts = append(opts, parquet.WithDictionaryFor(c, false))
-	}
+	opts = append(opts, parquet.WithDictionaryFor(parse.ColSrcPort, false), parquet.WithEncodingFor(parse.ColSrcPort, parquet.Encodings.DeltaBinaryPacked))
+	opts = append(opts, parquet.WithDictionaryFor(parse.ColBytes, false))
 	return parquet.NewWriterProperties(opts...)
+}
+
+// groupRecord joins the slices of one object into one record in which
+// every string column is a dictionary array. pqarrow writes such a column's
+// dictionary and indices directly, which is several times faster than
+// letting it hash each value (arrow-go's byte-array memo table allocates
+// per value).
+func groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, error) {
+	var rows int64
+	for _, s := range slices {
+		rows += s.NumRows()
+	}
+	fields := schema.Fields()
+	cols := make([]arrow.Array, len(fields))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	parts := make([]arrow.Array, len(slices))
+	for i := range fields {
+		for j, s := range slices {
+			parts[j] = s.Column(i)
+		}
+		if fields[i].Type.ID() == arrow.STRING {
+			cols[i] = dictionaryOf(parts, int(rows), mem)
+			fields[i].Type = cols[i].DataType()
+			continue
+		}
+		if len(parts) == 1 {
+			parts[0].Retain()
+			cols[i] = parts[0]
+			continue
+		}
+		c, err := array.Concatenate(parts, mem)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", fields[i].Name, err)
+		}
+		cols[i] = c
+	}
+	md := schema.Metadata()
+	return array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rows), nil
+}
+
+var stringDictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+// dictionaryOf dictionary-encodes string arrays into one array.
+func dictionaryOf(parts []arrow.Array, rows int, mem memory.Allocator) arrow.Array {
+	idx := array.NewInt32Builder(mem)
+	defer idx.Release()
+	dict := array.NewStringBuilder(mem)
+	defer dict.Release()
+	idx.Reserve(rows)
+	seen := make(map[string]int32)
+	for _, p := range parts {
+		s := p.(*array.String)
+		nulls := s.NullN() > 0
+		for j := 0; j < s.Len(); j++ {
+			if nulls && s.IsNull(j) {
+				idx.UnsafeAppendBoolToBitmap(false)
+				continue
+			}
+			v := s.Value(j) // points into the array's buffer: only a lookup key
+			k, ok := seen[v]
+			if !ok {
+				k = int32(len(seen))
+				seen[strings.Clone(v)] = k
+				dict.Append(v)
+			}
+			idx.UnsafeAppend(k)
+		}
+	}
+	ia := idx.NewArray()
+	defer ia.Release()
+	da := dict.NewArray()
+	defer da.Release()
+	return array.NewDictionaryArray(stringDictType, ia, da)
 }
 
 // writeParquet writes one Parquet file with the lake's properties.

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/synth"
+)
+
+// benchText is a day of synthetic seed-VPC traffic in AWS's default format,
+// with the header line of an S3 file.
+func benchText(n int) []byte {
+	return synth.Text(42, parse.DefaultFormat(), t0, n, true)
+}
+
+// hourText is n records of one hour of traffic, as in the files AWS
+// delivers to S3 every few minutes: they land in one or two partitions.
+func hourText(n int) []byte {
+	fm := parse.DefaultFormat()
+	g := synth.New(42, t0.Add(30*time.Minute), time.Hour, n)
+	out := append([]byte(fm.Header()), '\n')
+	for range n {
+		fl := g.Next()
+		out = synth.AppendLine(out, fm, &fl)
+		out = append(out, '\n')
+	}
+	return out
+}
+
+// BenchmarkIngest measures text → lake (parse + Parquet + local file) beside
+// two references over the same text in the same run: parsing alone, and
+// gzip -1 (what AWS's own delivery costs to produce).
+func BenchmarkIngest(b *testing.B) {
+	text := hourText(200_000)
+	ctx := context.Background()
+	b.Run("parse-only", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		for b.Loop() {
+			r := parse.NewBytesReader(text, parse.Options{})
+			for r.Next() {
+			}
+			r.Release()
+		}
+	})
+	b.Run("gzip-1", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+			zw.Write(text)
+			zw.Close()
+		}
+	})
+	b.Run("lake", func(b *testing.B) {
+		l, err := Open(ctx, b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		var out int64
+		for b.Loop() {
+			r := parse.NewBytesReader(text, parse.Options{})
+			var recs []arrow.RecordBatch
+			for r.Next() {
+				rec := r.RecordBatch()
+				rec.Retain()
+				recs = append(recs, rec)
+			}
+			r.Release()
+			res, err := l.Write(ctx, "bench", recs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = res.Bytes
+			release(recs)
+		}
+		b.ReportMetric(float64(out)/200_000, "parquet-B/rec")
+	})
+}
+
+// BenchmarkSize reports Parquet bytes per record and the lake's size against
+// gzip'd text of the same records (AWS delivers gzip text to S3).
+func BenchmarkSize(b *testing.B) {
+	b.Run("day", func(b *testing.B) { benchSize(b, benchText(500_000)) }) // 24 files of ~21k records
+	b.Run("hour", func(b *testing.B) { benchSize(b, hourText(500_000)) }) // 1-2 files
+}
+
+func benchSize(b *testing.B, text []byte) {
+	const n = 500_000
+	ctx := context.Background()
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	zw.Write(text)
+	zw.Close()
+	l, err := Open(ctx, b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := parse.NewBytesReader(text, parse.Options{})
+	var recs []arrow.RecordBatch
+	for r.Next() {
+		rec := r.RecordBatch()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	r.Release()
+	defer release(recs)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	var res WriteResult
+	for b.Loop() {
+		if res, err = l.Write(ctx, "size", recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Bytes)/n, "parquet-B/rec")
+	b.ReportMetric(float64(gz.Len())/n, "gzip-B/rec")
+	b.ReportMetric(float64(len(text))/n, "text-B/rec")
+	b.ReportMetric(float64(res.Bytes)/float64(gz.Len()), "lake/gzip")
+}
