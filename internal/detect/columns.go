@@ -41,10 +41,11 @@ func (c *strCol) Value(i int) string {
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(c.data)), o[0])), o[1]-o[0])
 }
 
-// intCol is an integer column of any width, as int64. The zero intCol is a
-// missing column.
+// intCol is an integer column of any width, read as int64: int64 and int32
+// in place, other widths converted. The zero intCol is a missing column.
 type intCol struct {
 	v     []int64
+	v32   []int32
 	nulls []byte
 	off   int
 	ok    bool
@@ -58,7 +59,12 @@ func (c *intCol) valid(i int) bool {
 	return c.nulls[j>>3]&(1<<(j&7)) != 0
 }
 
-func (c *intCol) value(i int) int64 { return c.v[i] }
+func (c *intCol) value(i int) int64 {
+	if c.v32 != nil {
+		return int64(c.v32[i])
+	}
+	return c.v[i]
+}
 
 // columns binds the columns the detectors read, by name, once per batch.
 type columns struct {
@@ -146,10 +152,7 @@ func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
 			return out, nil
 		}
 		if a, ok := arr.(*array.Int32); ok {
-			out.v = sc.int64s(n)
-			for i, x := range a.Int32Values() {
-				out.v[i] = int64(x)
-			}
+			out.v32 = a.Int32Values()
 			return out, nil
 		}
 		var get func(int) int64

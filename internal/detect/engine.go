@@ -306,13 +306,29 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		} else {
 			dst = c.dst.Value(i)
 		}
-		si, sf, ok1 := e.addrs.lookup(src)
-		di, df, ok2 := e.addrs.lookup(dst)
-		if !ok1 || !ok2 {
+		si, sf, ok := e.addrs.lookup(src)
+		if !ok {
 			e.sum.Unusable++
 			continue
 		}
-		reject := c.action.IsValid(i) && c.action.Value(i) == parse.ActionReject
+		reject := false
+		if c.action.IsValid(i) { // ACCEPT or REJECT: the first byte tells
+			v := c.action.Value(i)
+			reject = len(v) == len(parse.ActionReject) && v[0] == 'R' && v == parse.ActionReject
+		}
+		if sf&(fWatch|fRejectSrc|fScanSrc) == 0 && !cfg.ExfilAnyPair {
+			// From outside every scope (the internet): no detector needs
+			// the destination.
+			if reject && e.rej {
+				e.sum.InboundRejects++
+			}
+			continue
+		}
+		di, df, ok := e.addrs.lookup(dst)
+		if !ok {
+			e.sum.Unusable++
+			continue
+		}
 
 		if e.exfil && !reject &&
 			(cfg.ExfilAnyPair || sf&fWatch != 0 && df&fWatch == 0) &&
@@ -320,7 +336,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			(cfg.ExfilAWSServices || !c.dstSvc.IsValid(i)) &&
 			// A flow between two watched ENIs is logged on both; count it
 			// once, on the sender's (egress) side.
-			!(sf&fWatch != 0 && c.dir.IsValid(i) && c.dir.Value(i) == "ingress") {
+			!(sf&fWatch != 0 && c.dir.IsValid(i) && isIngress(c.dir.Value(i))) {
 			var b int64
 			if c.bytes.valid(i) {
 				b = c.bytes.value(i)
@@ -374,6 +390,10 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 
 // maxListedPorts bounds the ports listed in exfiltration and reject alerts.
 const maxListedPorts = 64
+
+// isIngress reports whether a flow-direction value is "ingress" (the other
+// is "egress").
+func isIngress(v string) bool { return len(v) == 7 && v[0] == 'i' && v == "ingress" }
 
 func isPortProto(p int64) bool { return p == 6 || p == 17 || p == 132 }
 
@@ -547,6 +567,7 @@ type v4Entry struct {
 	ip    uint32
 	flags uint16
 	set   bool
+	canon string // set on first use as a key
 }
 
 // strEntry caches the lookup of an address string of 8 to 16 bytes, which
@@ -625,7 +646,15 @@ func (t *addrTable) lookupSlow(s string) (uint64, uint16, bool) {
 func (t *addrTable) canon(id uint64) string {
 	if id&v6Bit == 0 {
 		ip := uint32(id)
-		return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}).String()
+		ce := &t.v4[(ip*2654435761)>>20%v4Cache]
+		if ce.set && ce.ip == ip && ce.canon != "" {
+			return ce.canon
+		}
+		s := netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}).String()
+		if ce.set && ce.ip == ip {
+			ce.canon = s
+		}
+		return s
 	}
 	return t.info[uint32(id)].canon
 }

@@ -88,6 +88,7 @@ type memEntry struct {
 	t       Totals
 	batches map[string]struct{}
 	ports   map[uint16]struct{}
+	sorted  []uint16 // ports, sorted; nil when stale
 	expires int64
 }
 
@@ -131,7 +132,10 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 				e.ports = make(map[uint16]struct{}, len(d.Ports))
 			}
 			for _, p := range d.Ports {
-				e.ports[p] = struct{}{}
+				if _, ok := e.ports[p]; !ok {
+					e.ports[p] = struct{}{}
+					e.sorted = nil
+				}
 			}
 		}
 		e.expires = max(e.expires, u.Expires)
@@ -143,15 +147,18 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	return out, nil
 }
 
+// totals returns the entry's totals; Ports is shared until the set changes
+// and must not be modified.
 func (e *memEntry) totals() Totals {
 	t := e.t
-	if len(e.ports) > 0 {
-		t.Ports = make([]uint16, 0, len(e.ports))
+	if len(e.ports) > 0 && e.sorted == nil {
+		e.sorted = make([]uint16, 0, len(e.ports))
 		for p := range e.ports {
-			t.Ports = append(t.Ports, p)
+			e.sorted = append(e.sorted, p)
 		}
-		slices.Sort(t.Ports)
+		slices.Sort(e.sorted)
 	}
+	t.Ports = e.sorted
 	return t
 }
 
