@@ -149,27 +149,12 @@ func (h *handler) cloudWatch(ctx context.Context, payload []byte, sum *summary) 
 		sum.Fallbacks++
 		h.log.WarnContext(ctx, "payload needed the encoding/json fallback", "log_group", d.LogGroup, "log_stream", d.LogStream)
 	}
-	if d.MessageType == cwlogs.ControlMessage {
+	res, err := h.pipe.CloudWatch(ctx, d)
+	if res.Skipped != "" {
 		sum.Skipped++
-		h.log.InfoContext(ctx, "control message skipped", "log_group", d.LogGroup)
+		h.log.InfoContext(ctx, res.Skipped+" skipped", "log_group", d.LogGroup, "log_stream", d.LogStream)
 		return nil
 	}
-	if d.Len() == 0 {
-		sum.Skipped++
-		h.log.InfoContext(ctx, "empty batch skipped", "log_group", d.LogGroup, "log_stream", d.LogStream)
-		return nil
-	}
-	res, err := h.pipe.Process(ctx, pipeline.Batch{
-		ID:     d.BatchID(),
-		Source: d.LogGroup + "/" + d.LogStream,
-		Text:   d.Text,
-		Locate: func(line int64) string {
-			if i := d.EventAtLine(line); i >= 0 {
-				return "event " + d.Event(i).ID
-			}
-			return ""
-		},
-	})
 	sum.add(res)
 	return err
 }

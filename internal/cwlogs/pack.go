@@ -20,6 +20,10 @@ type PackOptions struct {
 	// MaxEvents and MaxBytes bound one payload's events and message bytes
 	// (defaults 5000 and 512 KiB).
 	MaxEvents, MaxBytes int
+	// Window, if set, starts a new payload when an event's timestamp falls
+	// in another window of this many milliseconds (CloudWatch Logs delivers
+	// within minutes, so a payload covers a short time).
+	Window int64
 }
 
 // Pack turns newline-separated log lines into Lambda events as CloudWatch
@@ -60,10 +64,18 @@ func Pack(text []byte, opts PackOptions) ([][]byte, error) {
 			d := events.CloudwatchLogsData{MessageType: DataMessage, Owner: opts.Owner, LogGroup: opts.LogGroup,
 				LogStream: s.name, SubscriptionFilters: []string{opts.Filter}}
 			size := 0
+			win := int64(-1)
 			for len(s.lines) > 0 && len(d.LogEvents) < opts.MaxEvents && size < opts.MaxBytes {
 				l := s.lines[0]
-				s.lines = s.lines[1:]
 				ts := opts.Timestamp(l)
+				if opts.Window > 0 {
+					if w := ts / opts.Window; win < 0 {
+						win = w
+					} else if w != win {
+						break
+					}
+				}
+				s.lines = s.lines[1:]
 				seq++
 				d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: EventID(ts, seq), Timestamp: ts, Message: string(l)})
 				size += len(l)

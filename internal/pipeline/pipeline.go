@@ -161,6 +161,7 @@ type Result struct {
 	Alerts     []detect.Alert
 	Objects    []string // lake objects written
 	LakeBytes  int64    // bytes written to the lake
+	Skipped    string   // why nothing was done ("" if it was), see CloudWatch
 
 	ParseTime, StoreTime, DetectTime, AlertTime, Duration time.Duration
 }
