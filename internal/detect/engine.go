@@ -580,8 +580,15 @@ type strEntry struct {
 	ok     bool
 }
 
+// v4Rule is one IPv4 prefix of a membership list, as integers.
+type v4Rule struct {
+	net, mask uint32
+	bit       uint16
+}
+
 type addrTable struct {
 	cfg   *Config
+	rules []v4Rule // the IPv4 prefixes of every list, for flags4
 	str   [strCache]strEntry
 	v4    [v4Cache]v4Entry
 	index map[string]uint32
@@ -589,7 +596,50 @@ type addrTable struct {
 }
 
 func newAddrTable(cfg *Config) addrTable {
-	return addrTable{cfg: cfg, index: make(map[string]uint32)}
+	t := addrTable{cfg: cfg, index: make(map[string]uint32)}
+	t.eachList(func(list []netip.Prefix, bit uint16) {
+		for _, p := range list {
+			if p.Addr().Is4() {
+				a := p.Addr().As4()
+				mask := uint32(0)
+				if p.Bits() > 0 {
+					mask = ^uint32(0) << (32 - p.Bits())
+				}
+				t.rules = append(t.rules, v4Rule{net: uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]), mask: mask, bit: bit})
+			}
+		}
+	})
+	return t
+}
+
+// eachList calls fn with every membership list (its default when unset)
+// and its flag.
+func (t *addrTable) eachList(fn func([]netip.Prefix, uint16)) {
+	cfg := t.cfg
+	or := func(list, dflt []netip.Prefix) []netip.Prefix {
+		if list == nil {
+			return dflt
+		}
+		return list
+	}
+	fn(cfg.Watch, fWatch)
+	fn(cfg.ExfilAllowDst, fExfilAllow)
+	fn(or(cfg.RejectSrc, cfg.Watch), fRejectSrc)
+	fn(cfg.RejectAllowSrc, fRejectAllowSrc)
+	fn(or(cfg.RejectDst, anywhere), fRejectDst)
+	fn(cfg.RejectAllowDst, fRejectAllowDst)
+	fn(or(cfg.ScanSrc, cfg.Watch), fScanSrc)
+}
+
+// flags4 returns the memberships of an IPv4 address.
+func (t *addrTable) flags4(ip uint32) uint16 {
+	var f uint16
+	for _, r := range t.rules {
+		if ip&r.mask == r.net {
+			f |= r.bit
+		}
+	}
+	return f
 }
 
 func (t *addrTable) reset() {
@@ -623,7 +673,7 @@ func (t *addrTable) lookupSlow(s string) (uint64, uint16, bool) {
 		h := (ip * 2654435761) >> 20 % v4Cache
 		ce := &t.v4[h]
 		if !ce.set || ce.ip != ip {
-			*ce = v4Entry{ip: ip, flags: t.flags(netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})), set: true}
+			*ce = v4Entry{ip: ip, flags: t.flags4(ip), set: true}
 		}
 		return uint64(ip), ce.flags, true
 	}
@@ -660,26 +710,15 @@ func (t *addrTable) canon(id uint64) string {
 }
 
 func (t *addrTable) flags(a netip.Addr) uint16 {
-	cfg := t.cfg
 	var f uint16
-	in := func(list []netip.Prefix, dflt []netip.Prefix, bit uint16) {
-		if list == nil {
-			list = dflt
-		}
+	t.eachList(func(list []netip.Prefix, bit uint16) {
 		for _, p := range list {
 			if p.Contains(a) {
 				f |= bit
 				return
 			}
 		}
-	}
-	in(cfg.Watch, nil, fWatch)
-	in(cfg.ExfilAllowDst, nil, fExfilAllow)
-	in(cfg.RejectSrc, cfg.Watch, fRejectSrc)
-	in(cfg.RejectAllowSrc, nil, fRejectAllowSrc)
-	in(cfg.RejectDst, anywhere, fRejectDst)
-	in(cfg.RejectAllowDst, nil, fRejectAllowDst)
-	in(cfg.ScanSrc, cfg.Watch, fScanSrc)
+	})
 	return f
 }
 
