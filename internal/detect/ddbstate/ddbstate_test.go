@@ -3,6 +3,7 @@ package ddbstate_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/ddbstate"
 	"github.com/flowq/flowq/internal/detect/detecttest"
+	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
@@ -47,16 +49,14 @@ func TestItemShape(t *testing.T) {
 	k := detect.Key{Detector: detect.PortScan, Window: 3600, Src: "10.0.12.51", Dst: "10.0.21.100"}
 	up := detect.Update{Key: k, Delta: detect.Delta{Bytes: 10, Packets: 2, Count: 2, First: 3700, Last: 3760, Ports: []uint16{22, 80}}, Expires: 7200 + 86400}
 	now := time.Unix(4000, 0)
-	// The same batch applied concurrently counts once.
-	var wg sync.WaitGroup
+	// The same batch applied again counts once. (Sequentially: DynamoDB
+	// serialises conditional writes to an item, moto_server does not, so
+	// concurrent replays would test the emulator.)
 	for range 4 {
-		wg.Go(func() {
-			if _, err := st.Apply(ctx, "tok1", now, []detect.Update{up}); err != nil {
-				t.Error(err)
-			}
-		})
+		if _, err := st.Apply(ctx, "tok1", now, []detect.Update{up}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	wg.Wait()
 	up2 := up
 	up2.Delta = detect.Delta{Bytes: 5, Packets: 1, Count: 1, First: 3650, Last: 3650, Ports: []uint16{443, 22}}
 	tot, err := st.Apply(ctx, "tok2", now, []detect.Update{up2})
@@ -100,4 +100,98 @@ func TestItemShape(t *testing.T) {
 	if ok, err := st.Claim(ctx, detect.Key{Detector: detect.Reject, Window: 0, Src: "10.0.0.1"}, "tok1", now, time.Minute); ok || err != nil {
 		t.Errorf("claim of a missing key = %v, %v", ok, err)
 	}
+}
+
+// flaky fails chosen UpdateItem calls, as a crash or a network error in
+// the middle of a batch would.
+type flaky struct {
+	ddbstate.API
+	mu    sync.Mutex
+	calls int
+	fail  func(call int, in *dynamodb.UpdateItemInput) bool
+}
+
+func (f *flaky) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.fail != nil && f.fail(f.calls, in)
+	f.mu.Unlock()
+	if fail {
+		return nil, fmt.Errorf("injected failure")
+	}
+	return f.API.UpdateItem(ctx, in, opts...)
+}
+
+// TestPartialFailure: a batch whose state writes fail part-way, or whose
+// claim fails, is retried and converges on the same alerts, neither lost nor
+// counted twice.
+func TestPartialFailure(t *testing.T) {
+	srv := motoserver.Start(t)
+	db := dynamodb.NewFromConfig(srv.Config(t))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		fail func(call int, in *dynamodb.UpdateItemInput) bool
+	}{
+		{"second key's update fails", func(call int, in *dynamodb.UpdateItemInput) bool {
+			return call == 2
+		}},
+		{"claim fails after every update", func(call int, in *dynamodb.UpdateItemInput) bool {
+			return call <= 10 && strings.Contains(aws.ToString(in.UpdateExpression), "claimed_by")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := &flaky{API: db, fail: tc.fail}
+			now := time.Unix(detecttest.Base+600, 0)
+			eng, err := detect.New(detect.DefaultConfig(), ddbstate.New(api, newTable(t, db), ddbstate.Options{Concurrency: 1}), func() time.Time { return now })
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := []detecttest.Rec{
+				{Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 700_000, At: 10},
+				{Src: "10.0.11.51", Dst: "10.0.21.100", DstPort: 22, Bytes: 60, At: 11, Action: "REJECT"},
+				{Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 700_000, At: 12},
+			}
+			var alerts []detect.Alert
+			for attempt := 0; attempt < 5; attempt++ {
+				alerts, err = processText(t, eng, "batch-1", recs)
+				if err == nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatalf("never converged: %v", err)
+			}
+			var got []string
+			for _, a := range alerts {
+				got = append(got, fmt.Sprintf("%s %s %d %d", a.Detector, a.Src, a.Bytes, a.Count))
+			}
+			want := []string{"exfiltration 10.0.11.50 1400000 2", "reject 10.0.11.51 60 1"}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("alerts %v, want %v", got, want)
+			}
+			if err := eng.Ack(ctx, alerts); err != nil {
+				t.Fatal(err)
+			}
+			// A later replay finds nothing new.
+			if again, err := processText(t, eng, "batch-1", recs); err != nil || len(again) != 0 {
+				t.Errorf("replay after ack: %v, %v", again, err)
+			}
+		})
+	}
+}
+
+func processText(t *testing.T, eng *detect.Engine, id string, recs []detecttest.Rec) ([]detect.Alert, error) {
+	t.Helper()
+	rd := parse.NewBytesReader(detecttest.Text(detecttest.Format, recs), parse.Options{Format: detecttest.Format})
+	defer rd.Release()
+	var out []detect.Alert
+	for rd.Next() {
+		as, err := eng.Process(context.Background(), id, rd.RecordBatch())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
 }

@@ -318,6 +318,13 @@ func Cases() []Case {
 			}
 			return out
 		}()}}},
+		{Name: "port scan: replies to ephemeral ports are not a scan", Batches: []Batch{{ID: "a", Recs: func() []Rec {
+			var out []Rec
+			for p := range 30 { // the database answering 30 connections of a task
+				out = append(out, Rec{Src: db, Dst: ecs, DstPort: 40000 + p, Bytes: 900, At: 5})
+			}
+			return out
+		}()}}},
 		{Name: "detectors can be turned off", Config: func(c *detect.Config) { c.Detectors = []string{detect.Reject} }, Batches: []Batch{
 			{ID: "a", Recs: append(scan(12, 5), exfil(2_000_000, 5))},
 		}},
