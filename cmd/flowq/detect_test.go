@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -11,9 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/internal/synth"
+	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
 var updateScenario = flag.Bool("update-scenario", false, "regenerate testdata/scenario (flows and expected alerts)")
@@ -190,5 +196,71 @@ func TestDetectUsage(t *testing.T) {
 		if code != exitUsage {
 			t.Errorf("%v: exit %d, want %d: %s", args, code, exitUsage, stderr)
 		}
+	}
+}
+
+// TestDetectSNS: flowq detect --sns publishes each alert to the topic; an
+// SQS subscription receives them.
+func TestDetectSNS(t *testing.T) {
+	srv := motoserver.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cfg := srv.Config(t)
+	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("flowq-alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qa, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(qa.Attributes["QueueArn"]), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	lake := scenarioLake(t)
+	code, stdout, stderr := runCLI(t, "", nil, "--lake", lake, "detect", "-o", "json", "--sns", aws.ToString(topic.TopicArn))
+	if code != 0 {
+		t.Fatalf("detect --sns: exit %d: %s", code, stderr)
+	}
+	want := map[string]string{} // id -> detector
+	for _, a := range readAlertLines(t, stdout) {
+		want[a.ID] = a.Detector
+	}
+	got := map[string]string{}
+	for range 10 {
+		out, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10,
+			MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			var a alertLine
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
+				t.Fatalf("message body: %v", err)
+			}
+			if d := m.MessageAttributes["detector"]; d.StringValue == nil || *d.StringValue != a.Detector {
+				t.Errorf("alert %s: detector attribute %v", a.ID, d.StringValue)
+			}
+			got[a.ID] = a.Detector
+		}
+		if len(got) >= len(want) {
+			break
+		}
+	}
+	if len(want) != 5 {
+		t.Errorf("%d alerts printed, want 5", len(want))
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("alerts on the queue (-got +want):\n%s", diff)
 	}
 }
