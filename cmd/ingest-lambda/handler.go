@@ -52,6 +52,7 @@ type handler struct {
 	log      *slog.Logger
 	metrics  io.Writer // EMF lines (stdout in Lambda)
 	maxBytes int64
+	s3Chunk  int // text per batch of an S3 object (default s3Chunk)
 
 	mu    sync.Mutex // Lambda runs one event at a time per instance; this guards the buffers if not
 	dec   *cwlogs.Decoder
@@ -242,7 +243,11 @@ func (h *handler) s3Text(ctx context.Context, body io.Reader, id, name string, s
 	tr := bufio.NewReaderSize(r, 256<<10)
 	fm := h.format
 	for i := 0; ; i++ {
-		chunk, err := readChunk(tr, h.chunk[:0], s3Chunk, h.maxBytes)
+		size := h.s3Chunk
+		if size <= 0 {
+			size = s3Chunk
+		}
+		chunk, err := readChunk(tr, h.chunk[:0], size, h.maxBytes)
 		h.chunk = chunk[:0]
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read %s: %w", name, err)

@@ -88,6 +88,7 @@ type fixture struct {
 	sqs      *sqs.Client
 	queueURL string
 	h        lambda.Handler
+	raw      *handler
 	logs     bytes.Buffer
 	logsDone chan struct{}
 	logW     *os.File
@@ -163,7 +164,7 @@ func newFixture(t *testing.T, extra map[string]string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h = lambda.NewHandler(h)
+	f.h, f.raw = lambda.NewHandler(h), h
 	return f
 }
 

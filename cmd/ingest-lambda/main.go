@@ -14,6 +14,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -32,6 +34,7 @@ func main() {
 	// JSON when the function's log format is JSON (AWS_LAMBDA_LOG_FORMAT),
 	// with the request id of each invocation.
 	log := lambdacontext.NewLogger()
+	setMemoryLimit(os.Getenv)
 	h, err := initHandler(context.Background(), os.Getenv, log, os.Stdout)
 	if err != nil {
 		// An init error: Lambda reports it and every invocation fails.
@@ -39,6 +42,20 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(h)
+}
+
+// setMemoryLimit tells the Go collector the function's memory size (less
+// room for the runtime and the binary), unless GOMEMLIMIT is set, so a big
+// batch makes it collect sooner rather than run out of memory.
+func setMemoryLimit(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
+	if err != nil || mb <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(mb << 20 * 8 / 10)
 }
 
 // initHandler is the function's init phase: configuration, AWS clients,
@@ -62,6 +79,9 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		// Emulators (moto, MinIO) serve buckets by path, not by host name.
 		o.UsePathStyle = awsCfg.BaseEndpoint != nil
+		// Objects without checksums are normal (older uploads, emulators):
+		// no log line for each.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	lake, err := store.Open(ctx, cfg.Lake, store.Options{S3: s3c})
 	if err != nil {
