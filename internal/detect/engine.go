@@ -266,21 +266,33 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 	e.aggs = e.aggs[:0]
 	e.index.reset()
 	cfg := &e.cfg
-	w := e.win
+	w, ret := e.win, e.ret
+	anyPair, awsSvc := cfg.ExfilAnyPair, cfg.ExfilAWSServices
+	exfil, rej, scan := e.exfil, e.rej, e.scan
 	curWin := int64(math.MinInt64 / 2)
+	// Counters live in locals during the loop.
+	var skipped, unusable, late, inbound, allowed, rejects int64
+	defer func() {
+		e.sum.Skipped += skipped
+		e.sum.Unusable += unusable
+		e.sum.Late += late
+		e.sum.InboundRejects += inbound
+		e.sum.AllowedRejects += allowed
+		e.sum.Rejects += rejects
+	}()
 	for i := range n {
 		if c.status.IsValid(i) && c.status.offs[i+1]-c.status.offs[i] != 2 { // not "OK"
 			if s := c.status.Value(i); s != parse.StatusOK {
 				if s == parse.StatusNoData || s == parse.StatusSkipData {
-					e.sum.Skipped++
+					skipped++
 				} else {
-					e.sum.Unusable++
+					unusable++
 				}
 				continue
 			}
 		}
 		if !c.start.valid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i) {
-			e.sum.Unusable++
+			unusable++
 			continue
 		}
 		start := c.start.value(i)
@@ -291,8 +303,8 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			}
 		}
 		win := curWin
-		if e.ret > 0 && win+w+e.ret < now {
-			e.sum.Late++
+		if ret > 0 && win+w+ret < now {
+			late++
 			continue
 		}
 		var src, dst string
@@ -308,7 +320,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		}
 		si, sf, ok := e.addrs.lookup(src)
 		if !ok {
-			e.sum.Unusable++
+			unusable++
 			continue
 		}
 		reject := false
@@ -316,24 +328,24 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			v := c.action.Value(i)
 			reject = len(v) == len(parse.ActionReject) && v[0] == 'R' && v == parse.ActionReject
 		}
-		if sf&(fWatch|fRejectSrc|fScanSrc) == 0 && !cfg.ExfilAnyPair {
+		if sf&(fWatch|fRejectSrc|fScanSrc) == 0 && !anyPair {
 			// From outside every scope (the internet): no detector needs
 			// the destination.
-			if reject && e.rej {
-				e.sum.InboundRejects++
+			if reject && rej {
+				inbound++
 			}
 			continue
 		}
 		di, df, ok := e.addrs.lookup(dst)
 		if !ok {
-			e.sum.Unusable++
+			unusable++
 			continue
 		}
 
-		if e.exfil && !reject &&
-			(cfg.ExfilAnyPair || sf&fWatch != 0 && df&fWatch == 0) &&
+		if exfil && !reject &&
+			(anyPair || sf&fWatch != 0 && df&fWatch == 0) &&
 			df&fExfilAllow == 0 &&
-			(cfg.ExfilAWSServices || !c.dstSvc.IsValid(i)) &&
+			(awsSvc || !c.dstSvc.IsValid(i)) &&
 			// A flow between two watched ENIs is logged on both; count it
 			// once, on the sender's (egress) side.
 			!(sf&fWatch != 0 && c.dir.IsValid(i) && isIngress(c.dir.Value(i))) {
@@ -348,19 +360,19 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			a.bytes += b
 			e.evidence(a, c, i, b)
 		}
-		if e.rej && reject {
+		if rej && reject {
 			port := -1
 			if c.dstPort.valid(i) {
 				port = int(c.dstPort.value(i))
 			}
 			switch {
 			case sf&fRejectSrc == 0 && sf&fWatch == 0:
-				e.sum.InboundRejects++
+				inbound++
 			case sf&fRejectSrc == 0 || sf&fRejectAllowSrc != 0 || df&fRejectDst == 0 || df&fRejectAllowDst != 0 ||
 				!e.rejPorts.has(port, true) || e.rejAllowPorts.has(port, false):
-				e.sum.AllowedRejects++
+				allowed++
 			default:
-				e.sum.Rejects++
+				rejects++
 				a := e.agg(aggKey{win: win, src: si, dst: noAddr, det: detReject}, c, i, start)
 				if port >= 0 {
 					a.ports.add(uint16(port), maxListedPorts)
@@ -373,7 +385,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 				e.evidence(a, c, i, b)
 			}
 		}
-		if e.scan && sf&fScanSrc != 0 && c.dstPort.valid(i) && !isReply(c, i) {
+		if scan && sf&fScanSrc != 0 && c.dstPort.valid(i) && !isReply(c, i) {
 			if p := c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
 				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start)
 				a.ports.add(uint16(c.dstPort.value(i)), 1<<16)

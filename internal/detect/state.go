@@ -78,22 +78,27 @@ type State interface {
 
 // MemoryState is the in-memory State: the embedded default for flowq detect
 // and tests. It forgets keys after their Expires time.
+//
+// An Apply here is all or nothing (nothing can fail half-way), so it
+// remembers applied batches as a whole rather than per key.
 type MemoryState struct {
 	mu        sync.Mutex
 	m         map[Key]*memEntry
+	batches   map[string]int64 // applied batch tokens -> expiry (-1: never)
 	nextSweep int64
 }
 
 type memEntry struct {
 	t       Totals
-	batches map[string]struct{}
 	ports   map[uint16]struct{}
 	sorted  []uint16 // ports, sorted; nil when stale
 	expires int64
 }
 
 // NewMemoryState returns an empty in-memory state.
-func NewMemoryState() *MemoryState { return &MemoryState{m: make(map[Key]*memEntry)} }
+func NewMemoryState() *MemoryState {
+	return &MemoryState{m: make(map[Key]*memEntry), batches: make(map[string]int64)}
+}
 
 // Len returns the number of keys held.
 func (s *MemoryState) Len() int {
@@ -108,19 +113,23 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	defer s.mu.Unlock()
 	s.sweep(now.Unix())
 	out := make([]Totals, len(ups))
+	if _, dup := s.batches[batch]; dup {
+		for i := range ups {
+			if e := s.m[ups[i].Key]; e != nil {
+				out[i] = e.totals()
+			}
+			out[i].Replayed = true
+		}
+		return out, nil
+	}
+	var expires int64
 	for i := range ups {
 		u := &ups[i]
 		e := s.m[u.Key]
 		if e == nil {
-			e = &memEntry{batches: make(map[string]struct{}, 1), t: Totals{First: u.Delta.First, Last: u.Delta.Last}}
+			e = &memEntry{t: Totals{First: u.Delta.First, Last: u.Delta.Last}}
 			s.m[u.Key] = e
 		}
-		if _, dup := e.batches[batch]; dup {
-			out[i] = e.totals()
-			out[i].Replayed = true
-			continue
-		}
-		e.batches[batch] = struct{}{}
 		d := &u.Delta
 		e.t.Bytes += d.Bytes
 		e.t.Packets += d.Packets
@@ -138,17 +147,25 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 				}
 			}
 		}
-		e.expires = max(e.expires, u.Expires)
-		if u.Expires == 0 {
+		switch {
+		case u.Expires == 0 || e.expires < 0:
 			e.expires = -1 // never
+		default:
+			e.expires = max(e.expires, u.Expires)
+		}
+		if expires >= 0 {
+			if u.Expires == 0 {
+				expires = -1
+			} else {
+				expires = max(expires, u.Expires)
+			}
 		}
 		out[i] = e.totals()
 	}
+	s.batches[batch] = expires
 	return out, nil
 }
 
-// totals returns the entry's totals; Ports is shared until the set changes
-// and must not be modified.
 func (e *memEntry) totals() Totals {
 	t := e.t
 	if len(e.ports) > 0 && e.sorted == nil {
@@ -171,6 +188,11 @@ func (s *MemoryState) sweep(now int64) {
 	for k, e := range s.m {
 		if e.expires > 0 && e.expires < now {
 			delete(s.m, k)
+		}
+	}
+	for b, exp := range s.batches {
+		if exp > 0 && exp < now {
+			delete(s.batches, b)
 		}
 	}
 }
