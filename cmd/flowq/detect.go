@@ -233,7 +233,11 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	if !tr.IsZero() {
 		span = tr.String()
 	}
-	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alerts", groupDigits(s.Records), d.Files, span, alerts)
+	plural := "s"
+	if alerts == 1 {
+		plural = ""
+	}
+	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alert%s", groupDigits(s.Records), d.Files, span, alerts, plural)
 	if len(by) > 0 {
 		msg += " (" + strings.Join(by, ", ") + ")"
 	}
@@ -378,7 +382,7 @@ func (t *alertTable) Flush() error {
 			}
 		}
 		rows = append(rows, []string{al.WindowStart.UTC().Format("2006-01-02 15:04"), al.Severity, al.Detector, al.Src, dst,
-			humanBytes(al.Bytes), groupDigits(al.Count), strings.Join(ports, ","), al.ID})
+			detect.FormatBytes(al.Bytes), groupDigits(al.Count), strings.Join(ports, ","), al.ID})
 	}
 	slices.SortStableFunc(rows, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
 	if len(rows) > 0 {

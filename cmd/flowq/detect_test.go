@@ -173,7 +173,7 @@ func TestDetectScenario(t *testing.T) {
 
 	// Human outputs.
 	code, stdout, stderr = runCLI(t, "", nil, "--lake", lake, "detect")
-	if code != 0 || !strings.Contains(stdout, "exfiltration") || !strings.Contains(stdout, "1.3 MiB") || strings.Count(stdout, "window_start") != 1 {
+	if code != 0 || !strings.Contains(stdout, "exfiltration") || !strings.Contains(stdout, "1.4 MB") || strings.Count(stdout, "window_start") != 1 {
 		t.Errorf("table: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, _ = runCLI(t, "", nil, "--lake", lake, "detect", "-o", "text", "--detectors", "exfiltration")
