@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/infra/stacks"
@@ -48,8 +50,10 @@ func TestDeployed(t *testing.T) {
 			t.Run("VPC", d.checkVPC)
 			t.Run("RouteTables", d.checkRouteTables)
 			t.Run("SecurityGroups", d.checkSecurityGroups)
+			t.Run("NAT", d.checkNAT)
 			t.Run("Endpoints", d.checkEndpoints)
 			t.Run("LoadBalancer", d.checkLoadBalancer)
+			t.Run("DNS", d.checkDNS)
 			t.Run("FlowLog", d.checkFlowLog)
 			t.Run("Lambda", d.checkLambda)
 			t.Run("SkippedByMoto", d.checkSkipped)
@@ -64,6 +68,8 @@ type deployment struct {
 	templates map[string]template          // by stack kind: Network, Pipeline
 	physical  map[string]map[string]string // stack kind → logical ID → physical ID
 	ec2       *ec2.Client
+	asg       *autoscaling.Client
+	r53       *route53.Client
 	elb       *elbv2.Client
 	logs      *cloudwatchlogs.Client
 	lambda    *lambda.Client
@@ -86,6 +92,7 @@ func newDeployment(t *testing.T, endpoint, dir string, p stacks.Preset) *deploym
 	d := &deployment{
 		p: p, dir: dir, templates: map[string]template{}, physical: map[string]map[string]string{},
 		ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg),
+		asg: autoscaling.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg),
 		logs: cloudwatchlogs.NewFromConfig(cfg), lambda: lambda.NewFromConfig(cfg),
 	}
 	cfn := cloudformation.NewFromConfig(cfg)
@@ -364,6 +371,121 @@ func (d *deployment) checkSecurityGroups(t *testing.T) {
 		}
 	}
 	emulated(t, "security group egress", gotOut, sorted(tmplOut), wantOut)
+}
+
+func (d *deployment) checkNAT(t *testing.T) {
+	ctx := context.Background()
+	switch d.p.NAT {
+	case stacks.NATGatewayPerAZ:
+		out, err := d.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: d.vpcFilter(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range out.NatGateways {
+			got = append(got, d.name(aws.ToString(n.NatGatewayId))+" in "+d.name(aws.ToString(n.SubnetId)))
+		}
+		diff(t, "NAT gateways", sorted(got), []string{"NATGateway1 in PublicSubnet1", "NATGateway2 in PublicSubnet2"})
+	case stacks.NATInstance:
+		eni := d.id(t, "Network", "NATInterface")
+		enis, err := d.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := enis.NetworkInterfaces[0]
+		var groups []string
+		for _, g := range n.Groups {
+			groups = append(groups, d.name(aws.ToString(g.GroupId)))
+		}
+		diff(t, "NAT route ENI subnet", d.name(aws.ToString(n.SubnetId)), "PublicSubnet1")
+		props := d.templateProps("Network", "NATInterface")
+		emulated(t, "NAT route ENI source/dest check", aws.ToBool(n.SourceDestCheck), props["SourceDestCheck"] == true, false)
+		var tmplGroups []string
+		for _, g := range props["GroupSet"].([]any) {
+			tmplGroups = append(tmplGroups, refOf(g))
+		}
+		emulated(t, "NAT route ENI security groups", groups, tmplGroups, []string{"NATSecurityGroup"})
+		groupName := d.id(t, "Network", "NATAutoScalingGroup")
+		asgs, err := d.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{groupName}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(asgs.AutoScalingGroups) != 1 {
+			t.Fatalf("NAT group %s: %d groups", groupName, len(asgs.AutoScalingGroups))
+		}
+		g := asgs.AutoScalingGroups[0]
+		diff(t, "NAT group", []any{aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), aws.ToString(g.HealthCheckType), d.name(aws.ToString(g.VPCZoneIdentifier))},
+			[]any{int32(1), int32(1), int32(1), "EC2", "PublicSubnet1"})
+		lt := d.id(t, "Network", "NATLaunchTemplate")
+		vers, err := d.ec2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: &lt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := vers.LaunchTemplateVersions[0].LaunchTemplateData
+		diff(t, "NAT launch template", []any{string(data.InstanceType), strings.HasPrefix(aws.ToString(data.ImageId), "ami-")},
+			[]any{stacks.NATInstanceType, true})
+		images, err := d.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{aws.ToString(data.ImageId)}})
+		if err == nil && len(images.Images) == 1 {
+			diff(t, "NAT AMI architecture", string(images.Images[0].Architecture), "arm64")
+		} else {
+			t.Logf("NAT AMI %s not described by the emulator (%v)", aws.ToString(data.ImageId), err)
+		}
+	}
+}
+
+func (d *deployment) checkDNS(t *testing.T) {
+	ctx := context.Background()
+	var zoneID, zoneName string
+	switch {
+	case d.p.PrivateZone != "":
+		zoneID, zoneName = d.id(t, "Network", "PrivateHostedZone"), d.p.PrivateZone
+	default: // menotime was deployed with domain=menotime.flowq.test
+		zoneID, zoneName = d.id(t, "Network", "PublicHostedZone"), "menotime.flowq.test"
+	}
+	zone, err := d.r53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: &zoneID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "zone name", strings.TrimSuffix(aws.ToString(zone.HostedZone.Name), "."), zoneName)
+	var vpcs, tmplVPCs []string
+	for _, v := range zone.VPCs {
+		vpcs = append(vpcs, d.name(aws.ToString(v.VPCId)))
+	}
+	if l, ok := d.templateProps("Network", d.name(zoneID))["VPCs"].([]any); ok {
+		for _, v := range l {
+			tmplVPCs = append(tmplVPCs, refOf(v.(map[string]any)["VPCId"]))
+		}
+	}
+	var want []string
+	if d.p.PrivateZone != "" {
+		want = []string{"VPC"} // private zone of the VPC; a public zone has none
+	}
+	emulated(t, "zone VPCs", vpcs, tmplVPCs, want)
+	recs, err := d.r53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &zoneID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs.ResourceRecordSets {
+		name := strings.TrimSuffix(aws.ToString(r.Name), ".")
+		switch {
+		case r.Type == "NS" || r.Type == "SOA":
+			continue
+		case r.AliasTarget != nil:
+			got = append(got, fmt.Sprintf("%s %s alias", name, r.Type))
+		default:
+			var vals []string
+			for _, v := range r.ResourceRecords {
+				vals = append(vals, aws.ToString(v.Value))
+			}
+			got = append(got, fmt.Sprintf("%s %s %v", name, r.Type, vals))
+		}
+	}
+	want = map[string][]string{
+		"tradai":   {"backend.tradai.local A alias", "data.tradai.local A alias", "mlflow.tradai.local A alias"},
+		"menotime": {"api.menotime.flowq.test A alias", "www.menotime.flowq.test CNAME [menotime.flowq.test]"},
+	}[d.p.Name]
+	diff(t, "records", sorted(got), want)
 }
 
 func (d *deployment) checkEndpoints(t *testing.T) {
