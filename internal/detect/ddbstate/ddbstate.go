@@ -22,9 +22,14 @@
 // and Ack are conditional UpdateItems. Throttling and 5xx errors are retried
 // by the SDK's standard retryer, with backoff.
 //
-// Limits: an item holds at most 400 KB; with 16-character tokens that is
-// about 15,000 batches per key per window, and a port scan over all 65,536
-// ports.
+// Size and cost: a key's batches grow by one 16-character token per batch
+// that touches it. Flow logs reach CloudWatch Logs once per aggregation
+// interval per ENI stream, so a key sees some 60 batches an hour at the
+// 1-minute interval (6 at the default 10): items stay near 1-2 KB and a
+// write costs 1-2 write units. The 400 KB item limit allows about 15,000
+// batches per key per window, and a port scan over all 65,536 ports.
+// (moto_server does not serialise concurrent conditional writes to an item
+// as DynamoDB does; the tests replay sequentially.)
 package ddbstate
 
 import (
