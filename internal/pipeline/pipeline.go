@@ -90,7 +90,8 @@ type Config struct {
 	BadLineSamples int
 	// BatchSize is the most records per Arrow batch (default parse's).
 	BatchSize int
-	// Allocator for Arrow buffers (default memory.DefaultAllocator).
+	// Allocator for the parsed Arrow buffers (default: a parse.Pool of the
+	// Pipeline's own, so a warm Lambda reuses them batch after batch).
 	Allocator memory.Allocator
 }
 
@@ -121,7 +122,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.BadLineSamples = DefaultBadLineSamples
 	}
 	if cfg.Allocator == nil {
-		cfg.Allocator = memory.DefaultAllocator
+		cfg.Allocator = parse.NewPool()
 	}
 	log := cfg.Logger
 	if log == nil {
