@@ -272,3 +272,22 @@ func TestPeakMemory(t *testing.T) {
 		t.Errorf("an invocation grows the heap by %d MiB: too much for a 128 MB function", grow>>20)
 	}
 }
+
+// BenchmarkInit is the function's init phase in process: configuration
+// from the environment, the AWS config and clients, the lake, detector and
+// pipeline (no network: nothing is called until the first event).
+func BenchmarkInit(b *testing.B) {
+	env := map[string]string{envLake: "s3://bucket/flows", envLogFormat: seedFormat, envStateTable: "flowq-state",
+		envTopic: "arn:aws:sns:us-east-1:123456789012:flowq-alerts"}
+	b.Setenv("AWS_CA_BUNDLE", "") // a sandbox's proxy CA bundle is not Lambda's environment
+	b.Setenv("AWS_REGION", "us-east-1")
+	b.Setenv("AWS_ACCESS_KEY_ID", "x")
+	b.Setenv("AWS_SECRET_ACCESS_KEY", "x")
+	log := slog.New(slog.DiscardHandler)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := initHandler(context.Background(), func(k string) string { return env[k] }, log, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
