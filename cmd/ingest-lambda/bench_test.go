@@ -77,7 +77,9 @@ func benchHandler(tb testing.TB) (*handler, *store.Lake, *detect.Engine) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	eng, err := detect.New(detect.DefaultConfig(), detect.NewMemoryState(), nil)
+	dcfg := detect.DefaultConfig()
+	dcfg.Retention = 0 // fixtures' records are of any age
+	eng, err := detect.New(dcfg, detect.NewMemoryState(), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -275,5 +277,44 @@ func TestEventIDShape(t *testing.T) {
 	}
 	if !utf8.ValidString(id) {
 		t.Fail()
+	}
+}
+
+// TestFixtures: events as AWS and CloudWatch Logs write them decode as
+// aws-lambda-go decodes them, on the fast path.
+func TestFixtures(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/cwlogs/*.json")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	dec := NewDecoder(Options{})
+	for _, f := range files {
+		if strings.HasSuffix(f, "golden.json") {
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.CloudwatchLogsEvent
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
+			want, err := ev.AWSLogs.Parse()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := dec.DecodeEvent(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Fallback {
+				t.Error("took the encoding/json fallback")
+			}
+			if diff := cmp.Diff(got.CloudwatchLogsData(), want, equate); diff != "" {
+				t.Errorf("(-got +want)\n%s", diff)
+			}
+		})
 	}
 }
