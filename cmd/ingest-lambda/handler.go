@@ -90,6 +90,14 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	start := time.Now()
+	// Stop a little before Lambda's deadline, so a slow batch fails with a
+	// logged error and its metrics rather than a bare timeout.
+	if dl, ok := ctx.Deadline(); ok {
+		margin := min(time.Until(dl)/10, time.Second)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-margin))
+		defer cancel()
+	}
 	var sum summary
 	var err error
 	switch eventKind(payload) {
@@ -265,11 +273,11 @@ func (h *handler) s3Text(ctx context.Context, body io.Reader, id, name string, s
 				}
 			}
 		}
-		bid := id
-		if i > 0 {
-			bid = fmt.Sprintf("%s#%d", id, i)
+		bid, src := id, name
+		if i > 0 { // line numbers in errors count from the part's start
+			bid, src = fmt.Sprintf("%s#%d", id, i), fmt.Sprintf("%s (part %d)", name, i+1)
 		}
-		res, perr := h.pipe.Process(ctx, pipeline.Batch{ID: bid, Source: name, Format: fm, Text: chunk})
+		res, perr := h.pipe.Process(ctx, pipeline.Batch{ID: bid, Source: src, Format: fm, Text: chunk})
 		sum.add(res)
 		if perr != nil {
 			return perr

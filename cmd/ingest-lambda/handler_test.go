@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -494,5 +496,17 @@ func TestConfig(t *testing.T) {
 	_, err = loadConfig(env(envWatch, "x", envWindow, "y"))
 	if err == nil || !strings.Contains(err.Error(), envLake) || !strings.Contains(err.Error(), envWatch) || !strings.Contains(err.Error(), envWindow) {
 		t.Errorf("err = %v, want all three problems", err)
+	}
+}
+
+// TestDeadline: a context that has run out fails the event (Lambda retries
+// it) instead of half-processing it silently.
+func TestDeadline(t *testing.T) {
+	h, _, _ := benchHandler(t)
+	payload, _ := benchPayload(t, 64<<10)
+	ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := lambda.NewHandler(h).Invoke(ctx, payload); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
 	}
 }
