@@ -65,7 +65,12 @@ type Engine struct {
 	aggs    []agg
 	index   aggIndex
 	scratch scratch
+	srcIDs  []uint64 // per row of the batch: source address ID
+	srcFlag []uint16 // and memberships; srcBad marks no usable source
 }
+
+// srcBad in Engine.srcFlag marks a row without a usable source address.
+const srcBad uint16 = 1 << 15
 
 // New returns an Engine for cfg, keeping state in st and reading the time
 // from now (time.Now if nil).
@@ -280,6 +285,29 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		e.sum.AllowedRejects += allowed
 		e.sum.Rejects += rejects
 	}()
+	// Look up every row's source first, in a tight loop over the address
+	// columns alone.
+	if cap(e.srcIDs) < n {
+		e.srcIDs, e.srcFlag = make([]uint64, n), make([]uint16, n)
+	}
+	sids, sflags := e.srcIDs[:n], e.srcFlag[:n]
+	for i := range n {
+		var src string
+		switch {
+		case c.pktSrc.IsValid(i):
+			src = c.pktSrc.Value(i)
+		case c.src.IsValid(i):
+			src = c.src.Value(i)
+		default:
+			sflags[i] = srcBad
+			continue
+		}
+		id, f, ok := e.addrs.lookup(src)
+		if !ok {
+			f = srcBad
+		}
+		sids[i], sflags[i] = id, f
+	}
 	for i := range n {
 		if c.status.IsValid(i) && c.status.offs[i+1]-c.status.offs[i] != 2 { // not "OK"
 			if s := c.status.Value(i); s != parse.StatusOK {
@@ -307,19 +335,8 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			late++
 			continue
 		}
-		var src, dst string
-		if c.pktSrc.IsValid(i) {
-			src = c.pktSrc.Value(i)
-		} else {
-			src = c.src.Value(i)
-		}
-		if c.pktDst.IsValid(i) {
-			dst = c.pktDst.Value(i)
-		} else {
-			dst = c.dst.Value(i)
-		}
-		si, sf, ok := e.addrs.lookup(src)
-		if !ok {
+		si, sf := sids[i], sflags[i]
+		if sf == srcBad {
 			unusable++
 			continue
 		}
@@ -335,6 +352,12 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 				inbound++
 			}
 			continue
+		}
+		var dst string
+		if c.pktDst.IsValid(i) {
+			dst = c.pktDst.Value(i)
+		} else {
+			dst = c.dst.Value(i)
 		}
 		di, df, ok := e.addrs.lookup(dst)
 		if !ok {
