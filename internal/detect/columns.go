@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -15,6 +16,12 @@ import (
 // string and integer types (large_utf8, string_view, dictionaries, int32,
 // ... from Parquet or DuckDB) are first converted into scratch buffers that
 // the Engine reuses.
+
+// ErrColumns is wrapped by Process's errors about a record batch whose
+// columns the detectors cannot use: srcaddr, dstaddr or start missing, or a
+// column of an unusable type. Retrying the batch cannot help; check the
+// flow-log format.
+var ErrColumns = errors.New("unusable columns")
 
 // strCol is a string column. The zero strCol is a missing column: every
 // value is null.
@@ -135,7 +142,7 @@ func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
 			out.data, out.offs = string(data), offs
 			return out, nil
 		}
-		return strCol{}, fmt.Errorf("column %s: type %s, want a string", name, arr.DataType())
+		return strCol{}, fmt.Errorf("%w: column %s: type %s, want a string", ErrColumns, name, arr.DataType())
 	}
 	num := func(name string) (intCol, error) {
 		idx := schema.FieldIndices(name)
@@ -170,7 +177,7 @@ func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
 		case *array.Uint64:
 			get = func(i int) int64 { return int64(a.Value(i)) }
 		default:
-			return intCol{}, fmt.Errorf("column %s: type %s, want an integer", name, arr.DataType())
+			return intCol{}, fmt.Errorf("%w: column %s: type %s, want an integer", ErrColumns, name, arr.DataType())
 		}
 		out.v = sc.int64s(n)
 		for i := range out.v {
@@ -204,7 +211,7 @@ func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
 		}
 	}
 	if !c.src.ok || !c.dst.ok || !c.start.ok {
-		return c, fmt.Errorf("record batch lacks %s, %s or %s: nothing to detect on", parse.ColSrcAddr, parse.ColDstAddr, parse.ColStart)
+		return c, fmt.Errorf("%w: record batch lacks %s, %s or %s: nothing to detect on", ErrColumns, parse.ColSrcAddr, parse.ColDstAddr, parse.ColStart)
 	}
 	return c, nil
 }

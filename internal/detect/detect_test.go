@@ -1,12 +1,80 @@
 package detect_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/detecttest"
+	"github.com/flowq/flowq/internal/parse"
 )
 
 func TestMemoryState(t *testing.T) {
 	detecttest.Run(t, func(*testing.T) detect.State { return detect.NewMemoryState() })
+}
+
+func TestMissingColumns(t *testing.T) {
+	eng, err := detect.New(detect.DefaultConfig(), detect.NewMemoryState(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := parse.MustParseFormat("${srcaddr} ${dstaddr} ${bytes}")
+	rd := parse.NewBytesReader([]byte("10.0.11.50 203.0.113.77 2000000\n"), parse.Options{Format: fm})
+	defer rd.Release()
+	if !rd.Next() {
+		t.Fatal("no batch")
+	}
+	if _, err := eng.Process(context.Background(), "x", rd.RecordBatch()); !errors.Is(err, detect.ErrColumns) {
+		t.Errorf("err = %v, want ErrColumns", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*detect.Config)
+		ok   bool
+	}{
+		{"default", func(*detect.Config) {}, true},
+		{"no watch", func(c *detect.Config) { c.Watch = nil }, false},
+		{"window too short", func(c *detect.Config) { c.Window = 30 * time.Second }, false},
+		{"window fraction", func(c *detect.Config) { c.Window = 90*time.Second + time.Millisecond }, false},
+		{"unknown detector", func(c *detect.Config) { c.Detectors = []string{"exfil"} }, false},
+		{"reject threshold 0", func(c *detect.Config) { c.RejectThreshold = 0 }, false},
+		{"scan ports 1", func(c *detect.Config) { c.ScanPorts = 1 }, false},
+		{"evidence too many", func(c *detect.Config) { c.Evidence = detect.MaxEvidence + 1 }, false},
+		{"bad port range", func(c *detect.Config) { c.RejectPorts = []detect.PortRange{{Lo: 9, Hi: 1}} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := detect.DefaultConfig()
+			tc.mod(&c)
+			if err := c.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestParseHelpers(t *testing.T) {
+	ps, err := detect.ParsePorts("22, 80,8000-8100")
+	if err != nil || fmt.Sprint(ps) != "[22 80 8000-8100]" {
+		t.Errorf("ParsePorts = %v, %v", ps, err)
+	}
+	for _, bad := range []string{"x", "70000", "10-5", "1-x"} {
+		if _, err := detect.ParsePorts(bad); err == nil {
+			t.Errorf("ParsePorts(%q): no error", bad)
+		}
+	}
+	pfx, err := detect.ParsePrefixes("10.0.11.7/24,2001:DB8::1,::ffff:10.1.0.0/112")
+	if err != nil || fmt.Sprint(pfx) != "[10.0.11.0/24 2001:db8::1/128 10.1.0.0/16]" {
+		t.Errorf("ParsePrefixes = %v, %v", pfx, err)
+	}
+	for n, want := range map[int64]string{999: "999 B", 1_000_000: "1 MB", 1_000_001: "1 MB", 1_400_000: "1.4 MB", 999_999: "1 MB", 12_345_678_901: "12.3 GB"} {
+		if got := detect.FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
 }
