@@ -293,3 +293,46 @@ func BenchmarkInit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeParse and BenchmarkStdlibDecodeParse stop before the
+// shared Parquet writer and detectors: event → Arrow records.
+func BenchmarkDecodeParse(b *testing.B) {
+	payload, n := benchPayload(b, 5<<20)
+	dec := cwlogs.NewDecoder(cwlogs.Options{})
+	fm := parse.MustParseFormat(seedFormat)
+	pool := parse.NewPool()
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		d, err := dec.DecodeEvent(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := parse.NewBytesReader(d.Text, parse.Options{Format: fm, Allocator: pool})
+		for r.Next() {
+		}
+		r.Release()
+	}
+	reportCPU(b, n, cpu)
+}
+
+func BenchmarkStdlibDecodeParse(b *testing.B) {
+	payload, n := benchPayload(b, 5<<20)
+	fm := parse.MustParseFormat(seedFormat)
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		var ev events.CloudwatchLogsEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			b.Fatal(err)
+		}
+		d, err := ev.AWSLogs.Parse()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stdlibParse(fm, d.LogEvents).Release()
+	}
+	reportCPU(b, n, cpu)
+}

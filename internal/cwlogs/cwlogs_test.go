@@ -318,3 +318,24 @@ func TestFixtures(t *testing.T) {
 		})
 	}
 }
+
+func TestPrintableASCII(t *testing.T) {
+	for n := range 40 {
+		for pos := range n {
+			for _, c := range []byte{0x00, 0x1f, 0x80, 0xff, 0xa0} {
+				b := bytes.Repeat([]byte{'a'}, n)
+				b[pos] = c
+				if printableASCII(b) {
+					t.Fatalf("printableASCII(% x) = true", b)
+				}
+			}
+		}
+		b := bytes.Repeat([]byte{0x7f}, n)
+		if n > 0 {
+			b[0] = 0x20
+		}
+		if !printableASCII(b) {
+			t.Fatalf("printableASCII(% x) = false", b)
+		}
+	}
+}

@@ -39,6 +39,26 @@ func special(w uint64) bool {
 	return ((w-0x20*ones)&^w|w|zero(w^'"'*ones)|zero(w^'\\'*ones))&highs != 0
 }
 
+// printableASCII reports whether b holds only bytes from 0x20 to 0x7f.
+// (w - 0x20…) borrows only past a byte under 0x20, so together with w's own
+// high bits the test is exact.
+func printableASCII(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+16 <= len(b); i += 16 {
+		w1, w2 := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+		if ((w1-0x20*ones)|w1|(w2-0x20*ones)|w2)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 || b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *scanner) ws() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
@@ -76,6 +96,15 @@ func (s *scanner) str(dst []byte) ([]byte, bool) {
 	}
 	s.i++
 	b := s.b
+	// The common case, a flow-log line: find the closing quote with the
+	// vectorised IndexByte and check that nothing before it needs decoding.
+	if q := bytes.IndexByte(b[s.i:], '"'); q >= 0 {
+		seg := b[s.i : s.i+q]
+		if printableASCII(seg) && bytes.IndexByte(seg, '\\') < 0 {
+			s.i += q + 1
+			return append(dst, seg...), true
+		}
+	}
 	for {
 		start := s.i
 		i := s.i
