@@ -50,6 +50,10 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	p := cfg.Preset
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	s := &NetworkStack{Stack: stack}
+	if cfg.CertificateARN == PlaceholderCertificateARN {
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("flowq:placeholder-certificate"), jsii.String(
+			"no -c certificateArn given: the HTTPS listener uses a placeholder ARN, which a real deployment rejects"))
+	}
 	name := func(suffix string) *[]*awscdk.CfnTag {
 		return &[]*awscdk.CfnTag{{Key: jsii.String("Name"), Value: jsii.String(p.Name + "-" + suffix)}}
 	}
@@ -224,7 +228,8 @@ func pin(c constructs.IConstruct, logicalID string) {
 }
 
 func aliasRecord(stack awscdk.Stack, zone awsroute53.CfnHostedZone, fqdn string, lb elbv2.CfnLoadBalancer) {
-	id := strings.ReplaceAll(strings.Title(strings.Split(fqdn, ".")[0]), "-", "") + "Record" //nolint:staticcheck // ASCII host labels
+	host := strings.ReplaceAll(strings.Split(fqdn, ".")[0], "-", "")
+	id := strings.ToUpper(host[:1]) + host[1:] + "Record"
 	awsroute53.NewCfnRecordSet(stack, jsii.String(id), &awsroute53.CfnRecordSetProps{
 		HostedZoneId: zone.Ref(), Name: jsii.String(fqdn), Type: jsii.String("A"),
 		AliasTarget: &awsroute53.CfnRecordSet_AliasTargetProperty{
