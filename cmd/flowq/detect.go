@@ -29,13 +29,13 @@ const detectBatchRows = 64 << 10
 // detectFlags are the detector options of flowq detect, bound on a FlagSet
 // so other commands (flowq demo) can offer the same ones.
 type detectFlags struct {
-	watch, allowDst, rejectSrc, rejectDst, rejectPorts string
-	rejectAllowSrc, rejectAllowDst, rejectAllowPorts   string
-	scanSrc, detectors                                 string
-	window                                             time.Duration
-	exfilBytes, rejectThreshold                        int64
-	scanPorts, evidence                                int
-	anyPair, awsServices                               bool
+	watch, allowDst, allowSrc, rejectSrc, rejectDst, rejectPorts string
+	rejectAllowSrc, rejectAllowDst, rejectAllowPorts             string
+	scanSrc, detectors                                           string
+	window                                                       time.Duration
+	exfilBytes, rejectThreshold                                  int64
+	scanPorts, evidence                                          int
+	anyPair, awsServices                                         bool
 }
 
 // addDetectFlags binds the detector options on fs, with detect's defaults.
@@ -47,6 +47,7 @@ func addDetectFlags(fs *pflag.FlagSet, f *detectFlags) {
 	fs.Int64Var(&f.exfilBytes, "exfil-bytes", d.ExfilBytes, "exfiltration: alert when a pair moves strictly more bytes than this in a window")
 	fs.BoolVar(&f.anyPair, "any-pair", false, "exfiltration: judge every pair, not only inside -> outside (the seed's Logs Insights query)")
 	fs.StringVar(&f.allowDst, "allow-dst", "", "exfiltration: destinations (CIDRs) never alerted")
+	fs.StringVar(&f.allowSrc, "allow-src", "", "exfiltration: sources (CIDRs) never alerted, e.g. NAT gateways' private IPs")
 	fs.BoolVar(&f.awsServices, "aws-services", false, "exfiltration: also count traffic to AWS services (pkt-dst-aws-service set)")
 	fs.Int64Var(&f.rejectThreshold, "reject-threshold", d.RejectThreshold, "reject: alert when a source has this many REJECT records in a window")
 	fs.StringVar(&f.rejectSrc, "src", "", "reject: only sources in these CIDRs (default: --watch), e.g. 10.0.11.0/24")
@@ -78,7 +79,7 @@ func (f *detectFlags) config() (detect.Config, error) {
 		flag, val string
 		dst       *[]netip.Prefix
 	}{
-		{"--watch", f.watch, &c.Watch}, {"--allow-dst", f.allowDst, &c.ExfilAllowDst}, {"--src", f.rejectSrc, &c.RejectSrc},
+		{"--watch", f.watch, &c.Watch}, {"--allow-dst", f.allowDst, &c.ExfilAllowDst}, {"--allow-src", f.allowSrc, &c.ExfilAllowSrc}, {"--src", f.rejectSrc, &c.RejectSrc},
 		{"--dst", f.rejectDst, &c.RejectDst}, {"--allow-reject-src", f.rejectAllowSrc, &c.RejectAllowSrc},
 		{"--allow-reject-dst", f.rejectAllowDst, &c.RejectAllowDst}, {"--scan-src", f.scanSrc, &c.ScanSrc},
 	} {

@@ -155,6 +155,11 @@ type Config struct {
 	// ExfilAllowDst lists destinations that are never exfiltration (backup
 	// targets, partners, AWS ranges when pkt-dst-aws-service is not logged).
 	ExfilAllowDst []netip.Prefix
+	// ExfilAllowSrc lists sources that are never judged: hosts whose bulk
+	// uploads are expected, or the private IPs of NAT gateways, whose own
+	// ENI logs again (as NAT IP -> destination) what the instance behind
+	// them sent.
+	ExfilAllowSrc []netip.Prefix
 	// ExfilAWSServices counts traffic whose pkt-dst-aws-service is set
 	// (S3, DynamoDB, ...). By default such traffic is skipped.
 	ExfilAWSServices bool
@@ -219,7 +224,7 @@ func (c Config) Validate() error {
 	if len(c.Watch) == 0 {
 		bad("watch: at least one CIDR is needed")
 	}
-	for _, list := range [][]netip.Prefix{c.Watch, c.ExfilAllowDst, c.RejectSrc, c.RejectDst, c.RejectAllowSrc, c.RejectAllowDst, c.ScanSrc} {
+	for _, list := range [][]netip.Prefix{c.Watch, c.ExfilAllowDst, c.ExfilAllowSrc, c.RejectSrc, c.RejectDst, c.RejectAllowSrc, c.RejectAllowDst, c.ScanSrc} {
 		for _, p := range list {
 			if !p.IsValid() {
 				bad("invalid CIDR %v", p)

@@ -367,7 +367,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 
 		if exfil && !reject &&
 			(anyPair || sf&fWatch != 0 && df&fWatch == 0) &&
-			df&fExfilAllow == 0 &&
+			df&fExfilAllow == 0 && sf&fExfilAllowSrc == 0 &&
 			(awsSvc || !c.dstSvc.IsValid(i)) &&
 			// A flow between two watched ENIs is logged on both; count it
 			// once, on the sender's (egress) side.
@@ -590,6 +590,7 @@ const (
 	fRejectDst
 	fRejectAllowDst
 	fScanSrc
+	fExfilAllowSrc
 )
 
 type addrInfo struct {
@@ -664,6 +665,7 @@ func (t *addrTable) eachList(fn func([]netip.Prefix, uint16)) {
 	fn(or(cfg.RejectDst, anywhere), fRejectDst)
 	fn(cfg.RejectAllowDst, fRejectAllowDst)
 	fn(or(cfg.ScanSrc, cfg.Watch), fScanSrc)
+	fn(cfg.ExfilAllowSrc, fExfilAllowSrc)
 }
 
 // flags4 returns the memberships of an IPv4 address.

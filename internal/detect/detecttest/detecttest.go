@@ -240,6 +240,13 @@ func Cases() []Case {
 				{ID: "b", Recs: []Rec{{Src: ecs, Dst: "198.51.100.1", Bytes: 5_000_000, At: 5}},
 					Want: []Got{{Exfiltration, ecs, "198.51.100.1", 0, 5_000_000, 1, []int{443}}}},
 			}},
+		{Name: "source allowlist (a NAT gateway's own ENI)", Config: func(c *detect.Config) { c.ExfilAllowSrc = pfx(nat + "/32") },
+			Batches: []Batch{
+				{ID: "a", Recs: []Rec{
+					{Src: ecs, Dst: ext, Bytes: 1_100_000, At: 5, Dir: "egress"}, // the task's ENI
+					{Src: nat, Dst: ext, Bytes: 1_100_000, At: 5, Dir: "egress"}, // the NAT gateway's ENI, same bytes
+				}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_100_000, 1, []int{443}}}},
+			}},
 		{Name: "AWS service traffic skipped", Batches: []Batch{
 			{ID: "a", Recs: []Rec{{Src: ecs, Dst: "52.216.8.13", Service: "S3", Bytes: 5_000_000, At: 5}}},
 		}},
