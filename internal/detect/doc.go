@@ -15,8 +15,9 @@
 //     inside Config.Watch (default 10.0.0.0/16), destination outside it;
 //     ExfilAnyPair judges every pair, as the seed's Logs Insights query does.
 //     REJECT records carry no delivered bytes and are not counted. Traffic
-//     with pkt-dst-aws-service set is skipped unless ExfilAWSServices, and
-//     destinations in ExfilAllowDst are never judged. When flow-direction is
+//     with pkt-dst-aws-service set is skipped unless ExfilAWSServices;
+//     destinations in ExfilAllowDst and sources in ExfilAllowSrc (such as a
+//     NAT gateway's private IP) are never judged. When flow-direction is
 //     logged, an ingress record whose source is watched is skipped: the same
 //     bytes were logged as egress on the sender's interface.
 //   - reject: REJECT records per source in a window, alert at
