@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -35,5 +37,28 @@ func TestNagAwsSolutions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSuppressionsDocumented: every suppression has a specific reason and is listed
+// in README.md's table.
+func TestSuppressionsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []suppression{vpc3}
+	for _, m := range []map[string][]suppression{networkSuppressions, pipelineSuppressions} {
+		for _, ss := range m {
+			all = append(all, ss...)
+		}
+	}
+	for _, s := range all {
+		if len(s.reason) < 60 {
+			t.Errorf("%s: reason too thin: %q", s.id, s.reason)
+		}
+		if !strings.Contains(string(readme), "| "+s.id) {
+			t.Errorf("%s is not in README.md's suppression table", s.id)
+		}
 	}
 }
