@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/detecttest"
@@ -76,5 +79,42 @@ func TestParseHelpers(t *testing.T) {
 		if got := detect.FormatBytes(n); got != want {
 			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// poison overwrites buffers when they are freed, as a recycling allocator
+// (parse.Pool) would by reusing them.
+type poison struct{ memory.Allocator }
+
+func (p poison) Free(b []byte) {
+	for i := range b {
+		b[i] = 'X'
+	}
+	p.Allocator.Free(b)
+}
+
+// TestAlertsOutliveBatch: an alert's strings do not point into the record
+// batch, which the caller may release and recycle.
+func TestAlertsOutliveBatch(t *testing.T) {
+	eng, err := detect.New(detect.DefaultConfig(), detect.NewMemoryState(), func() time.Time { return time.Unix(detecttest.Base+600, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []detecttest.Rec{
+		{Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 2_000_000, At: 5, ENI: "eni-0aaaabbbbcccc0001"},
+		{Src: "10.0.11.51", Dst: "10.0.21.100", DstPort: 22, Bytes: 60, At: 6, Action: "REJECT", ENI: "eni-0aaaabbbbcccc0002"},
+	}
+	rd := parse.NewBytesReader(detecttest.Text(detecttest.Format, recs), parse.Options{Format: detecttest.Format, Allocator: poison{memory.NewGoAllocator()}})
+	if !rd.Next() {
+		t.Fatal("no batch")
+	}
+	alerts, err := eng.Process(context.Background(), "b", rd.RecordBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd.Release()
+	got := fmt.Sprintf("%+v", alerts)
+	if strings.Contains(got, "XX") || !strings.Contains(got, "eni-0aaaabbbbcccc0001") || !strings.Contains(got, "REJECT") {
+		t.Errorf("alerts after release: %s", got)
 	}
 }

@@ -533,7 +533,7 @@ func (e *Engine) alert(c *columns, a *agg, k Key, t *Totals) Alert {
 		i := int(r)
 		v := Evidence{Bytes: bytesOf(r)}
 		if c.eni.IsValid(i) {
-			v.ENI = c.eni.Value(i)
+			v.ENI = strings.Clone(c.eni.Value(i)) // alerts outlive the batch's buffers
 			if !slices.Contains(al.ENIs, v.ENI) {
 				al.ENIs = append(al.ENIs, v.ENI)
 			}
@@ -559,7 +559,7 @@ func (e *Engine) alert(c *columns, a *agg, k Key, t *Totals) Alert {
 			v.End = time.Unix(c.end.value(i), 0).UTC()
 		}
 		if c.action.IsValid(i) {
-			v.Action = c.action.Value(i)
+			v.Action = strings.Clone(c.action.Value(i))
 		}
 		al.Evidence = append(al.Evidence, v)
 	}
@@ -803,12 +803,12 @@ func parseIPv4(s string) (uint32, bool) {
 	return ip, i == len(s)
 }
 
-// canonical returns the canonical text of an address, or s if it does not
-// parse.
+// canonical returns the canonical text of an address, or a copy of s if it
+// does not parse (s may point into a batch's buffers).
 func canonical(s string) string {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return s
+		return strings.Clone(s)
 	}
 	return a.Unmap().WithZone("").String()
 }
