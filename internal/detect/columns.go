@@ -240,3 +240,48 @@ func Columns() (strings, integers []string) {
 			parse.ColPktDstAWSService, parse.ColFlowDirection, parse.ColInterfaceID},
 		[]string{parse.ColStart, parse.ColEnd, parse.ColBytes, parse.ColPackets, parse.ColSrcPort, parse.ColDstPort, parse.ColProtocol, parse.ColTCPFlags}
 }
+
+// coreMask returns a bitmap over the batch's rows, bit i set when every core
+// column (start, end, srcaddr, dstaddr, srcport, dstport, protocol,
+// packets, bytes, action) is present and valid at row i: the hot loop then
+// skips their validity checks. buf is reused.
+func coreMask(c *columns, n int, buf *[]uint64) []uint64 {
+	words := (n + 63) / 64
+	if cap(*buf) < words {
+		*buf = make([]uint64, words)
+	}
+	m := (*buf)[:words]
+	for w := range m {
+		m[w] = ^uint64(0)
+	}
+	and := func(ok bool, nulls []byte, off int) {
+		switch {
+		case !ok:
+			clear(m)
+		case nulls == nil:
+		case off%8 == 0:
+			nb := nulls[off/8:]
+			for w := range m {
+				var v uint64
+				for k := 0; k < 8 && w*8+k < len(nb); k++ {
+					v |= uint64(nb[w*8+k]) << (8 * k)
+				}
+				m[w] &= v
+			}
+		default:
+			for i := range n {
+				j := off + i
+				if nulls[j>>3]&(1<<(j&7)) == 0 {
+					m[i>>6] &^= 1 << (i & 63)
+				}
+			}
+		}
+	}
+	for _, s := range []*strCol{&c.src, &c.dst, &c.action} {
+		and(s.ok, s.nulls, s.off)
+	}
+	for _, x := range []*intCol{&c.start, &c.end, &c.srcPort, &c.dstPort, &c.proto, &c.packets, &c.bytes} {
+		and(x.ok, x.nulls, x.off)
+	}
+	return m
+}

@@ -65,6 +65,7 @@ type Engine struct {
 	aggs    []agg
 	index   aggIndex
 	scratch scratch
+	mask    []uint64 // per row of the batch: core columns all valid (coreMask)
 	srcIDs  []uint64 // per row of the batch: source address ID
 	srcFlag []uint16 // and memberships; srcBad marks no usable source
 }
@@ -308,6 +309,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		}
 		sids[i], sflags[i] = id, f
 	}
+	mask := coreMask(c, n, &e.mask)
 	for i := range n {
 		if c.status.IsValid(i) && c.status.offs[i+1]-c.status.offs[i] != 2 { // not "OK"
 			if s := c.status.Value(i); s != parse.StatusOK {
@@ -319,7 +321,8 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 				continue
 			}
 		}
-		if !c.start.valid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i) {
+		core := mask[i>>6]>>(i&63)&1 != 0 // the core columns are all valid
+		if !core && (!c.start.valid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i)) {
 			unusable++
 			continue
 		}
@@ -341,7 +344,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			continue
 		}
 		reject := false
-		if c.action.IsValid(i) { // ACCEPT or REJECT: the first byte tells
+		if core || c.action.IsValid(i) { // ACCEPT or REJECT: the first byte tells
 			v := c.action.Value(i)
 			reject = len(v) == len(parse.ActionReject) && v[0] == 'R' && v == parse.ActionReject
 		}
@@ -373,11 +376,11 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 			// once, on the sender's (egress) side.
 			!(sf&fWatch != 0 && c.dir.IsValid(i) && isIngress(c.dir.Value(i))) {
 			var b int64
-			if c.bytes.valid(i) {
+			if core || c.bytes.valid(i) {
 				b = c.bytes.value(i)
 			}
-			a := e.agg(aggKey{win: win, src: si, dst: di, det: detExfil}, c, i, start)
-			if c.dstPort.valid(i) {
+			a := e.agg(aggKey{win: win, src: si, dst: di, det: detExfil}, c, i, start, core)
+			if core || c.dstPort.valid(i) {
 				a.ports.add(uint16(c.dstPort.value(i)), maxListedPorts)
 			}
 			a.bytes += b
@@ -385,7 +388,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		}
 		if rej && reject {
 			port := -1
-			if c.dstPort.valid(i) {
+			if core || c.dstPort.valid(i) {
 				port = int(c.dstPort.value(i))
 			}
 			switch {
@@ -396,24 +399,24 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 				allowed++
 			default:
 				rejects++
-				a := e.agg(aggKey{win: win, src: si, dst: noAddr, det: detReject}, c, i, start)
+				a := e.agg(aggKey{win: win, src: si, dst: noAddr, det: detReject}, c, i, start, core)
 				if port >= 0 {
 					a.ports.add(uint16(port), maxListedPorts)
 				}
 				var b int64
-				if c.bytes.valid(i) {
+				if core || c.bytes.valid(i) {
 					b = c.bytes.value(i)
 				}
 				a.bytes += b
 				e.evidence(a, c, i, b)
 			}
 		}
-		if scan && sf&fScanSrc != 0 && c.dstPort.valid(i) && !isReply(c, i) {
-			if p := c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
-				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start)
+		if scan && sf&fScanSrc != 0 && (core || c.dstPort.valid(i)) && !isReply(c, i, core) {
+			if p := core || c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
+				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start, core)
 				a.ports.add(uint16(c.dstPort.value(i)), 1<<16)
 				var b int64
-				if c.bytes.valid(i) {
+				if core || c.bytes.valid(i) {
 					b = c.bytes.value(i)
 				}
 				a.bytes += b
@@ -436,11 +439,11 @@ func isPortProto(p int64) bool { return p == 6 || p == 17 || p == 132 }
 // connection, whose destination port is the client's ephemeral port: TCP
 // flags with SYN-ACK, or a source port below a destination port of 1024 or
 // more. Replies would make every busy client look like a port scan.
-func isReply(c *columns, i int) bool {
+func isReply(c *columns, i int, core bool) bool {
 	if c.flags.valid(i) && c.flags.value(i)&0x12 == 0x12 {
 		return true
 	}
-	if !c.srcPort.valid(i) {
+	if !core && !c.srcPort.valid(i) {
 		return false
 	}
 	sp, dp := c.srcPort.value(i), c.dstPort.value(i)
@@ -448,7 +451,7 @@ func isReply(c *columns, i int) bool {
 }
 
 // agg returns the accumulator of k, counting record i in it.
-func (e *Engine) agg(k aggKey, c *columns, i int, start int64) *agg {
+func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 	idx, ok := e.index.find(k, e.aggs)
 	if !ok {
 		idx = int32(len(e.aggs))
@@ -463,12 +466,12 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64) *agg {
 	}
 	a := &e.aggs[idx]
 	a.count++
-	if c.packets.valid(i) {
+	if core || c.packets.valid(i) {
 		a.packets += c.packets.value(i)
 	}
 	a.first = min(a.first, start)
 	end := start
-	if c.end.valid(i) {
+	if core || c.end.valid(i) {
 		end = c.end.value(i)
 	}
 	a.last = max(a.last, end)
