@@ -25,7 +25,7 @@ const benchRecords = 10_000_000
 // text files, under $TMPDIR/flowq-bench-10m. Later runs reuse them.
 func benchLake(b *testing.B) (lake, textDir string) {
 	b.Helper()
-	root := filepath.Join(os.TempDir(), "flowq-bench-10m-v3")
+	root := filepath.Join(os.TempDir(), "flowq-bench-10m-v4")
 	lake, textDir = filepath.Join(root, "lake"), filepath.Join(root, "text")
 	if _, err := os.Stat(filepath.Join(root, "DONE")); err == nil {
 		return lake, textDir

@@ -219,6 +219,7 @@ func groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch, mem memory.Al
 		}
 		cols[i] = c
 	}
+	cols = clusterRows(fields, cols, int(rows), mem)
 	md := schema.Metadata()
 	return array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rows), nil
 }
@@ -233,6 +234,7 @@ func dictionaryOf(parts []arrow.Array, rows int, mem memory.Allocator) arrow.Arr
 	defer dict.Release()
 	idx.Reserve(rows)
 	seen := make(map[string]int32)
+	last, lastK := "", int32(-1) // runs of one value skip the map
 	for _, p := range parts {
 		s := p.(*array.String)
 		nulls := s.NullN() > 0
@@ -242,13 +244,19 @@ func dictionaryOf(parts []arrow.Array, rows int, mem memory.Allocator) arrow.Arr
 				continue
 			}
 			v := s.Value(j) // points into the array's buffer: only a lookup key
+			if lastK >= 0 && v == last {
+				idx.UnsafeAppend(lastK)
+				continue
+			}
 			k, ok := seen[v]
 			if !ok {
 				k = int32(len(seen))
-				seen[strings.Clone(v)] = k
+				v = strings.Clone(v)
+				seen[v] = k
 				dict.Append(v)
 			}
 			idx.UnsafeAppend(k)
+			last, lastK = v, k
 		}
 	}
 	ia := idx.NewArray()
