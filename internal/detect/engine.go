@@ -160,7 +160,10 @@ type agg struct {
 // key. Call Ack once the alerts are delivered.
 //
 // The record batch needs srcaddr, dstaddr and start; every other column is
-// optional (a record without bytes counts as 0 bytes).
+// optional (a record without bytes counts as 0 bytes). A batch without them
+// fails with an error wrapping ErrColumns, which a retry cannot fix. The
+// batch is only read during the call: alerts own their strings, so the
+// caller may release or recycle the batch's buffers afterwards.
 func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
