@@ -193,19 +193,34 @@ func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in 
 	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
 	id := compactedPrefix + hex.EncodeToString(sum[:12])
 
-	var buf bytes.Buffer
-	var bytesIn int64
-	err := l.writeParquet(&buf, schema, func(w *pqarrow.FileWriter) error {
-		for _, o := range in {
-			bytesIn += o.Size
-			n, err := l.copyInto(ctx, w, o.Key)
-			if err != nil {
-				return err
-			}
-			m.Rows += n
+	// Read every input, then write them as one object laid out like a
+	// fresh Write (dictionary strings, rows clustered by address pair).
+	var recs []arrow.RecordBatch
+	defer func() {
+		for _, r := range recs {
+			r.Release()
 		}
-		return nil
-	})
+	}()
+	var bytesIn int64
+	for _, o := range in {
+		bytesIn += o.Size
+		err := l.readObject(ctx, o.Key, func(rec arrow.RecordBatch) error {
+			rec.Retain()
+			recs = append(recs, rec)
+			m.Rows += rec.NumRows()
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	rec, err := groupRecord(schema, recs, l.mem)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	err = l.writeParquet(&buf, rec.Schema(), func(w *pqarrow.FileWriter) error { return w.Write(rec) })
+	rec.Release()
 	if err != nil {
 		return err
 	}
@@ -244,16 +259,6 @@ func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in 
 	res.BytesIn += bytesIn
 	res.BytesOut += int64(buf.Len())
 	return nil
-}
-
-// copyInto appends every row of the object to w.
-func (l *Lake) copyInto(ctx context.Context, w *pqarrow.FileWriter, key string) (int64, error) {
-	var n int64
-	err := l.readObject(ctx, key, func(rec arrow.RecordBatch) error {
-		n += rec.NumRows()
-		return w.WriteBuffered(rec)
-	})
-	return n, err
 }
 
 func (l *Lake) schemaOf(ctx context.Context, key string) (*arrow.Schema, error) {
