@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -31,9 +30,8 @@ import (
 )
 
 func main() {
-	// JSON when the function's log format is JSON (AWS_LAMBDA_LOG_FORMAT),
-	// with the request id of each invocation.
-	log := lambdacontext.NewLogger()
+	// JSON, with the request id of each invocation.
+	log := newLogger(os.Getenv, os.Stdout)
 	setMemoryLimit(os.Getenv)
 	h, err := initHandler(context.Background(), os.Getenv, log, os.Stdout)
 	if err != nil {
