@@ -12,7 +12,7 @@ WITH sides AS (
 SELECT subnet,
        sum(sent)::BIGINT     AS bytes_sent,
        sum(received)::BIGINT AS bytes_received,
-       sum(flows)::BIGINT    AS flows_out
+       sum(flows)::BIGINT    AS out_flows
 FROM sides
 GROUP BY subnet
 ORDER BY bytes_sent + bytes_received DESC, subnet
