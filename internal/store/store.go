@@ -48,6 +48,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -305,8 +306,8 @@ const (
 
 // LocalFiles returns a local path for each object, for readers such as
 // DuckDB that need files: the object's own path in a local lake; for an S3
-// lake, the object is downloaded to dir under its key, so the Hive
-// partition directories are kept.
+// lake, the object is downloaded (8 at a time) to dir under its key, so
+// the Hive partition directories are kept.
 func (l *Lake) LocalFiles(ctx context.Context, objs []Object, dir string) ([]string, error) {
 	out := make([]string, 0, len(objs))
 	if lb, ok := l.be.(*localBackend); ok {
@@ -315,19 +316,30 @@ func (l *Lake) LocalFiles(ctx context.Context, objs []Object, dir string) ([]str
 		}
 		return out, nil
 	}
-	for _, o := range objs {
-		data, err := l.be.get(ctx, o.Key)
-		if err != nil {
-			return nil, err
-		}
+	out = out[:len(objs)]
+	sem := make(chan struct{}, 8) // downloads in flight
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	for i, o := range objs {
 		p := filepath.Join(dir, filepath.FromSlash(o.Key))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+		out[i] = p
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			data, err := l.be.get(ctx, o.Key)
+			if err == nil {
+				err = os.MkdirAll(filepath.Dir(p), 0o755)
+			}
+			if err == nil {
+				err = os.WriteFile(p, data, 0o644)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
