@@ -88,7 +88,10 @@ type Config struct {
 	// BadLineSamples is how many rejected lines a batch keeps and logs
 	// (default DefaultBadLineSamples; negative: none).
 	BadLineSamples int
-	// BatchSize is the most records per Arrow batch (default parse's).
+	// BatchSize is the most records per Arrow batch (default parse's). The
+	// detector keys its replay protection on (batch id, index of the Arrow
+	// batch), so keep it fixed across deployments: a batch retried across a
+	// change of BatchSize could be counted twice.
 	BatchSize int
 	// Allocator for the parsed Arrow buffers (default: a parse.Pool of the
 	// Pipeline's own, so a warm Lambda reuses them batch after batch).
