@@ -82,7 +82,7 @@ could not be read.`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			files, total, err := ingestInputs(args)
+			files, total, err := ingestInputs(args, a.lake)
 			if err != nil {
 				return err
 			}
@@ -125,10 +125,12 @@ could not be read.`,
 }
 
 // ingestInputs expands the arguments into files (directories are walked for
-// flow-log files) and sums their sizes.
-func ingestInputs(args []string) ([]string, int64, error) {
+// flow-log files, skipping hidden ones and the lake itself) and sums their
+// sizes.
+func ingestInputs(args []string, lake string) ([]string, int64, error) {
 	var files []string
 	var total int64
+	lakeAbs, _ := filepath.Abs(strings.TrimPrefix(lake, "file://"))
 	for _, arg := range args {
 		st, err := os.Stat(arg)
 		if err != nil {
@@ -145,6 +147,11 @@ func ingestInputs(args []string) ([]string, int64, error) {
 				return err
 			}
 			name := d.Name()
+			if d.IsDir() && !strings.Contains(lake, "://") {
+				if abs, _ := filepath.Abs(p); abs == lakeAbs {
+					return filepath.SkipDir // never ingest the lake into itself
+				}
+			}
 			if strings.HasPrefix(name, ".") && p != arg {
 				if d.IsDir() {
 					return filepath.SkipDir

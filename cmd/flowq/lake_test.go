@@ -125,9 +125,13 @@ func TestIngestRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(lakeSums(t, lake), want); diff != "" {
 		t.Errorf("lake vs text (-got +want):\n%s", diff)
 	}
-	// Idempotent: the same files again replace their records.
+	// Idempotent: the same files again replace their records; the lake
+	// itself is never ingested when it lies under the input.
 	if code, _, errb := runCLI(t, "", nil, "--lake", lake, "ingest", filepath.Join(dir, "in")); code != 0 {
 		t.Fatalf("re-ingest: %s", errb)
+	}
+	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "ingest", dir); code != 0 || !strings.Contains(out, "ingested 2 files") {
+		t.Fatalf("ingest of the lake's parent: exit %d: %s%s", code, out, errb)
 	}
 	if diff := cmp.Diff(lakeSums(t, lake), want); diff != "" {
 		t.Errorf("after re-ingest (-got +want):\n%s", diff)
