@@ -152,13 +152,16 @@ func splitByHour(rec arrow.RecordBatch, add func(hour, from, to int64)) error {
 	return nil
 }
 
-// writerProps returns the Parquet properties of the lake's files: zstd;
-// dictionary encoding for strings and small integers (version, dstport,
-// protocol, tcp_flags, ...), where it pays; BYTE_STREAM_SPLIT for the random
-// high-cardinality integers (srcport, packets, bytes), whose dictionary
-// would cost more than it saves; DELTA_BINARY_PACKED for the nearly sorted
-// time columns. Statistics only for start and end (DuckDB prunes row groups
-// by time with them); the others cost CPU and rarely prune.
+// writerProps returns the Parquet properties of the lake's files: zstd
+// (level 1: higher levels gained nothing on flow logs); dictionary encoding
+// for strings and small integers (version, dstport, protocol, packets,
+// tcp_flags, ...), where it pays; DELTA_BINARY_PACKED for the time columns
+// (increasing within an address pair) and for the random ephemeral srcport,
+// whose dictionary would cost more than it saves; plain for bytes. (DuckDB
+// 1.5 reads BYTE_STREAM_SPLIT only for floats, so it is not used.)
+// Statistics only for start and end, which DuckDB uses to skip row groups
+// by time; the others cost CPU and rarely prune. Measured on synthetic
+// seed-VPC traffic: 6-7 bytes per record, 0.40-0.44 of the gzip'd text.
 func (l *Lake) writerProps() *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(l.mem),
