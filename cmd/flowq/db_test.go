@@ -113,6 +113,22 @@ func TestWriteRows(t *testing.T) {
 	}
 }
 
+func TestWriteRowsTypes(t *testing.T) {
+	db := openTestDuckDB(t)
+	rows, err := db.Query(`SELECT 1.50::DECIMAL(10,2) AS d, sum(x) AS h, 2.5::DOUBLE AS f, true AS b, [1, 2] AS l FROM (VALUES (1::BIGINT), (2::BIGINT)) t(x)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var buf bytes.Buffer
+	if _, err := writeRows(&buf, rows, outputOptions{Format: outJSON}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"d":1.5,"h":3,"f":2.5,"b":true,"l":[1,2]}` + "\n"; buf.String() != want {
+		t.Errorf("got %s, want %s", buf.String(), want)
+	}
+}
+
 func TestParseTimeRange(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
@@ -143,7 +144,7 @@ func writeRows(w io.Writer, rows *sql.Rows, opts outputOptions) (int, error) {
 
 func isNumber(v any) bool {
 	switch v.(type) {
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, *big.Int:
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, *big.Int, duckdb.Decimal:
 		return true
 	}
 	return false
@@ -288,6 +289,8 @@ func appendJSONValue(dst []byte, v any) []byte {
 	case bool:
 		return strconv.AppendBool(dst, x)
 	case *big.Int:
+		return append(dst, x.String()...)
+	case duckdb.Decimal:
 		return append(dst, x.String()...)
 	case uint64:
 		return strconv.AppendUint(dst, x, 10)
