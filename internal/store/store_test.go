@@ -448,3 +448,21 @@ func errorsIs(err, target error) bool {
 	}
 	return false
 }
+
+func TestWriteNoDataOnly(t *testing.T) {
+	mem := checkedMem(t)
+	ctx := context.Background()
+	text := []byte("2 123456789012 eni-1 - - - - - - - 1763596800 1763596860 - NODATA\n2 123456789012 eni-2 - - - - - - - 1763596801 1763596861 - SKIPDATA\n")
+	recs := parseText(t, mem, text, 10)
+	defer release(recs)
+	l, err := Open(ctx, t.TempDir(), Options{Allocator: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Write(ctx, "nodata", recs); err != nil {
+		t.Fatal(err)
+	}
+	if got := lakeTotals(t, l); got.Rows != 2 || got.Bytes != 0 {
+		t.Errorf("got %+v", got)
+	}
+}
