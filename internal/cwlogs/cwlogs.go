@@ -176,6 +176,7 @@ type Decoder struct {
 	max  int64
 	raw  []byte // base64-decoded gzip
 	js   []byte // decompressed JSON
+	text []byte // Data.Text when it cannot be built in place
 	zr   *gzip.Reader
 	br   bytes.Reader
 	data Data
@@ -226,11 +227,25 @@ func (d *Decoder) Decode(b64 []byte) (*Data, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBase64, err)
 	}
-	js, err := d.gunzip(d.raw[:n])
+	gz := d.raw[:n]
+	js, err := d.gunzip(gz)
 	if err != nil {
 		return nil, err
 	}
-	return d.DecodeJSON(js)
+	// The messages are unescaped in place, into the JSON buffer itself:
+	// each is written behind the scanner's read position (an event's framing
+	// is longer than the newline that replaces it), so no second buffer of
+	// the payload's size is needed. If the scanner gives up, the JSON is
+	// decompressed again for encoding/json.
+	dt := &d.data
+	dt.reset(js[:0])
+	if d.scan(js) {
+		return valid(dt)
+	}
+	if js, err = d.gunzip(gz); err != nil {
+		return nil, err
+	}
+	return d.fallback(js)
 }
 
 // gunzip decompresses into the reused JSON buffer, at most d.max bytes.
@@ -277,26 +292,48 @@ func (d *Decoder) gunzip(gz []byte) ([]byte, error) {
 }
 
 // DecodeJSON decodes the decompressed subscription JSON.
+// js is not modified.
 func (d *Decoder) DecodeJSON(js []byte) (*Data, error) {
 	dt := &d.data
-	dt.reset()
-	s := scanner{b: js, d: dt, tmp: d.tmp[:0]}
-	ok := s.payload()
-	d.tmp = s.tmp
-	if !ok {
-		dt.reset()
-		if err := dt.fromJSON(js); err != nil {
-			return nil, err
-		}
+	dt.reset(d.text[:0])
+	ok := d.scan(js)
+	d.text = dt.Text[:0]
+	if ok {
+		return valid(dt)
 	}
-	if err := dt.Validate(); err != nil {
-		return nil, err
-	}
-	return dt, nil
+	return d.fallback(js)
 }
 
-func (d *Data) reset() {
-	*d = Data{Text: d.Text[:0], events: d.events[:0], ids: d.ids[:0]}
+// scan runs the fast scanner over js into d.data.
+func (d *Decoder) scan(js []byte) bool {
+	s := scanner{b: js, d: &d.data, tmp: d.tmp[:0]}
+	ok := s.payload()
+	d.tmp = s.tmp
+	return ok
+}
+
+// fallback decodes js with encoding/json into d.data.
+func (d *Decoder) fallback(js []byte) (*Data, error) {
+	dt := &d.data
+	dt.reset(d.text[:0])
+	err := dt.fromJSON(js)
+	d.text = dt.Text[:0]
+	if err != nil {
+		return nil, err
+	}
+	return valid(dt)
+}
+
+func valid(d *Data) (*Data, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// reset empties d, with text as the buffer for Text.
+func (d *Data) reset(text []byte) {
+	*d = Data{Text: text, events: d.events[:0], ids: d.ids[:0]}
 }
 
 // jsonPayload is what encoding/json decodes in the fallback path.

@@ -339,3 +339,86 @@ func TestPrintableASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeInPlace: Decode unescapes messages inside its JSON buffer; random
+// payloads (escapes, Unicode, control characters) decode as aws-lambda-go
+// decodes them, and so does a payload whose scan fails after its messages
+// were already written (the fallback decompresses again).
+func TestDecodeInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []rune("ab 09.-\"\\/\n\t\x01é世😀\u2028<>&")
+	str := func(n int) string {
+		r := make([]rune, rng.IntN(n))
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	dec := NewDecoder(Options{})
+	check := func(payload []byte, fallback bool) {
+		t.Helper()
+		var ev events.CloudwatchLogsEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		want, err := ev.AWSLogs.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dec.DecodeEvent(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Fallback != fallback {
+			t.Errorf("fallback = %v, want %v", got.Fallback, fallback)
+		}
+		if diff := cmp.Diff(got.CloudwatchLogsData(), want, equate); diff != "" {
+			t.Fatalf("(-got +want)\n%s", diff)
+		}
+	}
+	for range 300 {
+		d := events.CloudwatchLogsData{MessageType: DataMessage, LogGroup: "g" + str(5), LogStream: "s" + str(5)}
+		for i := range rng.IntN(20) {
+			d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: EventID(int64(i), uint64(i)), Timestamp: int64(i), Message: str(300)})
+		}
+		check(mustEncode(t, d), false)
+	}
+	late, err := EncodeJSON([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"he said \"hi\"\tthere"},{"id":"2","timestamp":2,"message":"second line"}],"owner":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(late, true)
+	check(mustEncode(t, sample(3)), false) // and back on the fast path
+}
+
+// FuzzDecode: the whole in-place path (gzip, scanner writing into its own
+// input, fallback) agrees with encoding/json on any JSON.
+func FuzzDecode(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	js, _ := json.Marshal(sample(3))
+	f.Add(js)
+	dec := NewDecoder(Options{MaxBytes: 1 << 20})
+	f.Fuzz(func(t *testing.T, js []byte) {
+		payload, err := EncodeJSON(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dec.DecodeEvent(payload)
+		var ref Data
+		refErr := ref.fromJSON(js)
+		if refErr == nil {
+			refErr = ref.Validate()
+		}
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("Decode err %v, encoding/json err %v, on %q", err, refErr, js)
+		}
+		if err != nil {
+			return
+		}
+		if diff := cmp.Diff(got.CloudwatchLogsData(), ref.CloudwatchLogsData(), equate); diff != "" || got.PolicyLevel != ref.PolicyLevel {
+			t.Fatalf("on %q (-decode +json)\n%s", js, diff)
+		}
+	})
+}
