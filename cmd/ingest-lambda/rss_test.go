@@ -56,7 +56,7 @@ func (f *fakeRuntime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // against a fake Runtime API and moto_server, as a 128 MB function, with the
 // largest asynchronous event (1 MB) three times, and reports the process's
 // peak resident memory (VmHWM). Measured here: about 35 MB idle after init,
-// about 100 MB at peak.
+// about 95 MB at peak.
 func TestBinaryPeakRSS(t *testing.T) {
 	if testing.Short() || runtime.GOOS != "linux" {
 		t.Skip("builds and runs the function binary on linux")
