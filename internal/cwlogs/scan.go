@@ -517,15 +517,15 @@ func (s *scanner) envelope() ([]byte, bool) {
 	if !s.next('{') || !s.lit2(`"awslogs"`) || !s.next(':') || !s.next('{') || !s.lit2(`"data"`) || !s.next(':') || !s.next('"') {
 		return nil, false
 	}
-	start := s.i
-	for s.i < len(s.b) && plain[s.b[s.i]] {
-		s.i++
-	}
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
+	q := bytes.IndexByte(s.b[s.i:], '"')
+	if q < 0 {
 		return nil, false
 	}
-	data := s.b[start:s.i]
-	s.i++
+	data := s.b[s.i : s.i+q]
+	if !printableASCII(data) || bytes.IndexByte(data, '\\') >= 0 {
+		return nil, false
+	}
+	s.i += q + 1
 	if !s.next('}') || !s.next('}') {
 		return nil, false
 	}
