@@ -226,6 +226,9 @@ func runDemo(ctx context.Context, a *app, o demoOptions) error {
 	fmt.Fprintln(out, "Run it again: batch ids are deterministic, so the same Parquet objects are rewritten, not added.")
 	fmt.Fprintln(out, "Try next:")
 	flowq := "flowq"
+	if arg0 := os.Args[0]; filepath.Base(arg0) == "flowq" && strings.Contains(arg0, "/") && !filepath.IsAbs(arg0) {
+		flowq = arg0 // bin/flowq after make demo
+	}
 	if a.lake != "./flowlake" {
 		flowq += " --lake " + a.lake
 	}
