@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 LAMBDA_DIR := $(BIN)/lambda
-FUZZTIME ?= 15s
+FUZZTIME ?= 10s
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
@@ -41,11 +41,17 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# -race on every package without cgo (flowq embeds DuckDB); -short skips the
+# arm64 bootstrap build, which test-go already ran.
 test-race:
-	$(GO) test -count=1 -race ./internal/parse/... ./internal/detect/... ./internal/synth/...
+	$(GO) test -count=1 -short -race ./internal/... ./cmd/ingest-lambda/...
 
+# A short run of every fuzz target; new findings land in testdata/fuzz.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./internal/parse
+	$(GO) test -run='^$$' -fuzz='^FuzzScanner$$' -fuzztime=$(FUZZTIME) ./internal/cwlogs
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/cwlogs
+	$(GO) test -run='^$$' -fuzz='^FuzzProcess$$' -fuzztime=$(FUZZTIME) ./internal/detect
 
 infra-test:
 	$(MAKE) -C infra test
