@@ -41,7 +41,7 @@ var demoQueries = []struct {
 }{
 	{"top-talkers", map[string]string{"limit": "5"}, "who moved the most bytes"},
 	{"rejects-by-source", map[string]string{"limit": "5"}, "who keeps knocking on closed doors"},
-	{"exfil-candidates", map[string]string{"limit": "5"}, "pairs over the exfiltration threshold"},
+	{"flows-for-ip", map[string]string{"ip": synth.ExfilDst, "limit": "8"}, "every flow of the exfiltration's destination"},
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -235,7 +235,7 @@ func runDemo(ctx context.Context, a *app, o demoOptions) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
 	for _, c := range [][2]string{
 		{"list", "the named queries"},
-		{"run flows-for-ip --param ip=" + synth.ExfilDst, "every flow of the exfiltration's target"},
+		{"run exfil-candidates", "pairs over 1,000,000 bytes: the seed's Logs Insights query, literally (AWS endpoints too)"},
 		{"run rejected-from-subnet --param cidr=10.0.11.0/24", "rejected flows from the ECS subnet"},
 		{`query "SELECT action, count(*) AS flows FROM flows GROUP BY ALL"`, "your own SQL over the flows view"},
 		{"detect --since " + day.Format("2006-01-02"), "the detectors over the lake's history"},

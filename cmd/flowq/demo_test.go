@@ -32,7 +32,7 @@ func TestDemo(t *testing.T) {
 		"CloudWatch Logs subscription events", "ENI log streams", "0 bad lines",
 		"ecs-rejects      found", "database-egress  found", "exfiltration     found", "port-scan        found",
 		"exfiltration 10.0.11.50 -> 203.0.113.77",
-		"flowq run top-talkers", "flowq run rejects-by-source", "flowq run exfil-candidates", "total_bytes",
+		"flowq run top-talkers", "flowq run rejects-by-source", "flowq run flows-for-ip", "203.0.113.77",
 		"Try next:", lake,
 	} {
 		if !strings.Contains(out, want) {

@@ -164,3 +164,45 @@ func TestSlicedBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestPortScanEvidence: a scan's evidence shows the ports it tried, one
+// record each, not the host's busiest ordinary connection repeated.
+func TestPortScanEvidence(t *testing.T) {
+	eng, err := detect.New(detect.DefaultConfig(), detect.NewMemoryState(), func() time.Time { return time.Unix(detecttest.Base+600, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []detecttest.Rec
+	for i := 0; i < 8; i++ { // ordinary database traffic first
+		recs = append(recs, detecttest.Rec{Src: "10.0.12.51", Dst: "10.0.21.100", DstPort: 5432, Bytes: 9000, At: int64(i)})
+	}
+	for i, port := range []int{21, 22, 23, 25, 80, 110, 139, 445, 3306, 3389, 6379} {
+		recs = append(recs, detecttest.Rec{Src: "10.0.12.51", Dst: "10.0.21.100", DstPort: port, Bytes: 60, At: int64(20 + i), Action: "REJECT"})
+	}
+	rd := parse.NewBytesReader(detecttest.Text(detecttest.Format, recs), parse.Options{Format: detecttest.Format})
+	defer rd.Release()
+	if !rd.Next() {
+		t.Fatal("no batch")
+	}
+	alerts, err := eng.Process(context.Background(), "scan", rd.RecordBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		if a.Detector != detect.PortScan {
+			continue
+		}
+		seen := map[int]bool{}
+		for _, ev := range a.Evidence {
+			if seen[ev.DstPort] {
+				t.Errorf("evidence repeats port %d: %+v", ev.DstPort, a.Evidence)
+			}
+			seen[ev.DstPort] = true
+		}
+		if len(a.Evidence) == 0 || len(seen) != len(a.Evidence) {
+			t.Fatalf("evidence = %+v", a.Evidence)
+		}
+		return
+	}
+	t.Fatalf("no port-scan alert in %+v", alerts)
+}

@@ -417,13 +417,15 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		if scan && sf&fScanSrc != 0 && (core || c.dstPort.valid(i)) && !isReply(c, i, core) {
 			if p := core || c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
 				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start, core)
-				a.ports.add(uint16(c.dstPort.value(i)), 1<<16)
+				isNew := a.ports.add(uint16(c.dstPort.value(i)), 1<<16)
 				var b int64
 				if core || c.bytes.valid(i) {
 					b = c.bytes.value(i)
 				}
 				a.bytes += b
-				e.evidence(a, c, i, b)
+				if isNew { // a scan's evidence: one record per port tried
+					e.evidence(a, c, i, b)
+				}
 			}
 		}
 	}
@@ -482,7 +484,8 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 }
 
 // evidence keeps row i among the a's largest records (exfiltration) or
-// first records (the others).
+// first records (the others; for a port scan, the caller passes only each
+// port's first record).
 func (e *Engine) evidence(a *agg, c *columns, i int, b int64) {
 	n := e.cfg.Evidence
 	if len(a.ev) < n {
@@ -856,28 +859,29 @@ func (s portSet) reset() portSet {
 	return portSet{small: s.small[:0]}
 }
 
-func (s *portSet) add(p uint16, limit int) {
+// add puts p in the set (while it holds fewer than limit ports) and reports
+// whether p was new.
+func (s *portSet) add(p uint16, limit int) bool {
 	if s.big != nil {
-		if len(s.big) < limit {
-			s.big[p] = struct{}{}
+		if _, ok := s.big[p]; ok || len(s.big) >= limit {
+			return false
 		}
-		return
+		s.big[p] = struct{}{}
+		return true
 	}
-	if slices.Contains(s.small, p) {
-		return
-	}
-	if len(s.small) >= limit {
-		return
+	if slices.Contains(s.small, p) || len(s.small) >= limit {
+		return false
 	}
 	if len(s.small) < 32 {
 		s.small = append(s.small, p)
-		return
+		return true
 	}
 	s.big = make(map[uint16]struct{}, 64)
 	for _, q := range s.small {
 		s.big[q] = struct{}{}
 	}
 	s.big[p] = struct{}{}
+	return true
 }
 
 func (s *portSet) list() []uint16 {
