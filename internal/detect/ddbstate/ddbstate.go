@@ -311,7 +311,10 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(aPK), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
-	if err != nil {
+	// An existing table is fine: it may be our own request's, retried by the
+	// SDK after a lost response.
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
 	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
