@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,13 +119,31 @@ func benchSize(b *testing.B, text []byte) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	var res WriteResult
+	cpu := cpuTime()
 	for b.Loop() {
 		if res, err = l.Write(ctx, "size", recs); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, len(text), cpu)
 	b.ReportMetric(float64(res.Bytes)/n, "parquet-B/rec")
 	b.ReportMetric(float64(gz.Len())/n, "gzip-B/rec")
 	b.ReportMetric(float64(len(text))/n, "text-B/rec")
 	b.ReportMetric(float64(res.Bytes)/float64(gz.Len()), "lake/gzip")
+}
+
+// cpuTime is the process's CPU time so far (user + system): on a shared
+// machine, throughput per CPU-second is the per-core figure.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, n int, since time.Duration) {
+	if d := cpuTime() - since; d > 0 {
+		b.ReportMetric(float64(n)*float64(b.N)/d.Seconds()/1e6, "MB/cpu-s")
+	}
 }

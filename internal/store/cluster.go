@@ -1,8 +1,6 @@
 package store
 
 import (
-	"math/bits"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
@@ -20,7 +18,7 @@ import (
 // runs that RLE and zstd shrink. cols must hold int32, int64 and
 // dictionary (int32 index) arrays; otherwise, or without both address
 // columns, cols is returned as is. The arrays replaced are released.
-func clusterRows(fields []arrow.Field, cols []arrow.Array, rows int, mem memory.Allocator) []arrow.Array {
+func (s *dictScratch) clusterRows(fields []arrow.Field, cols []arrow.Array, rows int, mem memory.Allocator) []arrow.Array {
 	src, dst := -1, -1
 	for i, f := range fields {
 		switch f.Name {
@@ -43,33 +41,22 @@ func clusterRows(fields []arrow.Field, cols []arrow.Array, rows int, mem memory.
 	if !ok1 || !ok2 {
 		return cols
 	}
-	// key = src code | dst code | row; nulls sort after every code.
-	nSrc, nDst := sd.Dictionary().Len()+1, dd.Dictionary().Len()+1
-	bs, bd, br := bits.Len(uint(nSrc)), bits.Len(uint(nDst)), bits.Len(uint(rows))
-	if bs+bd+br > 64 {
-		return cols
+	// Two stable counting sorts: by dst code, then by src code. Nulls sort
+	// after every code.
+	s.perm = grow(s.perm, rows)
+	s.tmp = grow(s.tmp, rows)
+	byDst := s.tmp
+	for r := range byDst {
+		byDst[r] = int32(r)
 	}
-	si := sd.Indices().(*array.Int32).Int32Values()
-	di := dd.Indices().(*array.Int32).Int32Values()
-	keys := make([]uint64, rows)
-	for r := range keys {
-		s, d := uint64(si[r]), uint64(di[r])
-		if sd.IsNull(r) {
-			s = uint64(nSrc - 1)
-		}
-		if dd.IsNull(r) {
-			d = uint64(nDst - 1)
-		}
-		keys[r] = s<<(bd+br) | d<<br | uint64(r)
-	}
-	radixSort(keys, bs+bd+br)
-	perm := make([]int32, rows)
-	mask := uint64(1)<<br - 1
+	s.countingSort(s.tmp, s.perm, dd)
+	s.countingSort(s.perm, s.tmp, sd)
+	perm := s.tmp // the result of the second pass
 	sorted := true
-	for i, k := range keys {
-		perm[i] = int32(k & mask)
-		if perm[i] != int32(i) {
+	for i, p := range perm {
+		if p != int32(i) {
 			sorted = false
+			break
 		}
 	}
 	if sorted {
@@ -83,37 +70,48 @@ func clusterRows(fields []arrow.Field, cols []arrow.Array, rows int, mem memory.
 	return out
 }
 
-// radixSort sorts keys whose values fit in the low nbits bits (LSD, 11-bit
-// digits).
-func radixSort(keys []uint64, nbits int) {
-	const digit = 11
-	tmp := make([]uint64, len(keys))
-	var count [1 << digit]int
-	for shift := 0; shift < nbits; shift += digit {
-		clear(count[:])
-		for _, k := range keys {
-			count[(k>>shift)&(1<<digit-1)]++
-		}
-		sum := 0
-		for i, c := range count {
-			count[i] = sum
-			sum += c
-		}
-		for _, k := range keys {
-			d := (k >> shift) & (1<<digit - 1)
-			tmp[count[d]] = k
-			count[d]++
-		}
-		keys, tmp = tmp, keys
+func grow(b []int32, n int) []int32 {
+	if cap(b) < n {
+		return make([]int32, n)
 	}
-	if (nbits+digit-1)/digit%2 == 1 { // the result is in the scratch slice
-		copy(tmp, keys)
+	return b[:n]
+}
+
+// countingSort writes the rows of in to out, stably ordered by their code
+// in d (nulls last).
+func (s *dictScratch) countingSort(in, out []int32, d *array.Dictionary) {
+	n := d.Dictionary().Len() + 1
+	s.cnt = grow(s.cnt, n+1)
+	cnt := s.cnt
+	clear(cnt)
+	codes := d.Indices().(*array.Int32).Int32Values()
+	hasNulls := d.NullN() > 0
+	code := func(r int32) int32 {
+		if hasNulls && d.IsNull(int(r)) {
+			return int32(n - 1)
+		}
+		return codes[r]
+	}
+	for _, r := range in {
+		cnt[code(r)+1]++
+	}
+	for i := 1; i < len(cnt); i++ {
+		cnt[i] += cnt[i-1]
+	}
+	for _, r := range in {
+		c := code(r)
+		out[cnt[c]] = r
+		cnt[c]++
 	}
 }
 
 // permute returns the rows of c in the order perm gives.
 func permute(c arrow.Array, perm []int32, mem memory.Allocator) arrow.Array {
 	n := len(perm)
+	if d, ok := c.(*array.Dictionary); ok && (d.NullN() == 0 && d.Dictionary().Len() <= 1 || d.NullN() == n) {
+		c.Retain() // one value (or none) in every row: any order is this one
+		return c
+	}
 	var bitmap *memory.Buffer
 	nulls := c.NullN()
 	if nulls > 0 {
@@ -121,8 +119,9 @@ func permute(c arrow.Array, perm []int32, mem memory.Allocator) arrow.Array {
 		bitmap.Resize(int(bitutil.BytesForBits(int64(n))))
 		bm := bitmap.Bytes()
 		clear(bm)
+		valid, off := c.NullBitmapBytes(), c.Data().Offset()
 		for i, p := range perm {
-			if c.IsValid(int(p)) {
+			if bitutil.BitIsSet(valid, off+int(p)) {
 				bitutil.SetBit(bm, i)
 			}
 		}

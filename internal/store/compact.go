@@ -214,7 +214,7 @@ func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in 
 			return err
 		}
 	}
-	rec, err := groupRecord(schema, recs, l.mem)
+	rec, err := l.groupRecord(schema, recs)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,8 @@ type Lake struct {
 	be   backend
 	opts Options
 	mem  memory.Allocator
+
+	scratch sync.Pool // *dictScratch, reused across writes
 }
 
 // Open opens the lake at uri: "./dir", "/abs/dir", "file:///abs/dir" or

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -86,7 +84,7 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		rec, err := groupRecord(schemas[g.schema], g.slices, l.mem)
+		rec, err := l.groupRecord(schemas[g.schema], g.slices)
 		if err != nil {
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
@@ -183,14 +181,19 @@ func (l *Lake) writerProps() *parquet.WriterProperties {
 }
 
 // groupRecord joins the slices of one object into one record in which
-// every string column is a dictionary array. pqarrow writes such a column's
-// dictionary and indices directly, which is several times faster than
-// letting it hash each value (arrow-go's byte-array memo table allocates
-// per value).
-func groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, error) {
+// every string column, and every integer column written with a dictionary
+// (see writerProps), is a dictionary array (see dict.go), and whose rows
+// are clustered (see clusterRows).
+func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	mem := l.mem
+	s, _ := l.scratch.Get().(*dictScratch)
+	if s == nil {
+		s = new(dictScratch)
+	}
+	defer l.scratch.Put(s)
 	var rows int64
-	for _, s := range slices {
-		rows += s.NumRows()
+	for _, sl := range slices {
+		rows += sl.NumRows()
 	}
 	fields := schema.Fields()
 	cols := make([]arrow.Array, len(fields))
@@ -203,70 +206,41 @@ func groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch, mem memory.Al
 	}()
 	parts := make([]arrow.Array, len(slices))
 	for i := range fields {
-		for j, s := range slices {
-			parts[j] = s.Column(i)
+		for j, sl := range slices {
+			parts[j] = sl.Column(i)
 		}
-		if fields[i].Type.ID() == arrow.STRING {
-			cols[i] = dictionaryOf(parts, int(rows), mem)
-			fields[i].Type = cols[i].DataType()
-			continue
-		}
-		if len(parts) == 1 {
+		switch id := fields[i].Type.ID(); {
+		case id == arrow.STRING:
+			cols[i] = s.stringDictionary(parts, int(rows), mem)
+		case id == arrow.INT32 && dictionaryColumn(fields[i].Name):
+			cols[i] = s.int32Dictionary(parts, int(rows), mem)
+		case id == arrow.INT64 && dictionaryColumn(fields[i].Name):
+			cols[i] = s.int64Dictionary(parts, int(rows), mem)
+		case len(parts) == 1:
 			parts[0].Retain()
 			cols[i] = parts[0]
-			continue
+		default:
+			c, err := array.Concatenate(parts, mem)
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", fields[i].Name, err)
+			}
+			cols[i] = c
 		}
-		c, err := array.Concatenate(parts, mem)
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", fields[i].Name, err)
-		}
-		cols[i] = c
+		fields[i].Type = cols[i].DataType()
 	}
-	cols = clusterRows(fields, cols, int(rows), mem)
+	cols = s.clusterRows(fields, cols, int(rows), mem)
 	md := schema.Metadata()
 	return array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rows), nil
 }
 
-var stringDictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-
-// dictionaryOf dictionary-encodes string arrays into one array.
-func dictionaryOf(parts []arrow.Array, rows int, mem memory.Allocator) arrow.Array {
-	idx := array.NewInt32Builder(mem)
-	defer idx.Release()
-	dict := array.NewStringBuilder(mem)
-	defer dict.Release()
-	idx.Reserve(rows)
-	seen := make(map[string]int32)
-	last, lastK := "", int32(-1) // runs of one value skip the map
-	for _, p := range parts {
-		s := p.(*array.String)
-		nulls := s.NullN() > 0
-		for j := 0; j < s.Len(); j++ {
-			if nulls && s.IsNull(j) {
-				idx.UnsafeAppendBoolToBitmap(false)
-				continue
-			}
-			v := s.Value(j) // points into the array's buffer: only a lookup key
-			if lastK >= 0 && v == last {
-				idx.UnsafeAppend(lastK)
-				continue
-			}
-			k, ok := seen[v]
-			if !ok {
-				k = int32(len(seen))
-				v = strings.Clone(v)
-				seen[v] = k
-				dict.Append(v)
-			}
-			idx.UnsafeAppend(k)
-			last, lastK = v, k
-		}
+// dictionaryColumn tells whether an integer column is written with a
+// dictionary (see writerProps).
+func dictionaryColumn(name string) bool {
+	switch name {
+	case parse.ColStart, parse.ColEnd, parse.ColSrcPort, parse.ColBytes:
+		return false
 	}
-	ia := idx.NewArray()
-	defer ia.Release()
-	da := dict.NewArray()
-	defer da.Release()
-	return array.NewDictionaryArray(stringDictType, ia, da)
+	return true
 }
 
 // writeParquet writes one Parquet file with the lake's properties.
