@@ -56,6 +56,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/flowq/flowq/internal/parse"
 )
 
 // Defaults of Options.
@@ -72,7 +74,9 @@ type Options struct {
 	// S3 is the client for s3:// lakes. nil loads the default config from the
 	// environment, which honours AWS_ENDPOINT_URL.
 	S3 *s3.Client
-	// Allocator for Arrow and Parquet buffers (default memory.DefaultAllocator).
+	// Allocator for Arrow and Parquet buffers (default: a pool of zeroed
+	// buffers of the Lake's own, so that a long-lived Lake recycles the
+	// Parquet writer's buffers from one Write to the next).
 	Allocator memory.Allocator
 	// RowGroupRows is the most rows per Parquet row group (default 1Mi).
 	RowGroupRows int64
@@ -104,7 +108,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Lake, error) {
 	}
 	mem := opts.Allocator
 	if mem == nil {
-		mem = memory.DefaultAllocator
+		mem = zeroedPool{parse.NewPool()}
 	}
 	var be backend
 	var err error
