@@ -19,7 +19,8 @@ import (
 // dictScratch is the hash table the encoders share; a Lake keeps a few
 // (sync.Pool) so that a warm Lambda does not grow them again per batch.
 type dictScratch struct {
-	slots []int32 // code+1 per slot; 0 is empty
+	slots []int32 // integer table: code+1 per slot; 0 is empty
+	strs  []strSlot
 	offs  []int32 // string dictionary: value offsets
 	data  []byte  // string dictionary: value bytes
 	i32   []int32 // int32 dictionary values
@@ -44,24 +45,6 @@ const (
 	hashMul1 = 0x9E3779B97F4A7C15
 	hashMul2 = 0xC2B2AE3D27D4EB4F
 )
-
-// hashBytes is a fast non-cryptographic hash for short strings (addresses,
-// resource ids).
-func hashBytes(b []byte) uint64 {
-	h := uint64(len(b)) * hashMul1
-	for len(b) >= 8 {
-		h = bits.RotateLeft64((h^binary.LittleEndian.Uint64(b))*hashMul2, 29)
-		b = b[8:]
-	}
-	if len(b) >= 4 {
-		h = bits.RotateLeft64((h^uint64(binary.LittleEndian.Uint32(b)))*hashMul2, 29)
-		b = b[4:]
-	}
-	for _, c := range b {
-		h = (h ^ uint64(c)) * hashMul1
-	}
-	return (h ^ h>>32) * hashMul1
-}
 
 func hashInt(v uint64) uint64 {
 	v = (v ^ v>>31) * hashMul1
@@ -114,16 +97,50 @@ func dictArray(valueType arrow.DataType, rows, nulls int, bitmap, idx *memory.Bu
 	return out
 }
 
+// strSlot is a slot of the string table. It holds the value's length and
+// bytes (all of them up to 16 bytes, as two overlapping words; the first
+// and last 8 beyond), so that most probes touch no other memory.
+type strSlot struct {
+	w0, w1 uint64
+	n      int32
+	code   int32 // code+1; 0 is empty
+}
+
+// strKey returns the words of a strSlot for v.
+func strKey(v []byte) (w0, w1 uint64) {
+	switch n := len(v); {
+	case n >= 8:
+		return binary.LittleEndian.Uint64(v), binary.LittleEndian.Uint64(v[n-8:])
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(v)) | uint64(binary.LittleEndian.Uint32(v[n-4:]))<<32, 0
+	default:
+		for i, c := range v {
+			w0 |= uint64(c) << (8 * i)
+		}
+		return w0, 0
+	}
+}
+
+func strHash(w0, w1 uint64, n int32) uint64 {
+	h := (w0^uint64(n))*hashMul1 ^ bits.RotateLeft64(w1*hashMul2, 31)
+	return h ^ h>>29
+}
+
 // stringDictionary dictionary-encodes string arrays into one array.
 func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory.Allocator) arrow.Array {
 	bitmap, nulls := validity(parts, rows, mem)
 	idxBuf, idx := int32Buffer(mem, rows)
-	s.resetSlots(min(rows, 1<<12))
-	mask := uint64(len(s.slots) - 1)
+	size := 1 << max(bits.Len(uint(2*min(rows, 1<<12))), 8)
+	if cap(s.strs) < size {
+		s.strs = make([]strSlot, size)
+	} else {
+		s.strs = s.strs[:size]
+		clear(s.strs)
+	}
+	mask := uint64(size - 1)
 	s.offs = append(s.offs[:0], 0)
 	s.data = s.data[:0]
-	var last []byte
-	lastK := int32(-1) // runs of one value skip the table
+	var last strSlot // runs of one value skip the table
 	at := 0
 	for _, p := range parts {
 		a := p.(*array.String)
@@ -137,33 +154,38 @@ func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory
 				continue
 			}
 			v := vb[offs[j]-base : offs[j+1]-base]
-			if lastK >= 0 && string(v) == string(last) {
-				idx[at] = lastK
+			w0, w1 := strKey(v)
+			n := int32(len(v))
+			if last.code != 0 && last.w0 == w0 && last.w1 == w1 && last.n == n &&
+				(n <= 16 || string(v) == string(s.data[s.offs[last.code-1]:s.offs[last.code]])) {
+				idx[at] = last.code - 1
 				continue
 			}
-			h := hashBytes(v) & mask
+			h := strHash(w0, w1, n) & mask
 			var k int32
 			for {
-				c := s.slots[h]
-				if c == 0 {
+				sl := &s.strs[h]
+				if sl.code == 0 {
 					k = int32(len(s.offs) - 1)
 					s.data = append(s.data, v...)
 					s.offs = append(s.offs, int32(len(s.data)))
-					s.slots[h] = k + 1
-					if 2*len(s.offs) > len(s.slots) {
+					*sl = strSlot{w0, w1, n, k + 1}
+					last = *sl
+					if 2*len(s.offs) > len(s.strs) {
 						s.growStrings()
-						mask = uint64(len(s.slots) - 1)
+						mask = uint64(len(s.strs) - 1)
 					}
 					break
 				}
-				if string(s.data[s.offs[c-1]:s.offs[c]]) == string(v) {
-					k = c - 1
+				if sl.w0 == w0 && sl.w1 == w1 && sl.n == n &&
+					(n <= 16 || string(v) == string(s.data[s.offs[sl.code-1]:s.offs[sl.code]])) {
+					k = sl.code - 1
+					last = *sl
 					break
 				}
 				h = (h + 1) & mask
 			}
 			idx[at] = k
-			last, lastK = v, k
 		}
 	}
 	n := len(s.offs) - 1
@@ -179,15 +201,18 @@ func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory
 }
 
 func (s *dictScratch) growStrings() {
-	size := 2 * len(s.slots)
-	s.slots = append(s.slots[:0], make([]int32, size)...)
-	mask := uint64(size - 1)
-	for k := 1; k < len(s.offs); k++ {
-		h := hashBytes(s.data[s.offs[k-1]:s.offs[k]]) & mask
-		for s.slots[h] != 0 {
+	old := s.strs
+	s.strs = make([]strSlot, 2*len(old))
+	mask := uint64(len(s.strs) - 1)
+	for _, sl := range old {
+		if sl.code == 0 {
+			continue
+		}
+		h := strHash(sl.w0, sl.w1, sl.n) & mask
+		for s.strs[h].code != 0 {
 			h = (h + 1) & mask
 		}
-		s.slots[h] = int32(k)
+		s.strs[h] = sl
 	}
 }
 
