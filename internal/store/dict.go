@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 
@@ -137,7 +138,6 @@ func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory
 		s.strs = s.strs[:size]
 		clear(s.strs)
 	}
-	mask := uint64(size - 1)
 	s.offs = append(s.offs[:0], 0)
 	s.data = s.data[:0]
 	var last strSlot // runs of one value skip the table
@@ -148,6 +148,15 @@ func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory
 		vb := a.ValueBytes()
 		base := offs[0]
 		hasNulls := a.NullN() > 0
+		if !hasNulls && constantStrings(offs, vb) {
+			// One value (an interface's account, VPC, subnet...): look it
+			// up once.
+			v := vb[:offs[1]-base]
+			w0, w1 := strKey(v)
+			fillInt32(idx[at:at+a.Len()], s.strCode(v, w0, w1, &last))
+			at += a.Len()
+			continue
+		}
 		for j := 0; j < a.Len(); j, at = j+1, at+1 {
 			if hasNulls && a.IsNull(j) {
 				idx[at] = 0
@@ -155,37 +164,12 @@ func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory
 			}
 			v := vb[offs[j]-base : offs[j+1]-base]
 			w0, w1 := strKey(v)
-			n := int32(len(v))
-			if last.code != 0 && last.w0 == w0 && last.w1 == w1 && last.n == n &&
+			if n := int32(len(v)); last.code != 0 && last.w0 == w0 && last.w1 == w1 && last.n == n &&
 				(n <= 16 || string(v) == string(s.data[s.offs[last.code-1]:s.offs[last.code]])) {
 				idx[at] = last.code - 1
 				continue
 			}
-			h := strHash(w0, w1, n) & mask
-			var k int32
-			for {
-				sl := &s.strs[h]
-				if sl.code == 0 {
-					k = int32(len(s.offs) - 1)
-					s.data = append(s.data, v...)
-					s.offs = append(s.offs, int32(len(s.data)))
-					*sl = strSlot{w0, w1, n, k + 1}
-					last = *sl
-					if 2*len(s.offs) > len(s.strs) {
-						s.growStrings()
-						mask = uint64(len(s.strs) - 1)
-					}
-					break
-				}
-				if sl.w0 == w0 && sl.w1 == w1 && sl.n == n &&
-					(n <= 16 || string(v) == string(s.data[s.offs[sl.code-1]:s.offs[sl.code]])) {
-					k = sl.code - 1
-					last = *sl
-					break
-				}
-				h = (h + 1) & mask
-			}
-			idx[at] = k
+			idx[at] = s.strCode(v, w0, w1, &last)
 		}
 	}
 	n := len(s.offs) - 1
@@ -198,6 +182,56 @@ func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory
 	offBuf.Release()
 	dataBuf.Release()
 	return dictArray(arrow.BinaryTypes.String, rows, nulls, bitmap, idxBuf, dict)
+}
+
+// strCode returns the code of v, whose strKey is w0, w1, adding it if it
+// is new, and sets last to its slot.
+func (s *dictScratch) strCode(v []byte, w0, w1 uint64, last *strSlot) int32 {
+	n := int32(len(v))
+	mask := uint64(len(s.strs) - 1)
+	h := strHash(w0, w1, n) & mask
+	for {
+		sl := &s.strs[h]
+		if sl.code == 0 {
+			k := int32(len(s.offs) - 1)
+			s.data = append(s.data, v...)
+			s.offs = append(s.offs, int32(len(s.data)))
+			*sl = strSlot{w0, w1, n, k + 1}
+			*last = *sl
+			if 2*len(s.offs) > len(s.strs) {
+				s.growStrings()
+			}
+			return k
+		}
+		if sl.w0 == w0 && sl.w1 == w1 && sl.n == n &&
+			(n <= 16 || string(v) == string(s.data[s.offs[sl.code-1]:s.offs[sl.code]])) {
+			*last = *sl
+			return sl.code - 1
+		}
+		h = (h + 1) & mask
+	}
+}
+
+// constantStrings tells whether a string array of offsets offs and value
+// bytes vb (no nulls) holds one value only.
+func constantStrings(offs []int32, vb []byte) bool {
+	n := len(offs) - 1
+	if n < 2 {
+		return false
+	}
+	l := offs[1] - offs[0]
+	for j := 1; j < n; j++ {
+		if offs[j+1]-offs[j] != l {
+			return false
+		}
+	}
+	return bytes.Equal(vb[l:], vb[:len(vb)-int(l)])
+}
+
+func fillInt32(dst []int32, v int32) {
+	for i := range dst {
+		dst[i] = v
+	}
 }
 
 func (s *dictScratch) growStrings() {
@@ -245,6 +279,15 @@ func (s *dictScratch) int64Dictionary(parts []arrow.Array, rows int, mem memory.
 	return dictArray(arrow.PrimitiveTypes.Int64, rows, nulls, bitmap, idxBuf, dict)
 }
 
+func constantInts[T int32 | int64](vals []T) bool {
+	for _, v := range vals[1:] {
+		if v != vals[0] {
+			return false
+		}
+	}
+	return true
+}
+
 // encodeInts fills idx with the codes of the parts' values, appending new
 // values to dict. Null rows get code 0.
 func encodeInts[T int32 | int64](s *dictScratch, dict []T, parts []arrow.Array, idx []int32, values func(arrow.Array) []T) []T {
@@ -256,6 +299,11 @@ func encodeInts[T int32 | int64](s *dictScratch, dict []T, parts []arrow.Array, 
 	for _, p := range parts {
 		vals := values(p)
 		hasNulls := p.NullN() > 0
+		if !hasNulls && len(vals) > 0 && last == vals[0] && lastK >= 0 && constantInts(vals) {
+			fillInt32(idx[at:at+len(vals)], lastK)
+			at += len(vals)
+			continue
+		}
 		for j, v := range vals {
 			if hasNulls && p.IsNull(j) {
 				idx[at] = 0
