@@ -131,7 +131,7 @@ func strHash(w0, w1 uint64, n int32) uint64 {
 func (s *dictScratch) stringDictionary(parts []arrow.Array, rows int, mem memory.Allocator) arrow.Array {
 	bitmap, nulls := validity(parts, rows, mem)
 	idxBuf, idx := int32Buffer(mem, rows)
-	size := 1 << max(bits.Len(uint(2*min(rows, 1<<12))), 8)
+	size := 256 // grown as needed: most columns hold a few values
 	if cap(s.strs) < size {
 		s.strs = make([]strSlot, size)
 	} else {
@@ -291,7 +291,7 @@ func constantInts[T int32 | int64](vals []T) bool {
 // encodeInts fills idx with the codes of the parts' values, appending new
 // values to dict. Null rows get code 0.
 func encodeInts[T int32 | int64](s *dictScratch, dict []T, parts []arrow.Array, idx []int32, values func(arrow.Array) []T) []T {
-	s.resetSlots(min(len(idx), 1<<10))
+	s.resetSlots(64)
 	mask := uint64(len(s.slots) - 1)
 	var last T
 	lastK := int32(-1)
