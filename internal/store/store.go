@@ -93,8 +93,11 @@ type Lake struct {
 	be   backend
 	opts Options
 	mem  memory.Allocator
+	// raw is mem without the zeroing, for the buffers Write fills itself.
+	raw memory.Allocator
 
 	scratch sync.Pool // *dictScratch, reused across writes
+	out     sync.Pool // *bytes.Buffer, reused across writes
 }
 
 // Open opens the lake at uri: "./dir", "/abs/dir", "file:///abs/dir" or
@@ -106,9 +109,10 @@ func Open(ctx context.Context, uri string, opts Options) (*Lake, error) {
 	if opts.CompressionLevel == 0 {
 		opts.CompressionLevel = DefaultCompressionLevel
 	}
-	mem := opts.Allocator
+	mem, raw := opts.Allocator, opts.Allocator
 	if mem == nil {
-		mem = zeroedPool{parse.NewPool()}
+		pool := parse.NewPool()
+		mem, raw = zeroedPool{pool}, pool
 	}
 	var be backend
 	var err error
@@ -129,7 +133,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Lake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake %s: %w", uri, err)
 	}
-	return &Lake{uri: uri, be: be, opts: opts, mem: mem}, nil
+	return &Lake{uri: uri, be: be, opts: opts, mem: mem, raw: raw}, nil
 }
 
 // URI returns the lake's location as given to Open.

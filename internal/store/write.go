@@ -89,14 +89,21 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 		if err != nil {
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
-		var buf bytes.Buffer
-		err = l.writeParquet(&buf, rec.Schema(), func(w *pqarrow.FileWriter) error { return w.Write(rec) })
+		buf, _ := l.out.Get().(*bytes.Buffer)
+		if buf == nil {
+			buf = new(bytes.Buffer)
+		}
+		buf.Reset()
+		err = l.writeParquet(buf, rec.Schema(), func(w *pqarrow.FileWriter) error { return w.Write(rec) })
 		rec.Release()
 		if err != nil {
+			l.out.Put(buf)
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
 		key := keyJoin(g.part, batchName(batchID, g.schema))
-		if err := l.be.put(ctx, key, buf.Bytes(), false); err != nil {
+		err = l.be.put(ctx, key, buf.Bytes(), false)
+		l.out.Put(buf) // put has returned: nothing holds the bytes
+		if err != nil {
 			return res, err
 		}
 		res.Objects = append(res.Objects, key)
@@ -196,7 +203,7 @@ var deltaColumns = []string{parse.ColStart, parse.ColEnd, parse.ColSrcPort, pars
 // (see writerProps), is a dictionary array (see dict.go), and whose rows
 // are clustered (see clusterRows).
 func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch) (arrow.RecordBatch, error) {
-	mem := l.mem
+	mem, raw := l.mem, l.raw
 	s, _ := l.scratch.Get().(*dictScratch)
 	if s == nil {
 		s = new(dictScratch)
@@ -222,11 +229,11 @@ func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch) (ar
 		}
 		switch id := fields[i].Type.ID(); {
 		case id == arrow.STRING:
-			cols[i] = s.stringDictionary(parts, int(rows), mem)
+			cols[i] = s.stringDictionary(parts, int(rows), raw)
 		case id == arrow.INT32 && dictionaryColumn(fields[i].Name):
-			cols[i] = s.int32Dictionary(parts, int(rows), mem)
+			cols[i] = s.int32Dictionary(parts, int(rows), raw)
 		case id == arrow.INT64 && dictionaryColumn(fields[i].Name):
-			cols[i] = s.int64Dictionary(parts, int(rows), mem)
+			cols[i] = s.int64Dictionary(parts, int(rows), raw)
 		case len(parts) == 1:
 			parts[0].Retain()
 			cols[i] = parts[0]
@@ -239,7 +246,7 @@ func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch) (ar
 		}
 		fields[i].Type = cols[i].DataType()
 	}
-	cols = s.clusterRows(fields, cols, int(rows), mem)
+	cols = s.clusterRows(fields, cols, int(rows), raw)
 	md := schema.Metadata()
 	return array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rows), nil
 }
