@@ -101,6 +101,7 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
 		key := keyJoin(g.part, batchName(batchID, g.schema))
+		size := int64(buf.Len())
 		err = l.be.put(ctx, key, buf.Bytes(), false)
 		l.out.Put(buf) // put has returned: nothing holds the bytes
 		if err != nil {
@@ -108,7 +109,7 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 		}
 		res.Objects = append(res.Objects, key)
 		res.Rows += g.rows
-		res.Bytes += int64(buf.Len())
+		res.Bytes += size
 	}
 	return res, nil
 }
