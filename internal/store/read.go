@@ -214,43 +214,32 @@ func convertDict(d *array.Dictionary, want arrow.DataType, mem memory.Allocator)
 	}
 	switch want.ID() {
 	case arrow.STRING:
-		s := dict.(*array.String)
-		b := array.NewStringBuilder(mem)
-		defer b.Release()
-		for i, j := range idx {
-			if d.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(s.Value(j))
-			}
-		}
-		return b.NewArray(), nil
+		return expandDict(d, idx, dict.(*array.String).Value, array.NewStringBuilder(mem)), nil
 	case arrow.INT32:
-		s := dict.(*array.Int32)
-		b := array.NewInt32Builder(mem)
-		defer b.Release()
-		for i, j := range idx {
-			if d.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(s.Value(j))
-			}
-		}
-		return b.NewArray(), nil
+		return expandDict(d, idx, dict.(*array.Int32).Value, array.NewInt32Builder(mem)), nil
 	case arrow.INT64:
-		s := dict.(*array.Int64)
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		for i, j := range idx {
-			if d.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(s.Value(j))
-			}
-		}
-		return b.NewArray(), nil
+		return expandDict(d, idx, dict.(*array.Int64).Value, array.NewInt64Builder(mem)), nil
 	}
 	return nil, fmt.Errorf("cannot convert %s to %s", d.DataType(), want)
+}
+
+// expandDict turns a dictionary array into a plain one: row i gets the
+// dictionary value at idx[i], or null.
+func expandDict[T any, B interface {
+	Append(T)
+	AppendNull()
+	NewArray() arrow.Array
+	Release()
+}](d *array.Dictionary, idx []int, value func(int) T, b B) arrow.Array {
+	defer b.Release()
+	for i, j := range idx {
+		if d.IsNull(i) {
+			b.AppendNull()
+		} else {
+			b.Append(value(j))
+		}
+	}
+	return b.NewArray()
 }
 
 func intGetter(col arrow.Array) (func(int) int64, bool) {
