@@ -147,29 +147,9 @@ func convert(col arrow.Array, want arrow.DataType, mem memory.Allocator) (arrow.
 			return nil, fmt.Errorf("cannot convert %s to %s", col.DataType(), want)
 		}
 		if want.ID() == arrow.INT32 {
-			b := array.NewInt32Builder(mem)
-			defer b.Release()
-			b.Reserve(n)
-			for i := 0; i < n; i++ {
-				if col.IsNull(i) {
-					b.AppendNull()
-				} else {
-					b.Append(int32(get(i)))
-				}
-			}
-			return b.NewArray(), nil
+			return fill(n, col.IsNull, func(i int) int32 { return int32(get(i)) }, array.NewInt32Builder(mem)), nil
 		}
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := 0; i < n; i++ {
-			if col.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(get(i))
-			}
-		}
-		return b.NewArray(), nil
+		return fill(n, col.IsNull, get, array.NewInt64Builder(mem)), nil
 	case arrow.STRING:
 		var get func(int) string
 		switch c := col.(type) {
@@ -182,17 +162,7 @@ func convert(col arrow.Array, want arrow.DataType, mem memory.Allocator) (arrow.
 		default:
 			return nil, fmt.Errorf("cannot convert %s to %s", col.DataType(), want)
 		}
-		b := array.NewStringBuilder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := 0; i < n; i++ {
-			if col.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(get(i))
-			}
-		}
-		return b.NewArray(), nil
+		return fill(n, col.IsNull, get, array.NewStringBuilder(mem)), nil
 	}
 	return nil, fmt.Errorf("cannot convert %s to %s", col.DataType(), want)
 }
@@ -208,35 +178,37 @@ func convertDict(d *array.Dictionary, want arrow.DataType, mem memory.Allocator)
 		}
 	}
 	defer dict.Release()
-	idx := make([]int, d.Len())
-	for i := range idx {
-		idx[i] = d.GetValueIndex(i)
-	}
+	n, at := d.Len(), d.GetValueIndex
 	switch want.ID() {
 	case arrow.STRING:
-		return expandDict(d, idx, dict.(*array.String).Value, array.NewStringBuilder(mem)), nil
+		v := dict.(*array.String)
+		return fill(n, d.IsNull, func(i int) string { return v.Value(at(i)) }, array.NewStringBuilder(mem)), nil
 	case arrow.INT32:
-		return expandDict(d, idx, dict.(*array.Int32).Value, array.NewInt32Builder(mem)), nil
+		v := dict.(*array.Int32)
+		return fill(n, d.IsNull, func(i int) int32 { return v.Value(at(i)) }, array.NewInt32Builder(mem)), nil
 	case arrow.INT64:
-		return expandDict(d, idx, dict.(*array.Int64).Value, array.NewInt64Builder(mem)), nil
+		v := dict.(*array.Int64)
+		return fill(n, d.IsNull, func(i int) int64 { return v.Value(at(i)) }, array.NewInt64Builder(mem)), nil
 	}
 	return nil, fmt.Errorf("cannot convert %s to %s", d.DataType(), want)
 }
 
-// expandDict turns a dictionary array into a plain one: row i gets the
-// dictionary value at idx[i], or null.
-func expandDict[T any, B interface {
+// fill builds an array of n values with b: null where isNull(i), else
+// value(i).
+func fill[T any, B interface {
 	Append(T)
 	AppendNull()
+	Reserve(int)
 	NewArray() arrow.Array
 	Release()
-}](d *array.Dictionary, idx []int, value func(int) T, b B) arrow.Array {
+}](n int, isNull func(int) bool, value func(int) T, b B) arrow.Array {
 	defer b.Release()
-	for i, j := range idx {
-		if d.IsNull(i) {
+	b.Reserve(n)
+	for i := 0; i < n; i++ {
+		if isNull(i) {
 			b.AppendNull()
 		} else {
-			b.Append(value(j))
+			b.Append(value(i))
 		}
 	}
 	return b.NewArray()

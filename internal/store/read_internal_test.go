@@ -62,3 +62,46 @@ func TestConvertDictionary(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertPlain: the column types other writers use for flow-log fields
+// (Athena's bigint protocol, large or binary strings) become the AWS types.
+func TestConvertPlain(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	i64 := array.NewInt64Builder(mem)
+	i64.AppendValues([]int64{6, 17}, nil)
+	i64.AppendNull()
+	ls := array.NewLargeStringBuilder(mem)
+	ls.AppendValues([]string{"10.0.11.50", ""}, []bool{true, false})
+	bin := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
+	bin.AppendValues([][]byte{[]byte("OK"), []byte("NODATA")}, nil)
+	tests := []struct {
+		name string
+		col  arrow.Array
+		want arrow.DataType
+		str  string
+	}{
+		{"int64 to int32", i64.NewArray(), arrow.PrimitiveTypes.Int32, "[6 17 (null)]"},
+		{"large string", ls.NewArray(), arrow.BinaryTypes.String, `["10.0.11.50" (null)]`},
+		{"binary", bin.NewArray(), arrow.BinaryTypes.String, `["OK" "NODATA"]`},
+	}
+	i64.Release()
+	ls.Release()
+	bin.Release()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer tc.col.Release()
+			got, err := convert(tc.col, tc.want, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Release()
+			if !arrow.TypeEqual(got.DataType(), tc.want) || got.String() != tc.str {
+				t.Fatalf("got %s %s, want %s %s", got.DataType(), got, tc.want, tc.str)
+			}
+		})
+	}
+	if _, err := convert(array.NewNull(1), arrow.PrimitiveTypes.Int32, mem); err == nil {
+		t.Error("converting a null-typed column to int32 did not fail")
+	}
+}
