@@ -1,17 +1,19 @@
 // Package motoserver starts a real moto_server (the AWS API emulator) for
-// tests, on 127.0.0.1 with a free port, and gives AWS SDK configs pointing at
+// tests, on 127.0.0.1 with a port moto picks itself, and gives AWS SDK configs pointing at
 // it. When moto_server is missing the test is skipped with install
 // instructions — except under CI=true, where it fails.
 package motoserver
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,20 +42,65 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	port := freePort(t)
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// Port 0: moto binds a free port itself and prints it, so two servers
+	// started at once (parallel test packages) can never collide.
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
-	if testing.Verbose() {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatalf("pipe: %v", err)
 	}
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start moto_server: %v", err)
 	}
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	w.Close()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_, _ = cmd.Process.Wait()
+		r.Close()
 	})
+	port := make(chan string, 1)
+	var (
+		mu    sync.Mutex
+		early strings.Builder // what moto said before it listened, for errors
+	)
+	said := func() string { mu.Lock(); defer mu.Unlock(); return early.String() }
+	go func() {
+		sc := bufio.NewScanner(r)
+		found := false
+		for sc.Scan() {
+			line := sc.Text()
+			if !found {
+				if m := runningOn.FindStringSubmatch(line); m != nil {
+					found = true
+					port <- m[1]
+				} else {
+					mu.Lock()
+					if early.Len() < 4096 {
+						early.WriteString(line + "\n")
+					}
+					mu.Unlock()
+				}
+			}
+			if testing.Verbose() {
+				fmt.Fprintln(os.Stderr, line)
+			}
+		}
+		if !found {
+			close(port)
+		}
+	}()
+	var s *Server
+	select {
+	case p, ok := <-port:
+		if !ok {
+			t.Fatalf("moto_server exited before listening:\n%s", said())
+		}
+		s = &Server{Endpoint: "http://127.0.0.1:" + p, cmd: cmd}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("moto_server did not start listening within 30s:\n%s", said())
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(s.Endpoint + "/moto-api/")
@@ -68,6 +115,9 @@ func Start(t testing.TB) *Server {
 	}
 	return s
 }
+
+// runningOn matches the line werkzeug prints once moto_server listens.
+var runningOn = regexp.MustCompile(`Running on http://127\.0\.0\.1:(\d+)`)
 
 // Config returns an AWS config whose clients all talk to the server, with
 // static test credentials.
@@ -94,14 +144,4 @@ func (s *Server) Env() []string {
 		"AWS_REGION=" + Region,
 		"AWS_DEFAULT_REGION=" + Region,
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
