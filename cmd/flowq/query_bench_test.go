@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
@@ -57,12 +55,7 @@ func benchLake(b *testing.B) (lake, textDir string) {
 			b.Fatal(err)
 		}
 		r := parse.NewBytesReader(text, parse.Options{})
-		var recs []arrow.RecordBatch
-		for r.Next() {
-			rec := r.RecordBatch()
-			rec.Retain()
-			recs = append(recs, rec)
-		}
+		recs, _ := r.ReadAll() // in-memory input: no I/O error
 		r.Release()
 		if _, err := l.Write(ctx, fmt.Sprintf("bench-%02d", h), recs); err != nil {
 			b.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/synth"
@@ -48,12 +46,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkDetect(b *testing.B) {
 	text := benchText()
 	rd := parse.NewBytesReader(text, parse.Options{Format: benchFormat})
-	var recs []arrow.RecordBatch
-	for rd.Next() {
-		r := rd.RecordBatch()
-		r.Retain()
-		recs = append(recs, r)
-	}
+	recs, _ := rd.ReadAll() // in-memory input: no I/O error
 	rd.Release()
 	defer func() {
 		for _, r := range recs {
@@ -95,12 +88,7 @@ func BenchmarkDetect(b *testing.B) {
 func BenchmarkDetectVsParse(b *testing.B) {
 	text := benchText()
 	rd := parse.NewBytesReader(text, parse.Options{Format: benchFormat})
-	var recs []arrow.RecordBatch
-	for rd.Next() {
-		r := rd.RecordBatch()
-		r.Retain()
-		recs = append(recs, r)
-	}
+	recs, _ := rd.ReadAll() // in-memory input: no I/O error
 	rd.Release()
 	defer func() {
 		for _, r := range recs {

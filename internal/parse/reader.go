@@ -166,6 +166,19 @@ func (r *Reader) Next() bool {
 	return true
 }
 
+// ReadAll reads the rest of the input and returns its batches, each
+// retained: the caller releases them. The error is Err's: rejected lines
+// are not errors (see Options.OnBadLine and Stats).
+func (r *Reader) ReadAll() ([]arrow.RecordBatch, error) {
+	var recs []arrow.RecordBatch
+	for r.Next() {
+		rec := r.RecordBatch()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	return recs, r.Err()
+}
+
 // line returns the next line without its terminator, or false at the end.
 func (r *Reader) line() ([]byte, bool) {
 	for {

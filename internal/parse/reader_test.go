@@ -467,3 +467,26 @@ func TestJSONIsValid(t *testing.T) {
 		t.Fatalf("round trip = %q (%s)", m["ecs_service_name"], line)
 	}
 }
+
+// TestReadAll: every batch, retained past Release, all memory returned
+// once the caller releases them; rejected lines are counted, not errors.
+func TestReadAll(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	data := append(synth.Text(5, parse.DefaultFormat(), time.Unix(1795132800, 0), 2500, false), "not a record\n"...)
+	r := parse.NewBytesReader(data, parse.Options{BatchSize: 1000, Allocator: mem})
+	recs, err := r.ReadAll()
+	r.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, rec := range recs {
+		checkColumns(t, rec)
+		rows += rec.NumRows()
+		rec.Release()
+	}
+	if len(recs) != 3 || rows != 2500 || r.Stats().BadLines != 1 {
+		t.Fatalf("%d batches, %d rows, stats %+v", len(recs), rows, r.Stats())
+	}
+}

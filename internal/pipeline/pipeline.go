@@ -282,12 +282,7 @@ func (p *Pipeline) parse(ctx context.Context, b Batch, res *Result) []arrow.Reco
 	}
 	r := parse.NewBytesReader(b.Text, parse.Options{Format: fm, Name: b.Source, BatchSize: p.cfg.BatchSize,
 		Allocator: p.cfg.Allocator, OnBadLine: onBad})
-	var recs []arrow.RecordBatch
-	for r.Next() {
-		rec := r.RecordBatch()
-		rec.Retain()
-		recs = append(recs, rec)
-	}
+	recs, _ := r.ReadAll() // in-memory input: no I/O error
 	r.Release()
 	st := r.Stats()
 	res.Stats = st
