@@ -311,7 +311,6 @@ type chunkWriter struct {
 	ctx  context.Context
 	in   *ingester
 	id   string
-	n    int
 	recs []arrow.RecordBatch
 	rows int64
 	ch   chan []arrow.RecordBatch

@@ -526,6 +526,8 @@ func (s *scanner) envelope() ([]byte, bool) {
 		return nil, false
 	}
 	s.i += q + 1
+	// Two closing braces: the "awslogs" object, then the envelope. (next
+	// consumes, so the two calls are not the same test.)
 	if !s.next('}') || !s.next('}') {
 		return nil, false
 	}
