@@ -67,6 +67,8 @@ type LineError struct {
 	Value  string // the offending text, truncated
 	Detail string // extra explanation, e.g. "14 fields, format has 13"
 	Reason Reason
+
+	got, want int // field counts of a ReasonFieldCount error
 }
 
 func (e *LineError) Error() string {
@@ -110,6 +112,7 @@ type Stats struct {
 	NoData   int64 // records with log-status NODATA
 	SkipData int64 // records with log-status SKIPDATA
 	Batches  int64 // record batches emitted
+	Millis   int64 // start/end values given in epoch milliseconds, stored as seconds
 }
 
 // BadByReason returns the non-zero rejected-line counts keyed by reason name.
@@ -137,6 +140,7 @@ func (s *Stats) Add(o Stats) {
 	s.NoData += o.NoData
 	s.SkipData += o.SkipData
 	s.Batches += o.Batches
+	s.Millis += o.Millis
 }
 
 func truncate(b []byte) string {

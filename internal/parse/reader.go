@@ -22,6 +22,14 @@ const (
 	readChunk           = 256 << 10
 )
 
+// Epoch bounds of start and end. A value up to maxEpochSeconds (the year
+// 5138) is seconds; a larger one up to maxEpochMillis is milliseconds and is
+// divided by 1000; anything larger is out of range.
+const (
+	maxEpochSeconds = 1e11 - 1
+	maxEpochMillis  = 1e14 - 1
+)
+
 // Options configure a Reader.
 type Options struct {
 	// Format of the records. nil means AWS's default version 2 format. A
@@ -253,7 +261,9 @@ func (r *Reader) fill() {
 	r.buf = r.buf[:len(r.buf)+n]
 	if err != nil {
 		r.eof = true
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		// Only a clean io.EOF ends the input: a gzip stream cut short
+		// (io.ErrUnexpectedEOF from the decompressor) is an error.
+		if !errors.Is(err, io.EOF) {
 			r.ioErr = err
 		}
 	}
@@ -313,7 +323,11 @@ func (r *Reader) setFormat(fm *Format) {
 		case fd.Kind == Int64 && max == 0:
 			max = math.MaxInt64
 		}
-		r.cols[i] = column{field: fd, kind: fd.Kind, check: fd.check, max: uint64(max)}
+		millis := fd.Name == "start" || fd.Name == "end"
+		if millis {
+			max = maxEpochSeconds
+		}
+		r.cols[i] = column{field: fd, kind: fd.Kind, check: fd.check, max: uint64(max), millis: millis}
 	}
 	r.status = fm.Index("log-status")
 	r.rows, r.rowCap = 0, 0
@@ -383,8 +397,14 @@ func (r *Reader) parseLine(line []byte) {
 			return
 		}
 		if n > 18 && !fitsUint63(line[start:p]) || v > c.max {
-			r.rejectField(ReasonRange, c, line[start:p])
-			return
+			// Off the hot path: start and end given in epoch milliseconds
+			// (AWS has emitted them) become seconds.
+			if !c.millis || n > 18 || v > maxEpochMillis {
+				r.rejectField(ReasonRange, c, line[start:p])
+				return
+			}
+			v /= 1000
+			r.stats.Millis++
 		}
 		if c.kind == Int32 {
 			c.i32[row] = int32(v)
@@ -555,7 +575,7 @@ func (r *Reader) rejectCount(line []byte, got int) {
 		got = len(bytes.Fields(line))
 	}
 	r.undo()
-	r.reject(&LineError{Reason: ReasonFieldCount, Detail: fieldCountDetail(got, len(r.cols))})
+	r.reject(&LineError{Reason: ReasonFieldCount, Detail: fieldCountDetail(got, len(r.cols)), got: got, want: len(r.cols)})
 }
 
 func (r *Reader) rejectField(reason Reason, c *column, tok []byte) {
@@ -625,13 +645,14 @@ func (r *Reader) finish() arrow.RecordBatch {
 // arrive: offsets[row] is where the row's bytes begin, so a rejected row is
 // simply overwritten by the next one.
 type column struct {
-	kind  Kind
-	check valueCheck
-	max   uint64
-	i32   []int32 // int32 values, or int32 offsets for strings
-	i64   []int64
-	bytes []byte // string data: the whole capacity of data
-	bits  []byte
+	kind   Kind
+	check  valueCheck
+	millis bool // start or end: a value past maxEpochSeconds is milliseconds
+	max    uint64
+	i32    []int32 // int32 values, or int32 offsets for strings
+	i64    []int64
+	bytes  []byte // string data: the whole capacity of data
+	bits   []byte
 
 	field  Field
 	valid  *memory.Buffer
@@ -751,5 +772,5 @@ func (c *column) release() {
 			b.Release()
 		}
 	}
-	*c = column{field: c.field, kind: c.kind, check: c.check, max: c.max}
+	*c = column{field: c.field, kind: c.kind, check: c.check, max: c.max, millis: c.millis}
 }
