@@ -162,7 +162,7 @@ func flowsViewSQL(files []string, tr timeRange) string {
 		b.WriteString(sqlString(f))
 	}
 	b.WriteString("], hive_partitioning = true, union_by_name = true)")
-	if w := tr.SQL(); w != "" {
+	if w := timeRangeSQL(tr); w != "" {
 		b.WriteString(" WHERE ")
 		b.WriteString(w)
 	}

@@ -242,3 +242,22 @@ func intGetter(col arrow.Array) (func(int) int64, bool) {
 // allocator, so reading uses the garbage-collected Go allocator; only the
 // arrays conform builds come from the caller's.
 var decoderMem = memory.NewGoAllocator()
+
+// Scan calls fn with every record of the selected partitions once: the
+// files Objects lists (a compaction in progress or interrupted is honoured),
+// columns conformed to AWS's types. A batch is valid only during the call.
+func (l *Lake) Scan(ctx context.Context, filter Filter, fn func(arrow.RecordBatch) error) error {
+	objs, err := l.Objects(ctx, filter)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := l.readObject(ctx, o.Key, fn); err != nil {
+			return fmt.Errorf("read %s: %w", o.Key, err)
+		}
+	}
+	return nil
+}
