@@ -14,14 +14,26 @@ CREATE OR REPLACE MACRO cidr_bits(cidr) AS (
     coalesce(try_cast(nullif(split_part(cidr, '/', 2), '') AS INTEGER),
              CASE WHEN contains(cidr, ':') THEN 128 ELSE 32 END)
 );
+-- cidr4_ok(cidr): whether cidr is an IPv4 address or address/bits.
+CREATE OR REPLACE MACRO cidr4_ok(cidr) AS (
+    ip4_int(split_part(cidr, '/', 1)) IS NOT NULL
+    AND len(string_split(cidr, '/')) <= 2
+    AND (NOT contains(cidr, '/')
+         OR coalesce(regexp_full_match(split_part(cidr, '/', 2), '[0-9]{1,2}')
+                     AND try_cast(split_part(cidr, '/', 2) AS INTEGER) <= 32, false))
+);
 -- in_cidr(addr, cidr): whether addr lies in cidr, for IPv4 and IPv6. NULL
--- when addr or cidr is NULL or '-', false for an address of the other
--- family or text that is not an address. IPv4 is pure SQL (vectorised);
--- IPv6 goes through the Go function ip6_in_cidr that flowq registers.
+-- when addr or cidr is NULL or addr is '-', false for an address of the
+-- other family or text that is not an address. A cidr that is not an
+-- address or address/bits is an error, not false. IPv4 is pure SQL
+-- (vectorised); IPv6 goes through the Go function ip6_in_cidr that flowq
+-- registers.
 CREATE OR REPLACE MACRO in_cidr(addr, cidr) AS (
     CASE
-        WHEN addr IS NULL OR cidr IS NULL OR addr = '-' THEN NULL
-        WHEN contains(cidr, ':') THEN ip6_in_cidr(addr, cidr)
+        WHEN cidr IS NULL THEN NULL
+        WHEN contains(cidr, ':') THEN CASE WHEN addr = '-' THEN NULL ELSE ip6_in_cidr(addr, cidr) END
+        WHEN NOT cidr4_ok(cidr) THEN error('in_cidr: malformed CIDR ''' || cidr || ''': want an address or address/bits, such as 10.0.11.0/24')
+        WHEN addr IS NULL OR addr = '-' THEN NULL
         ELSE coalesce(
             ip4_int(addr) >> (32 - cidr_bits(cidr))
               = ip4_int(split_part(cidr, '/', 1)) >> (32 - cidr_bits(cidr)),
