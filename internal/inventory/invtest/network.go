@@ -17,13 +17,13 @@ import (
 
 // Network holds the IDs of what Build created.
 type Network struct {
-	VPC                         string
-	Public, Private, Database   [2]string // subnets, zone a and b
-	ALB, ECS, Lambda, RDS, VPCE string    // security groups
+	VPC                          string
+	Public, Private, Database    [2]string // subnets, zone a and b
+	ALB, ECS, Lambda, RDS, VPCE  string    // security groups
 	PublicACL, PrivateACL, DBACL string
 	IGW, NAT, NATENI, NATIP      string
-	PrivateRT, PublicRT, DBRT   string
-	Endpoint, PrefixList        string
+	PrivateRT, PublicRT, DBRT    string
+	Endpoint, PrefixList         string
 }
 
 // Build creates the network and returns its IDs.
