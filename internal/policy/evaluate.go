@@ -1,0 +1,144 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/flowq/flowq/internal/inventory"
+)
+
+// evaluation walks one query's path, appending a step per check.
+type evaluation struct {
+	x        *inventory.Index
+	q        Query
+	src, dst end
+	srcPort  int
+	steps    []Step
+}
+
+func (ev *evaluation) add(layer, check, result, rule string) {
+	ev.steps = append(ev.steps, Step{Layer: layer, Check: check, Result: result, Rule: rule})
+}
+
+// run checks, in the order a packet meets them: the source's security
+// groups (egress), the source subnet's network ACL (outbound), its route
+// table, the destination subnet's network ACL (inbound), the destination's
+// security groups (ingress); then the replies: the route back to an
+// outside client, and both network ACLs again in reverse (they are
+// stateless), to the client's ephemeral port. Security groups are stateful:
+// replies pass them without a rule.
+func (ev *evaluation) run() {
+	src, dst, q := ev.src, ev.dst, ev.q
+	// Network ACLs sit at subnet boundaries: traffic inside one subnet never
+	// meets them.
+	crossSubnet := src.subnet == nil || dst.subnet == nil || src.subnet.ID != dst.subnet.ID
+	what := fmt.Sprintf("%s to %s", protoPortOf(q.Protocol, q.DstPort), q.Dst)
+
+	ev.securityGroups("source security groups, egress", src, dst, true, q.DstPort)
+	if src.subnet != nil && crossSubnet {
+		ev.acl("source network acl, outbound", src.subnet, true, dst.addr, q.DstPort)
+	}
+	if src.subnet != nil {
+		ev.route("source route table", src, dst, what)
+	}
+	if dst.subnet != nil && crossSubnet {
+		ev.acl("destination network acl, inbound", dst.subnet, false, src.addr, q.DstPort)
+	}
+	ev.securityGroups("destination security groups, ingress", dst, src, false, q.DstPort)
+
+	// Replies.
+	if src.subnet == nil && dst.subnet != nil {
+		ev.route("destination route table, replies", dst, src, fmt.Sprintf("replies to %s", q.Src))
+	}
+	if dst.subnet != nil && crossSubnet {
+		ev.acl("destination network acl, outbound replies", dst.subnet, true, src.addr, ev.srcPort)
+	}
+	if src.subnet != nil && crossSubnet {
+		ev.acl("source network acl, inbound replies", src.subnet, false, dst.addr, ev.srcPort)
+	}
+}
+
+// securityGroups checks the groups of `self` for a rule admitting `peer`.
+func (ev *evaluation) securityGroups(check string, self, peer end, egress bool, port int) {
+	if self.subnet == nil {
+		return // outside the VPC: not ours to check
+	}
+	x := ev.x
+	switch {
+	case self.iface == nil:
+		ev.add(LayerSG, check, Skip, fmt.Sprintf("no interface with address %s in the inventory", self.addr))
+		return
+	case len(self.groups) == 0:
+		ev.add(LayerSG, check, Skip, fmt.Sprintf("%s (%s) has no security groups", self.iface.ID, self.iface.Type))
+		return
+	}
+	g, r := sgMatch(x, self.groups, egress, sgPeer{addr: peer.addr, groups: peer.groups}, ev.q.Protocol, port)
+	if r != nil {
+		ev.add(LayerSG, check, Allow, describeSGRule(x, g, r, egress))
+		return
+	}
+	dir, word := "ingress", "from"
+	if egress {
+		dir, word = "egress", "to"
+	}
+	ev.add(LayerSG, check, Deny, fmt.Sprintf("%s %s: no rule allows %s %s %s", groupNames(x, self.groups), dir, protoPortOf(ev.q.Protocol, port), word, peer.addr))
+}
+
+func (ev *evaluation) acl(check string, sub *inventory.Subnet, egress bool, peer netip.Addr, port int) {
+	acl := ev.x.NetworkACL(sub)
+	if acl == nil {
+		ev.add(LayerACL, check, Skip, fmt.Sprintf("no network acl for %s in the inventory", sub.ID))
+		return
+	}
+	e, ok := aclDecision(acl, egress, peer, ev.q.Protocol, port)
+	result := Deny
+	if ok && e.Allow {
+		result = Allow
+	}
+	ev.add(LayerACL, check, result, describeACLEntry(acl, e))
+}
+
+// route checks that self's subnet routes traffic to peer.
+func (ev *evaluation) route(check string, self, peer end, what string) {
+	x := ev.x
+	rt := x.RouteTable(self.subnet)
+	if rt == nil {
+		ev.add(LayerRoute, check, Skip, fmt.Sprintf("no route table for %s in the inventory", self.subnet.ID))
+		return
+	}
+	r := route(x, rt, peer.addr)
+	table := named(rt.ID, rt.Name)
+	if r == nil {
+		ev.add(LayerRoute, check, Deny, fmt.Sprintf("%s: no route for %s", table, what))
+		return
+	}
+	dest := r.Destination
+	if dest == "" {
+		dest = r.PrefixList
+	}
+	rule := fmt.Sprintf("%s %s -> %s", table, dest, r.Target)
+	switch {
+	case r.State == "blackhole":
+		ev.add(LayerRoute, check, Deny, rule+" (blackhole)")
+	case peer.subnet != nil && r.Target != "local" && sameVPC(self, peer):
+		ev.add(LayerRoute, check, Deny, rule+" (not the local route)")
+	case strings.HasPrefix(r.Target, "igw-") && peer.subnet == nil && self.iface != nil && self.addr.Is4() && len(self.iface.PublicIPs) == 0:
+		ev.add(LayerRoute, check, Deny, fmt.Sprintf("%s: %s has no public address", rule, self.addr))
+	default:
+		ev.add(LayerRoute, check, Allow, rule)
+	}
+}
+
+// sameVPC reports whether both ends are in the same VPC.
+func sameVPC(a, b end) bool {
+	return a.subnet != nil && b.subnet != nil && a.subnet.VPCID == b.subnet.VPCID
+}
+
+// protoPortOf spells a flow's protocol and port: "tcp/5432", "icmp".
+func protoPortOf(proto, port int) string {
+	if proto == 6 || proto == 17 {
+		return fmt.Sprintf("%s/%d", ProtocolName(proto), port)
+	}
+	return ProtocolName(proto)
+}
