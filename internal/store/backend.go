@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -29,9 +31,20 @@ type backend interface {
 	get(ctx context.Context, key string) ([]byte, error)
 	// open returns a random-access reader over the object.
 	open(ctx context.Context, key string) (readerAtSeekCloser, error)
-	list(ctx context.Context) ([]objInfo, error)
+	// list returns every object under the root (prefix "" ) or under a
+	// key prefix.
+	list(ctx context.Context, prefix string) ([]objInfo, error)
 	remove(ctx context.Context, keys []string) error
+	// create stores data under key unless an object is there already, in
+	// which case it returns errExists.
+	create(ctx context.Context, key string, data []byte) error
+	// move renames from to to, replacing to. When from is gone and to
+	// exists (a move already done) it returns nil.
+	move(ctx context.Context, from, to string) error
 }
+
+// errExists is returned by create when the key is taken.
+var errExists = errors.New("already exists")
 
 type readerAtSeekCloser interface {
 	io.ReaderAt
@@ -40,8 +53,9 @@ type readerAtSeekCloser interface {
 }
 
 type objInfo struct {
-	key  string
-	size int64
+	key      string
+	size     int64
+	modified time.Time
 }
 
 // localBackend is a directory. Writes go to a hidden temporary file in the
@@ -79,30 +93,40 @@ func (b *localBackend) put(_ context.Context, key string, data []byte, ifAbsent 
 			return nil
 		}
 	}
+	tmp, err := b.writeTmp(dst, data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeTmp writes data to a hidden temporary file beside dst.
+func (b *localBackend) writeTmp(dst string, data []byte) (string, error) {
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return "", err
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, "."+filepath.Base(dst)+"."+hex.EncodeToString(rnd[:])+".tmp")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return err
+		return "", err
 	}
 	_, werr := f.Write(data)
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
 	}
-	if werr == nil {
-		werr = os.Rename(tmp, dst)
-	}
 	if werr != nil {
 		os.Remove(tmp)
-		return werr
+		return "", werr
 	}
-	return nil
+	return tmp, nil
 }
 
 func (b *localBackend) get(_ context.Context, key string) ([]byte, error) {
@@ -121,9 +145,44 @@ func (b *localBackend) open(_ context.Context, key string) (readerAtSeekCloser, 
 	return f, err
 }
 
-func (b *localBackend) list(_ context.Context) ([]objInfo, error) {
+func (b *localBackend) create(_ context.Context, key string, data []byte) error {
+	dst := b.path(key)
+	tmp, err := b.writeTmp(dst, data)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	// A hard link fails if dst exists: an atomic, exclusive create of a
+	// complete file.
+	err = os.Link(tmp, dst)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s: %w", key, errExists)
+	}
+	return err
+}
+
+func (b *localBackend) move(_ context.Context, from, to string) error {
+	dst := b.path(to)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	err := os.Rename(b.path(from), dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(dst); serr == nil {
+			return nil
+		}
+		return fmt.Errorf("move %s: %w", from, ErrNotExist)
+	}
+	return err
+}
+
+func (b *localBackend) list(_ context.Context, prefix string) ([]objInfo, error) {
 	var out []objInfo
-	err := filepath.WalkDir(b.root, func(p string, d fs.DirEntry, err error) error {
+	start := b.root
+	if prefix != "" {
+		start = b.path(strings.TrimSuffix(prefix, "/"))
+	}
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p != b.root {
 				return nil // removed while walking
@@ -144,7 +203,7 @@ func (b *localBackend) list(_ context.Context) ([]objInfo, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, objInfo{key: filepath.ToSlash(rel), size: info.Size()})
+		out = append(out, objInfo{key: filepath.ToSlash(rel), size: info.Size(), modified: info.ModTime()})
 		return nil
 	})
 	if errors.Is(err, fs.ErrNotExist) {
@@ -242,9 +301,47 @@ type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }
 
-func (b *s3Backend) list(ctx context.Context) ([]objInfo, error) {
+func (b *s3Backend) create(ctx context.Context, key string, data []byte) error {
+	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(b.bucket),
+		Key:           aws.String(b.prefix + key),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+		IfNoneMatch:   aws.String("*"),
+	})
+	if isPreconditionFailed(err) {
+		return fmt.Errorf("s3://%s/%s%s: %w", b.bucket, b.prefix, key, errExists)
+	}
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
+	}
+	return nil
+}
+
+// move is a server-side copy, then a delete of the source.
+func (b *s3Backend) move(ctx context.Context, from, to string) error {
+	_, err := b.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:     aws.String(b.bucket),
+		Key:        aws.String(b.prefix + to),
+		CopySource: aws.String(url.PathEscape(b.bucket + "/" + b.prefix + from)),
+	})
+	if err != nil {
+		var nk *s3types.NoSuchKey
+		var ae smithy.APIError
+		if errors.As(err, &nk) || errors.As(err, &ae) && ae.ErrorCode() == "NoSuchKey" {
+			if _, herr := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.prefix + to)}); herr == nil {
+				return nil
+			}
+			return fmt.Errorf("move s3://%s/%s%s: %w", b.bucket, b.prefix, from, ErrNotExist)
+		}
+		return fmt.Errorf("copy s3://%s/%s%s: %w", b.bucket, b.prefix, from, err)
+	}
+	return b.remove(ctx, []string{from})
+}
+
+func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) {
 	var out []objInfo
-	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: aws.String(b.bucket), Prefix: aws.String(b.prefix)})
+	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: aws.String(b.bucket), Prefix: aws.String(b.prefix + prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -255,7 +352,7 @@ func (b *s3Backend) list(ctx context.Context) ([]objInfo, error) {
 			return nil, fmt.Errorf("list s3://%s/%s: %w", b.bucket, b.prefix, err)
 		}
 		for _, o := range page.Contents {
-			out = append(out, objInfo{key: strings.TrimPrefix(aws.ToString(o.Key), b.prefix), size: aws.ToInt64(o.Size)})
+			out = append(out, objInfo{key: strings.TrimPrefix(aws.ToString(o.Key), b.prefix), size: aws.ToInt64(o.Size), modified: aws.ToTime(o.LastModified)})
 		}
 	}
 	return out, nil

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,18 +9,27 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// manifest lists what a merged file holds.
+// manifest lists what a merged file replaced. It lives under
+// _flowq/compact/<partition>/c-<id>.json, outside the partitions.
 type manifest struct {
-	// Covers names every batch file whose rows the merged file holds,
-	// including those merged by earlier compactions.
-	Covers []string `json:"covers"`
-	Rows   int64    `json:"rows"`
+	// Inputs names the files (batch, source or merged files) this merged
+	// file holds the rows of.
+	Inputs []string `json:"inputs"`
+	// Covers is the field of manifests written before Inputs: every batch
+	// file held.
+	Covers []string `json:"covers,omitempty"`
+	// Parts tells where the rows came from, in row order.
+	Parts []part `json:"parts,omitempty"`
+	Rows  int64  `json:"rows"`
 }
+
+// replaced returns the names of the files whose rows the merged file holds.
+func (m manifest) replaced() []string { return append(append([]string(nil), m.Inputs...), m.Covers...) }
 
 func (l *Lake) readManifest(ctx context.Context, key string) (manifest, error) {
 	var m manifest
@@ -35,6 +43,15 @@ func (l *Lake) readManifest(ctx context.Context, key string) (manifest, error) {
 	return m, nil
 }
 
+// Compaction steps, in order, as CompactOptions.Hook sees them.
+const (
+	StepManifest = "manifest written"     // _flowq/compact/<p>/c-<id>.json
+	StepMerged   = "merged file written"  // <p>/c-<id>.parquet: plain readers see two copies from here…
+	StepMarkers  = "markers written"      // _flowq/compacted/<p>/b-…: retries of merged batches are dropped
+	StepInputs   = "inputs removed"       // …to here
+	StepCleanup  = "old manifests removed" // manifests of merged files that were merged again
+)
+
 // CompactOptions select what Compact merges.
 type CompactOptions struct {
 	// Filter selects partitions (nil: all).
@@ -44,6 +61,10 @@ type CompactOptions struct {
 	MinFiles int
 	// SmallBytes: files at least this large are left alone (default 64 MiB).
 	SmallBytes int64
+	// Hook, if set, is called after each step of each merge (the Step
+	// constants); an error stops Compact right there, as a crash would.
+	// For tests of crash safety.
+	Hook func(step string) error
 }
 
 // CompactResult tells what Compact did.
@@ -57,13 +78,18 @@ type CompactResult struct {
 	BytesOut   int64
 }
 
+// orphanAge is how old a manifest without its merged file must be before
+// Compact deletes it (younger ones may belong to a compaction under way).
+const orphanAge = time.Hour
+
 // Compact merges the small live files of each selected partition into one
 // file per schema. It is safe while Write runs: it merges exactly the files
 // it listed, writes the merged file (after its manifest) before deleting
 // anything, and deletes exactly the files it merged, so new files written
-// meanwhile stay untouched. A file re-written after it was merged (same
-// batch id, same content) is recognised from the manifest and deleted
-// without being counted twice.
+// meanwhile stay untouched. It first completes any earlier compaction that
+// was interrupted (deletes the inputs of merged files that exist), so after
+// it returns every file under the partitions holds rows no other file
+// holds. Run one Compact at a time per lake.
 func (l *Lake) Compact(ctx context.Context, opts CompactOptions) (CompactResult, error) {
 	if opts.MinFiles < 2 {
 		opts.MinFiles = 2
@@ -71,7 +97,13 @@ func (l *Lake) Compact(ctx context.Context, opts CompactOptions) (CompactResult,
 	if opts.SmallBytes <= 0 {
 		opts.SmallBytes = 64 << 20
 	}
+	if opts.Hook == nil {
+		opts.Hook = func(string) error { return nil }
+	}
 	var res CompactResult
+	if err := l.recoverSources(ctx); err != nil {
+		return res, err
+	}
 	parts, err := l.scan(ctx, opts.Filter)
 	if err != nil {
 		return res, err
@@ -88,47 +120,9 @@ func (l *Lake) Compact(ctx context.Context, opts CompactOptions) (CompactResult,
 }
 
 func (l *Lake) compactPartition(ctx context.Context, ps *partScan, opts CompactOptions, res *CompactResult) error {
-	// Which files are already held by a live merged file?
-	present := map[string]Object{}
-	for _, o := range ps.files {
-		present[o.Name()] = o
-	}
-	covers := map[string][]string{} // live merged name → what it covers
-	coveredBy := map[string]bool{}
-	var orphans []string // manifests whose merged file is gone
-	for merged, key := range ps.manifests {
-		if _, ok := present[merged]; !ok {
-			orphans = append(orphans, key)
-			continue
-		}
-		m, err := l.readManifest(ctx, key)
-		if err != nil {
-			if errors.Is(err, ErrNotExist) {
-				continue
-			}
-			return err
-		}
-		covers[merged] = m.Covers
-		for _, n := range m.Covers {
-			coveredBy[n] = true
-		}
-	}
-	// Superseded batch files (a compaction crashed before deleting them, or
-	// the batch was written again after it was merged) are deleted.
-	var superseded []string
-	var live []Object
-	for _, o := range ps.files {
-		if coveredBy[o.Name()] && !o.Compacted {
-			superseded = append(superseded, o.Key)
-			continue
-		}
-		live = append(live, o)
-	}
-	if len(superseded) > 0 {
-		if err := l.be.remove(ctx, superseded); err != nil {
-			return err
-		}
-		res.Removed += len(superseded)
+	live, _, err := l.settle(ctx, ps, res)
+	if err != nil {
+		return err
 	}
 	// Group small live files by schema.
 	bySchema := map[string][]Object{}
@@ -159,7 +153,7 @@ func (l *Lake) compactPartition(ctx context.Context, ps *partScan, opts CompactO
 		if len(in) < opts.MinFiles {
 			continue
 		}
-		if err := l.merge(ctx, ps.part, schemas[fp], in, covers, ps.manifests, res); err != nil {
+		if err := l.merge(ctx, ps.part, schemas[fp], in, nil, ps.manifests, opts.Hook, res); err != nil {
 			return err
 		}
 		merged = true
@@ -167,34 +161,92 @@ func (l *Lake) compactPartition(ctx context.Context, ps *partScan, opts CompactO
 	if merged {
 		res.Partitions++
 	}
-	if len(orphans) > 0 {
-		if err := l.be.remove(ctx, orphans); err != nil {
-			return err
-		}
-		res.Removed += len(orphans)
-	}
 	return nil
 }
 
-// merge writes the inputs as one file, then deletes them.
-func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in []Object, covers map[string][]string, manifests map[string]string, res *CompactResult) error {
-	var m manifest
-	var names []string
-	for _, o := range in {
-		names = append(names, o.Name())
-		if o.Compacted {
-			m.Covers = append(m.Covers, covers[o.Name()]...)
-		} else {
-			m.Covers = append(m.Covers, o.Name())
+// settle finishes what an interrupted compaction (or source removal) left:
+// files a live merged file replaced are deleted, with their manifests;
+// manifests still beside their merged file move under _flowq/; manifests
+// without a merged file are deleted once old. It returns the live files
+// and the manifests of the live merged files.
+func (l *Lake) settle(ctx context.Context, ps *partScan, res *CompactResult) ([]Object, map[string]manifest, error) {
+	ms, err := l.liveManifests(ctx, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	replaced := map[string]bool{}
+	for _, m := range ms {
+		for _, n := range m.replaced() {
+			replaced[n] = true
 		}
 	}
-	sort.Strings(names)
-	sort.Strings(m.Covers)
-	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
-	id := compactedPrefix + hex.EncodeToString(sum[:12])
+	var del []string
+	var live []Object
+	for _, o := range ps.files {
+		if !replaced[o.Name()] {
+			live = append(live, o)
+			continue
+		}
+		del = append(del, o.Key)
+		if k, ok := ps.manifests[o.Name()]; ok {
+			del = append(del, k)
+		}
+	}
+	present := map[string]bool{}
+	for _, o := range live {
+		present[o.Name()] = true
+	}
+	for merged, key := range ps.manifests {
+		switch {
+		case !present[merged] && !replaced[merged] && time.Since(ps.modified[key]) > orphanAge:
+			del = append(del, key)
+		case present[merged] && !strings.HasPrefix(key, manifestDir):
+			// A manifest of an older flowq, inside the partition: move it out.
+			data, err := json.Marshal(ms[merged])
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := l.be.put(ctx, manifestKey(ps.part, merged), data, false); err != nil {
+				return nil, nil, err
+			}
+			ps.manifests[merged] = manifestKey(ps.part, merged)
+			del = append(del, key)
+		}
+	}
+	if len(del) > 0 {
+		if err := l.be.remove(ctx, del); err != nil {
+			return nil, nil, err
+		}
+		res.Removed += len(del)
+	}
+	return live, ms, nil
+}
 
-	// Read every input, then write them as one object laid out like a
-	// fresh Write (dictionary strings, rows clustered by address pair).
+func manifestKey(p Partition, merged string) string {
+	return manifestDir + keyJoin(p, strings.TrimSuffix(merged, ".parquet")+manifestSuffix)
+}
+
+// merge writes the rows of in, minus the parts drop names, as one merged
+// file, then deletes in. The rows keep their order (each input's rows are
+// clustered already), so every part stays a contiguous run of rows.
+func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in []Object, drop map[string]bool, manifests map[string]string, hook func(string) error, res *CompactResult) error {
+	var m manifest
+	for _, o := range in {
+		m.Inputs = append(m.Inputs, o.Name())
+	}
+	sort.Strings(m.Inputs)
+	h := sha256.New()
+	h.Write([]byte(strings.Join(m.Inputs, "\n")))
+	if len(drop) > 0 {
+		dropped := make([]string, 0, len(drop))
+		for n := range drop {
+			dropped = append(dropped, n)
+		}
+		sort.Strings(dropped)
+		h.Write([]byte("\x00" + strings.Join(dropped, "\n")))
+	}
+	id := compactedPrefix + hex.EncodeToString(h.Sum(nil)[:12])
+
 	var recs []arrow.RecordBatch
 	defer func() {
 		for _, r := range recs {
@@ -204,61 +256,133 @@ func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in 
 	var bytesIn int64
 	for _, o := range in {
 		bytesIn += o.Size
-		err := l.readObject(ctx, o.Key, func(rec arrow.RecordBatch) error {
+		var rows []arrow.RecordBatch
+		ps, err := l.readObjectParts(ctx, o, func(rec arrow.RecordBatch) error {
 			rec.Retain()
-			recs = append(recs, rec)
-			m.Rows += rec.NumRows()
+			rows = append(rows, rec)
 			return nil
 		})
 		if err != nil {
+			for _, r := range rows {
+				r.Release()
+			}
+			return fmt.Errorf("read %s: %w", o.Key, err)
+		}
+		kept, keptParts := keepParts(rows, ps, drop)
+		for _, r := range rows {
+			r.Release()
+		}
+		recs = append(recs, kept...)
+		m.Parts = append(m.Parts, keptParts...)
+	}
+	for _, r := range recs {
+		m.Rows += r.NumRows()
+	}
+	var data []byte
+	if m.Rows > 0 {
+		rec, err := l.groupRecord(schema, recs, false)
+		if err != nil {
 			return err
 		}
-	}
-	rec, err := l.groupRecord(schema, recs)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	err = l.writeParquet(&buf, rec.Schema(), func(w *pqarrow.FileWriter) error { return w.Write(rec) })
-	rec.Release()
-	if err != nil {
-		return err
+		data, err = l.writeWithParts(rec, m.Parts)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		defer l.putBuf(data)
 	}
 	mdata, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	// Manifest first, then the merged file: a reader that sees the merged
-	// file always finds what it covers.
-	if err := l.be.put(ctx, keyJoin(p, id+manifestSuffix), mdata, false); err != nil {
+	mergedKey := keyJoin(p, id+".parquet")
+	if m.Rows > 0 {
+		// Manifest first, then the merged file: a reader that sees the
+		// merged file always finds what it replaced.
+		if err := l.be.put(ctx, manifestKey(p, id+".parquet"), mdata, false); err != nil {
+			return err
+		}
+		if err := hook(StepManifest); err != nil {
+			return err
+		}
+		if err := l.be.put(ctx, mergedKey, data, true); err != nil {
+			return err
+		}
+	}
+	if err := hook(StepMerged); err != nil {
 		return err
 	}
-	if err := l.be.put(ctx, keyJoin(p, id+".parquet"), buf.Bytes(), true); err != nil {
+	// Markers of the batch files merged: Write drops a retry's copy.
+	for _, o := range in {
+		if strings.HasPrefix(o.Name(), batchPrefix) {
+			if err := l.be.put(ctx, markerDir+o.Key, nil, false); err != nil {
+				return err
+			}
+		}
+	}
+	if err := hook(StepMarkers); err != nil {
 		return err
 	}
 	// Then exactly the inputs, then the manifests of merged inputs.
 	var del, delManifests []string
 	for _, o := range in {
 		del = append(del, o.Key)
-		if o.Compacted {
-			if k, ok := manifests[o.Name()]; ok {
-				delManifests = append(delManifests, k)
-			}
+		if k, ok := manifests[o.Name()]; ok && o.Compacted {
+			delManifests = append(delManifests, k)
 		}
 	}
 	if err := l.be.remove(ctx, del); err != nil {
 		return err
 	}
+	if err := hook(StepInputs); err != nil {
+		return err
+	}
 	if err := l.be.remove(ctx, delManifests); err != nil {
+		return err
+	}
+	if err := hook(StepCleanup); err != nil {
 		return err
 	}
 	res.Merged += len(in)
 	res.Removed += len(del) + len(delManifests)
-	res.Written = append(res.Written, keyJoin(p, id+".parquet"))
+	if m.Rows > 0 {
+		res.Written = append(res.Written, mergedKey)
+	}
 	res.Rows += m.Rows
 	res.BytesIn += bytesIn
-	res.BytesOut += int64(buf.Len())
+	res.BytesOut += int64(len(data))
 	return nil
+}
+
+// keepParts returns the rows of one file (rows, whose parts are ps) minus
+// the parts named in drop, as new references, and the parts kept.
+func keepParts(rows []arrow.RecordBatch, ps []part, drop map[string]bool) ([]arrow.RecordBatch, []part) {
+	var out []arrow.RecordBatch
+	var kept []part
+	var off int64 // row offset of the current part in the file
+	for _, p := range ps {
+		if !drop[p.Name] {
+			kept = append(kept, p)
+			out = append(out, sliceRows(rows, off, off+p.Rows)...)
+		}
+		off += p.Rows
+	}
+	return out, kept
+}
+
+// sliceRows returns rows [from, to) of the concatenation of recs.
+func sliceRows(recs []arrow.RecordBatch, from, to int64) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
+	var base int64
+	for _, r := range recs {
+		n := r.NumRows()
+		lo, hi := max(from, base), min(to, base+n)
+		if lo < hi {
+			out = append(out, r.NewSlice(lo-base, hi-base))
+		}
+		base += n
+	}
+	return out
 }
 
 func (l *Lake) schemaOf(ctx context.Context, key string) (*arrow.Schema, error) {

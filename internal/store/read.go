@@ -32,6 +32,11 @@ func ReadParquet(ctx context.Context, r parquet.ReaderAtSeeker, mem memory.Alloc
 		return err
 	}
 	defer pf.Close()
+	return readFile(ctx, pf, mem, fn)
+}
+
+// readFile is ReadParquet of an open file.
+func readFile(ctx context.Context, pf *file.Reader, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, decoderMem)
 	if err != nil {
 		return err

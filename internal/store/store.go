@@ -233,18 +233,26 @@ type partScan struct {
 	part      Partition
 	files     []Object
 	manifests map[string]string // c-<id>.parquet → key of its manifest
+	modified  map[string]time.Time
 }
 
-// scan lists the lake, grouping keys by partition in order.
+// scan lists the lake, grouping keys by partition in order. Manifests are
+// found under _flowq/compact/<partition>/ (and, in lakes written before
+// they moved there, beside the merged file).
 func (l *Lake) scan(ctx context.Context, filter Filter) ([]*partScan, error) {
-	infos, err := l.be.list(ctx)
+	infos, err := l.be.list(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	byPart := map[Partition]*partScan{}
 	var order []*partScan
 	for _, in := range infos {
-		dir, name := path.Split(in.key)
+		key := in.key
+		inMeta := strings.HasPrefix(key, manifestDir)
+		if inMeta {
+			key = strings.TrimPrefix(key, manifestDir)
+		}
+		dir, name := path.Split(key)
 		p, ok := parsePartition(strings.TrimSuffix(dir, "/"))
 		if !ok || strings.HasPrefix(name, ".") {
 			continue
@@ -254,16 +262,21 @@ func (l *Lake) scan(ctx context.Context, filter Filter) ([]*partScan, error) {
 		}
 		ps := byPart[p]
 		if ps == nil {
-			ps = &partScan{part: p, manifests: map[string]string{}}
+			ps = &partScan{part: p, manifests: map[string]string{}, modified: map[string]time.Time{}}
 			byPart[p] = ps
 			order = append(order, ps)
 		}
 		switch {
-		case strings.HasSuffix(name, ".parquet"):
+		case !inMeta && strings.HasSuffix(name, ".parquet"):
 			ps.files = append(ps.files, Object{Key: in.key, Partition: p, Size: in.size, Compacted: strings.HasPrefix(name, compactedPrefix)})
 		case strings.HasPrefix(name, compactedPrefix) && strings.HasSuffix(name, manifestSuffix):
-			ps.manifests[strings.TrimSuffix(name, manifestSuffix)+".parquet"] = in.key
+			merged := strings.TrimSuffix(name, manifestSuffix) + ".parquet"
+			if _, dup := ps.manifests[merged]; dup && !inMeta {
+				continue // the one under _flowq/ wins
+			}
+			ps.manifests[merged] = in.key
 		}
+		ps.modified[in.key] = in.modified
 	}
 	sort.Slice(order, func(i, j int) bool { return order[i].part.Time().Before(order[j].part.Time()) })
 	for _, ps := range order {
@@ -272,9 +285,9 @@ func (l *Lake) scan(ctx context.Context, filter Filter) ([]*partScan, error) {
 	return order, nil
 }
 
-// covered returns the names of the partition's files that a live merged
-// file already holds.
-func (l *Lake) covered(ctx context.Context, ps *partScan) (map[string]bool, error) {
+// liveManifests reads the manifests of the partition's merged files that
+// exist, by merged file name.
+func (l *Lake) liveManifests(ctx context.Context, ps *partScan) (map[string]manifest, error) {
 	if len(ps.manifests) == 0 {
 		return nil, nil
 	}
@@ -282,7 +295,7 @@ func (l *Lake) covered(ctx context.Context, ps *partScan) (map[string]bool, erro
 	for _, o := range ps.files {
 		present[o.Name()] = true
 	}
-	covered := map[string]bool{}
+	out := map[string]manifest{}
 	for merged, key := range ps.manifests {
 		if !present[merged] {
 			continue // being written or being removed: its inputs are live
@@ -294,7 +307,22 @@ func (l *Lake) covered(ctx context.Context, ps *partScan) (map[string]bool, erro
 			}
 			return nil, err
 		}
-		for _, n := range m.Covers {
+		out[merged] = m
+	}
+	return out, nil
+}
+
+// covered returns the names of the partition's files that a live merged
+// file already holds: the inputs of every merged file that exists, merged
+// files among them.
+func (l *Lake) covered(ctx context.Context, ps *partScan) (map[string]bool, error) {
+	ms, err := l.liveManifests(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	covered := map[string]bool{}
+	for _, m := range ms {
+		for _, n := range m.replaced() {
 			covered[n] = true
 		}
 	}

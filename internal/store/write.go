@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -20,10 +21,13 @@ type WriteResult struct {
 	Objects []string // keys written, relative to the lake root
 	Rows    int64
 	Bytes   int64 // Parquet bytes written
+	// Rejected counts records without a start time (null or negative),
+	// which have no partition: they are not stored.
+	Rejected int64
+	// Merged counts objects not kept because a compaction had already
+	// merged this batch's object there (a retry of a compacted batch).
+	Merged int
 }
-
-// nullPartition holds rows whose start is null.
-var nullPartition = PartitionOf(0)
 
 // group is the rows of one batch that go to one object.
 type group struct {
@@ -34,10 +38,15 @@ type group struct {
 }
 
 // Write stores the records of one batch. batchID identifies the batch
-// (for the Lambda: log group, log stream and first event id; for files:
-// path and content hash): the object names derive from it, so writing the
-// same batch again replaces its objects. Records are split by the UTC hour
-// of their start; each partition gets one object per distinct schema.
+// (for the Lambda: log group, log stream and first event id): the object
+// names derive from it, so writing the same batch again replaces its
+// objects. Records are split by the UTC hour of their start; each
+// partition gets one object per distinct schema, whose footer records the
+// batch id (see Sources). Records without a start are counted in
+// Rejected, not stored. After each object is put, Write looks for the
+// compaction marker of its key (one GET): if a compaction already merged
+// that object, the copy just written is deleted again, so a retry of a
+// compacted batch is never counted twice, by flowq or by a plain reader.
 // Write does not release recs.
 func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBatch) (WriteResult, error) {
 	var res WriteResult
@@ -77,35 +86,43 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 			g.slices = append(g.slices, rec.NewSlice(from, to))
 			g.rows += to - from
 		}
-		if err := splitByHour(rec, add); err != nil {
+		rejected, err := splitByHour(rec, add)
+		if err != nil {
 			return res, err
 		}
+		res.Rejected += rejected
 	}
 	for _, g := range order {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		rec, err := l.groupRecord(schemas[g.schema], g.slices)
+		rec, err := l.groupRecord(schemas[g.schema], g.slices, true)
 		if err != nil {
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
-		buf, _ := l.out.Get().(*bytes.Buffer)
-		if buf == nil {
-			buf = new(bytes.Buffer)
-		}
-		buf.Reset()
-		err = l.writeParquet(buf, rec.Schema(), func(w *pqarrow.FileWriter) error { return w.Write(rec) })
+		name := batchName(batchID, g.schema)
+		p := part{Name: name, Source: batchID, Kind: KindBatch, Rows: g.rows, Ingested: nowUnix()}
+		p.First, p.Last = startSpan(rec)
+		data, err := l.writeWithParts(rec, []part{p})
 		rec.Release()
 		if err != nil {
-			l.out.Put(buf)
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
-		key := keyJoin(g.part, batchName(batchID, g.schema))
-		size := int64(buf.Len())
-		err = l.be.put(ctx, key, buf.Bytes(), false)
-		l.out.Put(buf) // put has returned: nothing holds the bytes
+		key := keyJoin(g.part, name)
+		size := int64(len(data))
+		err = l.be.put(ctx, key, data, false)
+		l.putBuf(data) // put has returned: nothing holds the bytes
 		if err != nil {
 			return res, err
+		}
+		if merged, err := l.wasMerged(ctx, key); err != nil {
+			return res, err
+		} else if merged {
+			if err := l.be.remove(ctx, []string{key}); err != nil {
+				return res, err
+			}
+			res.Merged++
+			continue
 		}
 		res.Objects = append(res.Objects, key)
 		res.Rows += g.rows
@@ -114,26 +131,29 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 	return res, nil
 }
 
-func partitionOfHour(hour int64) Partition {
-	if hour < 0 {
-		return nullPartition
-	}
-	return PartitionOf(hour * 3600)
-}
+func partitionOfHour(hour int64) Partition { return PartitionOf(hour * 3600) }
 
-// splitByHour calls add for each run of consecutive rows in the same hour.
-// A batch without a start column goes whole to the null partition; null
-// starts are hour -1.
-func splitByHour(rec arrow.RecordBatch, add func(hour, from, to int64)) error {
+// startColumn returns the start column of rec.
+func startColumn(rec arrow.RecordBatch) (*array.Int64, bool) {
 	idx := rec.Schema().FieldIndices(parse.ColStart)
-	n := rec.NumRows()
 	if len(idx) == 0 {
-		add(-1, 0, n)
-		return nil
+		return nil, false
 	}
 	col, ok := rec.Column(idx[0]).(*array.Int64)
+	return col, ok
+}
+
+// splitByHour calls add for each run of consecutive rows in the same hour
+// and returns how many rows have no start (null or negative): those are
+// left out.
+func splitByHour(rec arrow.RecordBatch, add func(hour, from, to int64)) (int64, error) {
+	n := rec.NumRows()
+	col, ok := startColumn(rec)
 	if !ok {
-		return fmt.Errorf("column start is %s, want int64", rec.Column(idx[0]).DataType())
+		if len(rec.Schema().FieldIndices(parse.ColStart)) == 0 {
+			return 0, fmt.Errorf("records without a start column: %w", ErrNotFlowLog)
+		}
+		return 0, fmt.Errorf("column start is %s, want int64: %w", rec.Column(rec.Schema().FieldIndices(parse.ColStart)[0]).DataType(), ErrNotFlowLog)
 	}
 	vals := col.Int64Values()
 	hasNulls := col.NullN() > 0
@@ -147,17 +167,53 @@ func splitByHour(rec arrow.RecordBatch, add func(hour, from, to int64)) error {
 		}
 		return v / 3600
 	}
+	var rejected int64
+	emit := func(hour, from, to int64) {
+		if hour < 0 {
+			rejected += to - from
+			return
+		}
+		add(hour, from, to)
+	}
+	if n == 0 {
+		return 0, nil
+	}
 	from := int64(0)
 	cur := hourAt(0)
 	for i := int64(1); i < n; i++ {
 		if h := hourAt(i); h != cur {
-			add(cur, from, i)
+			emit(cur, from, i)
 			from, cur = i, h
 		}
 	}
-	add(cur, from, n)
-	return nil
+	emit(cur, from, n)
+	return rejected, nil
 }
+
+// wasMerged tells whether a compaction merged the object at key (its
+// marker exists).
+func (l *Lake) wasMerged(ctx context.Context, key string) (bool, error) {
+	_, err := l.be.get(ctx, markerDir+key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+func (l *Lake) getBuf() *bytes.Buffer {
+	buf, _ := l.out.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	return buf
+}
+
+// putBuf returns the buffer whose bytes data are to the pool.
+func (l *Lake) putBuf(data []byte) { l.out.Put(bytes.NewBuffer(data[:0])) }
 
 // writerProps returns the Parquet properties of the lake's files: zstd
 // (level 1: higher levels gained nothing on flow logs); dictionary encoding
@@ -203,7 +259,9 @@ var deltaColumns = []string{parse.ColStart, parse.ColEnd, parse.ColSrcPort, pars
 // every string column, and every integer column written with a dictionary
 // (see writerProps), is a dictionary array (see dict.go), and whose rows
 // are clustered (see clusterRows).
-func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch) (arrow.RecordBatch, error) {
+// Without cluster the rows keep their order (a merged file keeps its
+// inputs' rows in input order, so its parts stay contiguous).
+func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch, cluster bool) (arrow.RecordBatch, error) {
 	mem, raw := l.mem, l.raw
 	s, _ := l.scratch.Get().(*dictScratch)
 	if s == nil {
@@ -247,7 +305,9 @@ func (l *Lake) groupRecord(schema *arrow.Schema, slices []arrow.RecordBatch) (ar
 		}
 		fields[i].Type = cols[i].DataType()
 	}
-	cols = s.clusterRows(fields, cols, int(rows), raw)
+	if cluster {
+		cols = s.clusterRows(fields, cols, int(rows), raw)
+	}
 	md := schema.Metadata()
 	return array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rows), nil
 }
