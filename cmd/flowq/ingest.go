@@ -1,408 +1,287 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/klauspost/compress/gzip"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/flowq/flowq/internal/alert"
+	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/pipeline"
+	"github.com/flowq/flowq/internal/source"
 	"github.com/flowq/flowq/internal/store"
 )
 
-// ingestChunkRows is the most records one lake Write gets; a bigger file is
-// written in several deterministic chunks (batch id + "#N").
-const ingestChunkRows = 1 << 20
-
-// maxReportedLines bounds the per-line errors printed per run.
-const maxReportedLines = 1000
-
-// ingestStats are the totals flowq ingest reports.
-type ingestStats struct {
-	Files    int
-	Failed   int // files that could not be read
-	Records  int64
-	BadLines int64
-	NoData   int64
-	SkipData int64
-	BytesIn  int64 // bytes read from the inputs (compressed as stored)
-	Text     int64 // flow-log text bytes parsed (after gunzip)
-	BytesOut int64 // Parquet bytes written
-	Objects  int
+// ingestFlags are flowq ingest's options.
+type ingestFlags struct {
+	format, since, until, account, region string
+	batch, workers                        int
+	detect                                bool
 }
 
 func newIngestCmd(a *app) *cobra.Command {
-	var format string
-	var batch int
+	var f ingestFlags
 	cmd := &cobra.Command{
-		Use:   "ingest [--format FMT] PATH...",
-		Short: "Store flow-log files in the lake as Parquet",
-		Long: `Parse flow-log files and store every record in the lake (--lake, default
-./flowlake or $FLOWQ_LAKE; created if missing) as zstd Parquet, partitioned by
-the hour of each record's start: year=YYYY/month=MM/day=DD/hour=HH/.
+		Use:   "ingest [flags] PATH|-|s3://BUCKET/PREFIX|cloudwatch:LOG_GROUP...",
+		Short: "Store flow logs in the lake as Parquet, each input once",
+		Long: `Read flow logs and store every record in the lake (--lake, default ./flowlake
+or $FLOWQ_LAKE; created if missing) as Parquet, partitioned by the UTC hour of
+each record's start: year=YYYY/month=MM/day=DD/hour=HH/.
 
-PATH may be a file or a directory. Directories are walked for the files AWS
-delivers to S3, in either layout:
-  AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}/[{HH}/]
-  AWSLogs/aws-account-id=.../aws-service=vpcflowlogs/aws-region=.../year=.../
-Text files (.log, .log.gz, .txt, .gz; gzip is detected by content) are read
-with their header line, or --format when they have none (default: AWS's
-version 2 format). AWS-native Parquet (.parquet, .log.parquet) is stored with
-its columns as they are.
+Inputs:
+  FILE or DIR     text (.log, .txt; gzip detected by content) or AWS's Parquet;
+                  directories are walked for what AWS delivers to S3, in either
+                  layout: AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}/
+                  or AWSLogs/aws-account-id=.../aws-region=.../year=.../
+  -               standard input
+  s3://B/PREFIX   the objects under the prefix, read in place (AWS credentials
+                  from the environment)
+  cloudwatch:G    the events of log group G in --since/--until, one input per
+                  log stream and whole hour; the format comes from the flow log
+                  that delivers to G (DescribeFlowLogs) unless --format is given.
+                  An hour is pulled once it is complete (15 minutes after it ends)
 
-Objects are named from the file's path and content hash, so ingesting the
-same file again replaces its records instead of duplicating them.
+Each input is stored once: files AWS delivered are known by their object name,
+anything else by a digest of its content, so the same file from another path,
+a copy, or a second run adds nothing. An input's records become visible when
+all of it has been read; an input that is not flow logs (binary data, a
+Parquet file without flow-log columns, a format without ${start}) or is cut
+short (a truncated gzip) is reported and nothing of it is stored; the other
+inputs are. Start and end given in epoch milliseconds are stored as seconds.
 
-Rejected lines are reported on stderr as FILE:LINE: reason; the rest of the
-file is still stored. Exit status 1 when any line was rejected or a file
-could not be read.`,
+Rejected lines are reported on stderr (the first few one by one, then a
+summary per kind); the rest of the input is stored. Exit status 1 when any
+line or input was rejected, 2 on a usage error.`,
 		Example: `  flowq ingest ./AWSLogs
-  flowq --lake s3://my-bucket/flowlake ingest 123456789012_vpcflowlogs_us-east-1_fl-0abc_20261120T0800Z_1a2b3c4d.log.gz
+  flowq ingest --account 123456789012 --region us-east-1 s3://my-flow-logs/AWSLogs/
+  zcat flows.log.gz | flowq ingest -
+  flowq ingest cloudwatch:/vpc/flow-logs --since 24h
   flowq ingest --format '${version} ${srcaddr} ${dstaddr} ${bytes} ${start} ${end} ${action} ${log-status}' custom.log`,
 		Args: argsUsage(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fm, err := parse.ParseFormat(format)
-			if err != nil {
-				return usageError("--format: %v", err)
-			}
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			files, total, err := ingestInputs(args, a.lake)
-			if err != nil {
-				return err
-			}
-			if len(files) == 0 {
-				return usageError("no flow-log files (.log, .log.gz, .gz, .txt, .parquet) under %s", strings.Join(args, ", "))
-			}
-			lake, err := store.Open(ctx, a.lake, store.Options{Create: true})
-			if err != nil {
-				return err
-			}
-			in := &ingester{a: a, lake: lake, fm: fm, batch: batch}
-			if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				in.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
-					progressbar.OptionSetDescription("ingest"), progressbar.OptionThrottle(100*time.Millisecond),
-					progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
-			}
-			t0 := time.Now()
-			for _, path := range files {
-				if err := in.file(ctx, path); err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					fmt.Fprintf(a.stderr, "flowq: %v\n", err)
-					in.st.Failed++
-				}
-			}
-			if in.bar != nil {
-				in.bar.Finish()
-			}
-			in.summary(time.Since(t0))
-			if in.st.BadLines > 0 || in.st.Failed > 0 {
-				return errRejected
-			}
-			return nil
+			return runIngest(ctx, a, f, args)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "flow-log format of files without a header line, in AWS ${field} syntax (default: AWS's version 2 format)")
-	cmd.Flags().IntVar(&batch, "batch-size", parse.DefaultBatchSize, "records per Arrow batch")
+	fs := cmd.Flags()
+	fs.StringVar(&f.format, "format", "", "format of text without a header line, in AWS ${field} syntax (default: AWS's version 2 format)")
+	fs.StringVar(&f.since, "since", "", "cloudwatch: start of the range: a duration ago (24h, 7d) or a time (2026-11-20, RFC 3339)")
+	fs.StringVar(&f.until, "until", "", "cloudwatch: end of the range (default: now)")
+	fs.StringVar(&f.account, "account", "", "only objects AWS delivered for this account id")
+	fs.StringVar(&f.region, "region", "", "only objects AWS delivered for this region")
+	fs.IntVar(&f.batch, "batch-size", parse.DefaultBatchSize, "records per Arrow batch")
+	fs.IntVar(&f.workers, "workers", 4, "cloudwatch: log streams pulled at once")
+	fs.BoolVar(&f.detect, "detect", false, "also run the detectors (flowq detect's defaults) over what is stored and print their alerts")
 	return cmd
 }
 
-// ingestInputs expands the arguments into files (directories are walked for
-// flow-log files, skipping hidden ones and the lake itself) and sums their
-// sizes.
-func ingestInputs(args []string, lake string) ([]string, int64, error) {
-	var files []string
-	var total int64
-	lakeAbs, _ := filepath.Abs(strings.TrimPrefix(lake, "file://"))
+func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error {
+	var fm *parse.Format
+	if f.format != "" {
+		var err error
+		if fm, err = parse.ParseFormat(f.format); err != nil {
+			return usageError("--format: %v", err)
+		}
+		if fm.Index(parse.ColStart) < 0 {
+			return usageError("--format: no ${start}: records could not be placed in time")
+		}
+	}
+	tr, err := store.ParseTimeRange(f.since, f.until, time.Now())
+	if err != nil {
+		return usageError("%v", err)
+	}
+	src := source.Config{Filter: source.Filter{Account: f.account, Region: f.region}, Stdin: a.stdin,
+		Since: tr.Since, Until: tr.Until, Format: fm}
+	if !strings.Contains(a.lake, "://") {
+		src.Skip = a.lake
+	}
+	if err := awsClients(ctx, &src, args); err != nil {
+		return err
+	}
+	inputs, problems, err := src.Expand(ctx, args)
+	if err != nil {
+		return &exitError{code: exitRejected, err: err}
+	}
+	for _, p := range problems {
+		fmt.Fprintf(a.stderr, "flowq: %v\n", p)
+	}
+	if len(inputs) == 0 {
+		return usageError("no flow-log inputs (.log, .gz, .txt, .parquet) in %s", strings.Join(args, ", "))
+	}
+	lake, err := store.Open(ctx, a.lake, store.Options{Create: true})
+	if err != nil {
+		return err
+	}
+	pc := pipeline.Config{Format: fm, Sources: pipeline.LakeSources(lake), BatchSize: f.batch}
+	if f.detect {
+		eng, err := detect.New(cliDefaults(), detect.NewMemoryState(), time.Now)
+		if err != nil {
+			return err
+		}
+		pc.Detector, pc.Sink = eng, alert.NewText(a.stdout)
+	}
+	pipe, err := pipeline.New(pc)
+	if err != nil {
+		return err
+	}
+	rep := newIngestReport(a, inputs)
+	defer rep.finish()
+	ro := source.ReadOptions{Format: fm, OnBadLine: rep.badLine, OnWarning: rep.warning, Progress: rep.progress}
+	err = pipe.Ingest(ctx, inputs, pipeline.InputOptions{Read: ro, Workers: f.workers}, rep.input)
+	for _, in := range inputs {
+		in.Close()
+	}
+	if err != nil {
+		return err
+	}
+	rep.summary(lake.URI())
+	if rep.failed > 0 || rep.total.BadLines > 0 || len(problems) > 0 {
+		return errRejected
+	}
+	return nil
+}
+
+// awsClients makes the S3, CloudWatch Logs and EC2 clients the arguments
+// need, from the environment's AWS configuration.
+func awsClients(ctx context.Context, src *source.Config, args []string) error {
+	var needS3, needCW bool
 	for _, arg := range args {
-		st, err := os.Stat(arg)
-		if err != nil {
-			return nil, 0, usageError("%v", err)
-		}
-		if !st.IsDir() {
-			files = append(files, arg)
-			total += st.Size()
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			name := d.Name()
-			if d.IsDir() && !strings.Contains(lake, "://") {
-				if abs, _ := filepath.Abs(p); abs == lakeAbs {
-					return filepath.SkipDir // never ingest the lake into itself
-				}
-			}
-			if strings.HasPrefix(name, ".") && p != arg {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !isFlowLogName(name) {
-				return nil
-			}
-			if info, err := d.Info(); err == nil {
-				total += info.Size()
-			}
-			found = append(found, p)
-			return nil
-		})
-		if err != nil {
-			return nil, 0, err
-		}
-		sort.Strings(found)
-		files = append(files, found...)
+		needS3 = needS3 || strings.HasPrefix(arg, "s3://")
+		needCW = needCW || strings.HasPrefix(arg, "cloudwatch:")
 	}
-	return files, total, nil
-}
-
-func isFlowLogName(name string) bool {
-	n := strings.ToLower(name)
-	for _, ext := range []string{".log", ".log.gz", ".gz", ".txt", ".parquet"} {
-		if strings.HasSuffix(n, ext) {
-			return true
-		}
-	}
-	return false
-}
-
-// ingester stores files one after another; parsing of the next chunk
-// overlaps with writing the previous one.
-type ingester struct {
-	a        *app
-	lake     *store.Lake
-	fm       *parse.Format
-	batch    int
-	bar      *progressbar.ProgressBar
-	st       ingestStats
-	reported int
-}
-
-// file ingests one file.
-func (in *ingester) file(ctx context.Context, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	in.st.Files++
-	in.st.BytesIn += int64(len(data))
-	if in.bar != nil {
-		defer in.bar.Add64(int64(len(data)))
-	}
-	sum := sha256.Sum256(data)
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	id := abs + "@" + hex.EncodeToString(sum[:16])
-
-	w := in.startWriter(ctx, id)
-	var werr error
-	if bytes.HasPrefix(data, []byte("PAR1")) {
-		werr = store.ReadParquet(ctx, bytes.NewReader(data), nil, func(rec arrow.RecordBatch) error {
-			in.st.Records += rec.NumRows()
-			if i := rec.Schema().FieldIndices(parse.ColLogStatus); len(i) > 0 {
-				countStatus(rec.Column(i[0]), &in.st)
-			}
-			return w.add(rec)
-		})
-		if werr != nil {
-			werr = fmt.Errorf("%s: %w", path, werr)
-		}
-	} else {
-		werr = in.text(path, data, w)
-	}
-	if err := w.close(); err != nil && werr == nil {
-		werr = err
-	}
-	return werr
-}
-
-// text parses flow-log text (plain or gzip) into w.
-func (in *ingester) text(path string, data []byte, w *chunkWriter) error {
-	opts := parse.Options{Format: in.fm, BatchSize: in.batch, Name: path,
-		OnBadLine: func(e *parse.LineError) {
-			in.reported++
-			switch {
-			case in.reported <= maxReportedLines:
-				fmt.Fprintln(in.a.stderr, e)
-			case in.reported == maxReportedLines+1:
-				fmt.Fprintf(in.a.stderr, "flowq: more than %d rejected lines; counting the rest silently\n", maxReportedLines)
-			}
-		},
-		OnWarning: func(e *parse.LineError) {
-			fmt.Fprintf(in.a.stderr, "%s:%d: warning: field %s: %s\n", e.File, e.Line, e.Field, e.Detail)
-		}}
-	var r *parse.Reader
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		defer zr.Close()
-		r = parse.NewReader(zr, opts)
-	} else {
-		r = parse.NewBytesReader(data, opts)
-	}
-	defer r.Release()
-	var err error
-	for r.Next() {
-		if err = w.add(r.RecordBatch()); err != nil {
-			break
-		}
-	}
-	st := r.Stats()
-	in.st.Records += st.Records
-	in.st.BadLines += st.BadLines
-	in.st.NoData += st.NoData
-	in.st.SkipData += st.SkipData
-	in.st.Text += st.Bytes
-	if err != nil {
-		return err
-	}
-	if err := r.Err(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-func countStatus(col arrow.Array, st *ingestStats) {
-	type stringer interface{ ValueStr(int) string }
-	s, ok := col.(stringer)
-	if !ok {
-		return
-	}
-	for i := 0; i < col.Len(); i++ {
-		if col.IsNull(i) {
-			continue
-		}
-		switch s.ValueStr(i) {
-		case parse.StatusNoData:
-			st.NoData++
-		case parse.StatusSkipData:
-			st.SkipData++
-		}
-	}
-}
-
-// chunkWriter gathers batches into chunks of up to ingestChunkRows and
-// writes each chunk to the lake in a goroutine of its own, one at a time.
-type chunkWriter struct {
-	ctx  context.Context
-	in   *ingester
-	id   string
-	recs []arrow.RecordBatch
-	rows int64
-	ch   chan []arrow.RecordBatch
-	done chan error
-}
-
-func (in *ingester) startWriter(ctx context.Context, id string) *chunkWriter {
-	w := &chunkWriter{ctx: ctx, in: in, id: id, ch: make(chan []arrow.RecordBatch), done: make(chan error, 1)}
-	go func() {
-		var first error
-		n := 0
-		for recs := range w.ch {
-			if first == nil {
-				chunkID := w.id
-				if n > 0 {
-					chunkID = fmt.Sprintf("%s#%d", w.id, n)
-				}
-				res, err := in.lake.Write(ctx, chunkID, recs)
-				if err != nil {
-					first = err
-				}
-				in.st.BytesOut += res.Bytes
-				in.st.Objects += len(res.Objects)
-			}
-			n++
-			for _, r := range recs {
-				r.Release()
-			}
-		}
-		w.done <- first
-	}()
-	return w
-}
-
-// add keeps rec (retaining it) and hands a full chunk to the writer.
-func (w *chunkWriter) add(rec arrow.RecordBatch) error {
-	rec.Retain()
-	w.recs = append(w.recs, rec)
-	w.rows += rec.NumRows()
-	if w.rows >= ingestChunkRows {
-		return w.flush()
-	}
-	return nil
-}
-
-func (w *chunkWriter) flush() error {
-	if len(w.recs) == 0 {
+	if !needS3 && !needCW {
 		return nil
 	}
-	select {
-	case w.ch <- w.recs:
-	case <-w.ctx.Done():
-		for _, r := range w.recs {
-			r.Release()
-		}
-		w.recs = nil
-		return w.ctx.Err()
+	if needCW && src.Since.IsZero() {
+		return usageError("cloudwatch: give --since (such as --since 24h)")
 	}
-	w.recs, w.rows = nil, 0
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	if needS3 {
+		src.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	}
+	if needCW {
+		src.CloudWatch = cloudwatchlogs.NewFromConfig(cfg)
+		src.EC2 = ec2.NewFromConfig(cfg)
+	}
 	return nil
 }
 
-// close writes the last chunk and waits for the writer.
-func (w *chunkWriter) close() error {
-	err := w.flush()
-	close(w.ch)
-	if werr := <-w.done; werr != nil {
-		return werr
+// ingestReport prints what ingest does: rejected lines (a few, then a
+// summary), failed inputs, progress on a terminal, the totals.
+type ingestReport struct {
+	a       *app
+	mu      sync.Mutex
+	sum     parse.Summary
+	bar     *progressbar.ProgressBar
+	start   time.Time
+	total   source.Stats
+	inputs  int
+	stored  int
+	skipped int
+	failed  int
+	alerts  int
+}
+
+func newIngestReport(a *app, inputs []*source.Input) *ingestReport {
+	r := &ingestReport{a: a, start: time.Now(), inputs: len(inputs)}
+	var size int64
+	for _, in := range inputs {
+		size += in.Size
 	}
-	return err
+	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && size > 0 {
+		r.bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("ingest"), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
+	}
+	return r
+}
+
+func (r *ingestReport) badLine(e *parse.LineError) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sum.Add(e) {
+		fmt.Fprintln(r.a.stderr, e)
+	}
+}
+
+func (r *ingestReport) warning(e *parse.LineError) {
+	fmt.Fprintf(r.a.stderr, "%s:%d: warning: field %s: %s\n", e.File, e.Line, e.Field, e.Detail)
+}
+
+func (r *ingestReport) progress(n int64) {
+	if r.bar != nil {
+		r.bar.Add64(n)
+	}
+}
+
+func (r *ingestReport) input(res pipeline.InputResult) error {
+	r.total.Stats.Add(res.Stats.Stats)
+	r.total.Stored += res.Stats.Stored
+	r.alerts += len(res.Alerts)
+	switch {
+	case res.Err != nil:
+		r.failed++
+		var se *source.Error
+		if errors.As(res.Err, &se) {
+			fmt.Fprintf(r.a.stderr, "flowq: %v; nothing of it was stored\n", res.Err)
+		} else {
+			fmt.Fprintf(r.a.stderr, "flowq: %s: %v; nothing of it was stored\n", res.Info.Name, res.Err)
+		}
+	case res.Skipped != "":
+		r.skipped++
+	default:
+		r.stored++
+	}
+	return nil
+}
+
+func (r *ingestReport) finish() {
+	if r.bar != nil {
+		r.bar.Finish()
+	}
 }
 
 // summary prints the totals.
-func (in *ingester) summary(d time.Duration) {
-	st := in.st
-	text := st.Text
-	if text == 0 {
-		text = st.BytesIn
+func (r *ingestReport) summary(lake string) {
+	r.finish()
+	for _, s := range r.sum.Report(r.total.Stats) {
+		fmt.Fprintln(r.a.stderr, "flowq:", s)
 	}
-	pct := 0.0
-	if text > 0 {
-		pct = 100 * float64(st.BytesOut) / float64(text)
+	st := r.total
+	fmt.Fprintf(r.a.stdout, "ingested %d of %d inputs into %s: %s records (%s NODATA, %s SKIPDATA), %s bad lines",
+		r.stored, r.inputs, lake, parse.Group(st.Records), parse.Group(st.NoData), parse.Group(st.SkipData), parse.Group(st.BadLines))
+	if r.skipped > 0 {
+		fmt.Fprintf(r.a.stdout, ", %d already stored", r.skipped)
 	}
-	mbs := 0.0
-	if s := d.Seconds(); s > 0 {
-		mbs = float64(text) / 1e6 / s
+	if r.failed > 0 {
+		fmt.Fprintf(r.a.stdout, ", %d rejected", r.failed)
 	}
-	fmt.Fprintf(in.a.stdout, "ingested %d files into %s: %s records (%s NODATA, %s SKIPDATA), %s bad lines",
-		st.Files, in.lake.URI(), groupDigits(st.Records), groupDigits(st.NoData), groupDigits(st.SkipData), groupDigits(st.BadLines))
-	if st.Failed > 0 {
-		fmt.Fprintf(in.a.stdout, ", %d files failed", st.Failed)
+	if st.Millis > 0 {
+		fmt.Fprintf(r.a.stdout, ", %s millisecond timestamps as seconds", parse.Group(st.Millis))
 	}
-	fmt.Fprintf(in.a.stdout, "\n  in: %s read, %s of flow-log text   out: %s of Parquet in %d objects (%.1f%% of the text)   %s, %.0f MB/s\n",
-		humanBytes(st.BytesIn), humanBytes(st.Text), humanBytes(st.BytesOut), st.Objects, pct, d.Round(time.Millisecond), mbs)
+	if r.alerts > 0 {
+		fmt.Fprintf(r.a.stdout, ", %d alerts", r.alerts)
+	}
+	d := time.Since(r.start)
+	fmt.Fprintf(r.a.stdout, "\n  read %s (%s of flow-log text) in %s, %.0f MB/s\n",
+		humanBytes(st.Stored), humanBytes(st.Bytes), d.Round(time.Millisecond), float64(st.Bytes)/1e6/max(d.Seconds(), 1e-9))
 }

@@ -24,8 +24,9 @@ The format is AWS's default version 2 format unless --format gives another
 (AWS ${field} syntax). A header line of field names, as in files AWS delivers
 to S3, declares the format from that line on.
 
-Rejected lines are reported on stderr as FILE:LINE: reason and skipped; every
-good line is still written. Exit status: 0 all lines parsed, 1 some lines
+Rejected lines are reported on stderr as FILE:LINE: reason and skipped (the
+first few one by one, then one summary per kind of error); every good line
+is still written. Exit status: 0 all lines parsed, 1 some lines
 rejected (or a file could not be read), 2 usage error (such as an unknown
 field in --format).`,
 		Example: `  flowq parse flows.log
@@ -44,8 +45,9 @@ field in --format).`,
 			defer out.Flush()
 			var total parse.Stats
 			var failed error
+			var sum parse.Summary
 			for _, path := range args {
-				st, err := parseFile(a, path, fm, batch, out)
+				st, err := parseFile(a, path, fm, batch, out, &sum)
 				total.Add(st)
 				if err != nil {
 					fmt.Fprintf(a.stderr, "flowq: %v\n", err)
@@ -55,9 +57,12 @@ field in --format).`,
 			if err := out.Flush(); err != nil {
 				return err
 			}
+			for _, line := range sum.Report(total) {
+				fmt.Fprintln(a.stderr, "flowq:", line)
+			}
 			if total.BadLines > 0 {
-				fmt.Fprintf(a.stderr, "flowq: %d of %d records rejected %v; the other %d were written\n",
-					total.BadLines, total.BadLines+total.Records, total.BadByReason(), total.Records)
+				fmt.Fprintf(a.stderr, "flowq: %s of %s lines rejected; the other %s records were written\n",
+					parse.Group(total.BadLines), parse.Group(total.BadLines+total.Records), parse.Group(total.Records))
 			}
 			if total.BadLines > 0 || failed != nil {
 				return errRejected
@@ -71,7 +76,7 @@ field in --format).`,
 }
 
 // parseFile writes one input's records as JSON Lines.
-func parseFile(a *app, path string, fm *parse.Format, batch int, out *bufio.Writer) (parse.Stats, error) {
+func parseFile(a *app, path string, fm *parse.Format, batch int, out *bufio.Writer, sum *parse.Summary) (parse.Stats, error) {
 	in, err := openInput(a, path)
 	if err != nil {
 		return parse.Stats{}, err
@@ -81,7 +86,11 @@ func parseFile(a *app, path string, fm *parse.Format, batch int, out *bufio.Writ
 	if name == "-" {
 		name = "<stdin>"
 	}
-	report := func(e *parse.LineError) { fmt.Fprintln(a.stderr, e) }
+	report := func(e *parse.LineError) {
+		if sum.Add(e) {
+			fmt.Fprintln(a.stderr, e)
+		}
+	}
 	r := parse.NewReader(in, parse.Options{Format: fm, BatchSize: batch, Name: name, OnBadLine: report,
 		OnWarning: func(e *parse.LineError) { fmt.Fprintln(a.stderr, "warning:", e) }})
 	defer r.Release()

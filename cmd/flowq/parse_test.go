@@ -108,3 +108,21 @@ func TestBenchCommandInputWithHeader(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestParseSummarisesRepeatedErrors: a file in another format than the one
+// given rejects every line; flowq says so once instead of printing 200,000
+// errors.
+func TestParseSummarisesRepeatedErrors(t *testing.T) {
+	v5 := "5 123456789012 eni-0a1b2c3d4e5f60011 10.0.11.50 10.0.21.100 49152 5432 6 20 4249 1795132800 1795132860 ACCEPT OK vpc-1 subnet-1\n"
+	code, out, errOut := runCLI(t, strings.Repeat(v5, 200_000), nil, "parse")
+	if code != 1 || out != "" {
+		t.Fatalf("exit %d, %d bytes of output; want 1 and none", code, len(out))
+	}
+	want := "all 200,000 lines have 16 fields; the format has 14: does the file need --format?"
+	if !strings.Contains(errOut, want) {
+		t.Errorf("stderr does not say %q:\n%s", want, errOut)
+	}
+	if n := strings.Count(errOut, "\n"); n > 15 {
+		t.Errorf("stderr has %d lines, want a summary:\n%s", n, errOut)
+	}
+}

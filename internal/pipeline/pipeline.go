@@ -77,8 +77,12 @@ type Config struct {
 	// Format of the flow-log text (nil: AWS's default version 2 format). A
 	// Batch may override it; header lines in the text replace it.
 	Format *parse.Format
-	// Lake receives every parsed record. Required.
+	// Lake receives every parsed record of Process. Lake or Sources is
+	// required.
 	Lake Lake
+	// Sources stores whole inputs for Ingest (store.Lake's sources, or
+	// WriteSources(Lake)).
+	Sources SourceLake
 	// Detector finds incidents; nil skips detection.
 	Detector Detector
 	// Sink delivers the alerts; nil keeps them in Result only.
@@ -100,7 +104,7 @@ type Config struct {
 
 // Validate reports a missing or contradictory setting.
 func (c *Config) Validate() error {
-	if c.Lake == nil {
+	if c.Lake == nil && c.Sources == nil {
 		return errors.New("pipeline: no lake")
 	}
 	return nil
@@ -184,6 +188,9 @@ func (p *Pipeline) Process(ctx context.Context, b Batch) (res Result, err error)
 	}
 	if b.ID == "" {
 		return fail(StageParse, errors.New("batch has no id"))
+	}
+	if p.cfg.Lake == nil {
+		return fail(StageStore, errors.New("pipeline: no batch lake (Config.Lake)"))
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(StageParse, err)

@@ -1,0 +1,183 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/source"
+)
+
+// Reasons an input is skipped (InputResult.Skipped).
+const SkipStored = "already stored"
+
+// InputOptions configure Ingest.
+type InputOptions struct {
+	// Read options for every input (Format, OnBadLine, Progress...). The
+	// Pipeline's BatchSize and Allocator apply when these are unset.
+	Read source.ReadOptions
+	// Workers is how many inputs are stored at once (default 1). Inputs
+	// are independent (such as CloudWatch Logs streams); OnBadLine and
+	// Progress must then be safe for concurrent use.
+	Workers int
+}
+
+// InputResult is what storing one input did.
+type InputResult struct {
+	Info    source.Info
+	Stats   source.Stats
+	Skipped string         // SkipStored, or "" when stored
+	Alerts  []detect.Alert // with a Detector
+	Err     error          // the input was rejected: nothing of it stored
+	Time    time.Duration
+}
+
+// Ingest stores each input once, in bounded memory: its records stream
+// from the source to the lake and become visible when the whole input has
+// been read; an input that fails (not flow logs, cut short, the lake's
+// error) is aborted and leaves nothing, and the others go on. An input
+// whose identity is already stored is skipped. With a Detector, a stored
+// input's records are then read again and detected, so the detectors see
+// exactly what the lake holds. fn is called once per input, in the order
+// of inputs. The error is the context's, or fn's.
+func (p *Pipeline) Ingest(ctx context.Context, inputs []*source.Input, opts InputOptions, fn func(InputResult) error) error {
+	if p.cfg.Sources == nil {
+		return errors.New("pipeline: no source lake")
+	}
+	if opts.Read.BatchSize == 0 {
+		opts.Read.BatchSize = p.cfg.BatchSize
+	}
+	if opts.Read.Allocator == nil {
+		opts.Read.Allocator = p.cfg.Allocator
+	}
+	workers := max(opts.Workers, 1)
+	results := make([]chan InputResult, len(inputs))
+	for i := range results {
+		results[i] = make(chan InputResult, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(inputs)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] <- p.input(ctx, inputs[i], opts.Read)
+			}
+		})
+	}
+	go func() {
+		defer close(next)
+		for i := range inputs {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for i := range inputs {
+		var res InputResult
+		select {
+		case res = <-results[i]:
+		case <-ctx.Done():
+		}
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		if err = fn(res); err != nil {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// input stores one input.
+func (p *Pipeline) input(ctx context.Context, in *source.Input, ro source.ReadOptions) (res InputResult) {
+	start := time.Now()
+	defer func() { res.Time = time.Since(start) }()
+	info, err := in.Identify(ctx)
+	res.Info = info
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	w, err := p.cfg.Sources.Begin(ctx, info)
+	if errors.Is(err, ErrSourceExists) {
+		res.Skipped = SkipStored
+		return res
+	}
+	if err != nil {
+		res.Err = &Error{Stage: StageStore, BatchID: info.ID, Err: err}
+		return res
+	}
+	res.Stats, err = in.Read(ctx, ro, func(rec arrow.RecordBatch) error {
+		if err := w.Write(ctx, rec); err != nil {
+			return &Error{Stage: StageStore, BatchID: info.ID, Err: err}
+		}
+		return nil
+	})
+	if err == nil && res.Stats.Records == 0 {
+		err = w.Abort(ctx) // nothing to store (blank, all lines rejected)
+		res.Err = err
+		return res
+	}
+	if err == nil {
+		err = w.Commit(ctx)
+		if errors.Is(err, ErrSourceExists) { // stored meanwhile (the same content at two paths)
+			res.Skipped, res.Stats = SkipStored, source.Stats{}
+			return res
+		}
+		if err != nil {
+			err = &Error{Stage: StageStore, BatchID: info.ID, Err: err}
+		}
+	}
+	if err != nil {
+		if aerr := w.Abort(context.WithoutCancel(ctx)); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		res.Err = err
+		return res
+	}
+	if p.cfg.Detector != nil {
+		res.Alerts, res.Err = p.detectInput(ctx, in, info, ro)
+	}
+	return res
+}
+
+// detectInput runs the stored input's records through the detectors and
+// delivers the alerts. The batch ids derive from the input's identity, so
+// ingesting it again (or retrying) does not count its records twice.
+func (p *Pipeline) detectInput(ctx context.Context, in *source.Input, info source.Info, ro source.ReadOptions) ([]detect.Alert, error) {
+	ro.OnBadLine, ro.OnWarning, ro.Progress = nil, nil, nil // reported by the first read
+	var alerts []detect.Alert
+	i := 0
+	_, err := in.Read(ctx, ro, func(rec arrow.RecordBatch) error {
+		a, err := p.cfg.Detector.Process(ctx, partID(info.ID, i), rec)
+		i++
+		if err != nil {
+			return &Error{Stage: StageDetect, BatchID: info.ID, Err: err}
+		}
+		alerts = append(alerts, a...)
+		return nil
+	})
+	if err != nil || len(alerts) == 0 {
+		return alerts, err
+	}
+	if p.cfg.Sink != nil {
+		if err := p.cfg.Sink.Send(ctx, alerts); err != nil {
+			return alerts, &Error{Stage: StageAlert, BatchID: info.ID, Err: err}
+		}
+	}
+	if err := p.cfg.Detector.Ack(ctx, alerts); err != nil {
+		return alerts, &Error{Stage: StageAlert, BatchID: info.ID, Err: err}
+	}
+	return alerts, nil
+}
