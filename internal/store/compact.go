@@ -45,10 +45,10 @@ func (l *Lake) readManifest(ctx context.Context, key string) (manifest, error) {
 
 // Compaction steps, in order, as CompactOptions.Hook sees them.
 const (
-	StepManifest = "manifest written"     // _flowq/compact/<p>/c-<id>.json
-	StepMerged   = "merged file written"  // <p>/c-<id>.parquet: plain readers see two copies from here…
-	StepMarkers  = "markers written"      // _flowq/compacted/<p>/b-…: retries of merged batches are dropped
-	StepInputs   = "inputs removed"       // …to here
+	StepManifest = "manifest written"      // _flowq/compact/<p>/c-<id>.json
+	StepMerged   = "merged file written"   // <p>/c-<id>.parquet: plain readers see two copies from here…
+	StepMarkers  = "markers written"       // _flowq/compacted/<p>/b-…: retries of merged batches are dropped
+	StepInputs   = "inputs removed"        // …to here
 	StepCleanup  = "old manifests removed" // manifests of merged files that were merged again
 )
 
