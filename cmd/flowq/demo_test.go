@@ -59,19 +59,60 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
-	// --fresh wipes a lake, and refuses a directory that is not one.
+	marker, err := os.ReadFile(filepath.Join(lake, ".flowq-demo"))
+	if err != nil || !strings.Contains(string(marker), "written by flowq demo") {
+		t.Fatalf("no demo marker: %v", err)
+	}
+
+	// --fresh empties the demo's lake.
 	if code, _, stderr := runCLI(t, "", nil, "--lake", lake, "demo", "--fresh", "--records", "1000"); code != 0 {
 		t.Fatalf("demo --fresh: exit %d: %s", code, stderr)
 	}
 	if n := len(lakeListing(t, lake)); n >= len(before) {
 		t.Errorf("--fresh kept the old lake: %d files", n)
 	}
-	other := t.TempDir()
-	os.WriteFile(filepath.Join(other, "notes.txt"), []byte("keep me"), 0o644)
-	if code, _, stderr := runCLI(t, "", nil, "--lake", other, "demo", "--fresh", "--records", "1000"); code == 0 || !strings.Contains(stderr, "not part of a lake") {
-		t.Errorf("--fresh on a non-lake directory: exit %d, %s", code, stderr)
+}
+
+// TestDemoOwnLake: the demo never touches a lake it did not create. Its
+// default is its own directory, not FLOWQ_LAKE or ./flowlake; it refuses a
+// non-empty directory without its marker; --fresh refuses a demo lake that
+// holds a file the demo did not write (the old --fresh deleted anything
+// under year= directories, and the old default was the user's lake).
+func TestDemoOwnLake(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	user := filepath.Join(dir, "mylake")
+	writeFile(t, user, "year=2026/month=11/day=20/hour=08/b-mine.parquet", []byte("the user's data"))
+	code, out, stderr := runCLI(t, "", map[string]string{"FLOWQ_LAKE": user}, "demo", "--records", "1000")
+	if code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(other, "notes.txt")); err != nil {
-		t.Error("--fresh removed a file that is not part of a lake")
+	if !strings.Contains(out, filepath.Join(dir, "flowq-demo")) {
+		t.Errorf("the demo did not use ./flowq-demo:\n%s", out)
+	}
+	if got := lakeListing(t, user); len(got) != 1 {
+		t.Errorf("the demo touched FLOWQ_LAKE: %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "flowlake")); err == nil {
+		t.Error("the demo wrote ./flowlake")
+	}
+	for _, fresh := range []string{"--fresh=false", "--fresh"} {
+		code, _, stderr := runCLI(t, "", nil, "--lake", user, "demo", fresh, "--records", "1000")
+		if code == 0 || !strings.Contains(stderr, "not a lake flowq demo created") {
+			t.Errorf("demo %s into the user's lake: exit %d, %s", fresh, code, stderr)
+		}
+	}
+	if got := lakeListing(t, user); len(got) != 1 {
+		t.Errorf("the demo touched the user's lake: %v", got)
+	}
+	// Data written into the demo's lake by someone else: --fresh refuses.
+	demoLake := filepath.Join(dir, "flowq-demo")
+	mine := writeFile(t, demoLake, "year=2026/month=11/day=21/hour=09/b-ingested-by-me.parquet", []byte("x"))
+	code, _, stderr = runCLI(t, "", nil, "demo", "--fresh", "--records", "1000")
+	if code == 0 || !strings.Contains(stderr, "b-ingested-by-me.parquet") {
+		t.Errorf("--fresh over foreign data: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Error("--fresh removed a file the demo did not write")
 	}
 }

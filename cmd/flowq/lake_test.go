@@ -119,7 +119,7 @@ func TestIngestRoundTrip(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ingest: exit %d\n%s%s", code, out, errb)
 	}
-	if !strings.Contains(out, "ingested 2 files") || !strings.Contains(out, "5,000 records") {
+	if !strings.Contains(out, "ingested 2 of 2 inputs") || !strings.Contains(out, "5,000 records") {
 		t.Errorf("summary: %s", out)
 	}
 	if diff := cmp.Diff(lakeSums(t, lake), want); diff != "" {
@@ -130,7 +130,7 @@ func TestIngestRoundTrip(t *testing.T) {
 	if code, _, errb := runCLI(t, "", nil, "--lake", lake, "ingest", filepath.Join(dir, "in")); code != 0 {
 		t.Fatalf("re-ingest: %s", errb)
 	}
-	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "ingest", dir); code != 0 || !strings.Contains(out, "ingested 2 files") {
+	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "ingest", dir); code != 0 || !strings.Contains(out, "2 already stored") {
 		t.Fatalf("ingest of the lake's parent: exit %d: %s%s", code, out, errb)
 	}
 	if diff := cmp.Diff(lakeSums(t, lake), want); diff != "" {

@@ -10,15 +10,52 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// Exit statuses.
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version string
+
+// buildVersion returns flowq's version: the ldflags value, else the module
+// version and VCS revision Go recorded, else "devel".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev != "" && !strings.Contains(v, rev[:min(12, len(rev))]) {
+		v += " (" + rev[:min(12, len(rev))] + dirty + ")"
+	}
+	return v + " " + bi.GoVersion
+}
+
+// Exit statuses, as the README states them.
 const (
 	exitOK       = 0
-	exitRejected = 1 // ran, but some input lines were rejected (or the command failed)
-	exitUsage    = 2 // bad flags or arguments
+	exitRejected = 1 // ran, but some input lines were rejected, or the command failed (unreadable input, bad SQL)
+	exitUsage    = 2 // bad flags or arguments, unknown command
 )
 
 // app holds what every subcommand shares: the I/O streams and global flags.
@@ -90,14 +127,36 @@ directory or s3://bucket/prefix), queries that history with DuckDB, and runs
 the same REJECT, exfiltration and port-scan detectors as the ingest Lambda.
 
 Start with:
-  flowq demo                      a day of synthetic traffic, end to end
+  flowq demo                      a day of synthetic traffic, end to end (own lake: ./flowq-demo)
   flowq parse flows.log.gz        flow-log text to JSON Lines
   flowq ingest ./AWSLogs          files delivered by AWS to S3 into the lake
   flowq list                      the named queries
-  flowq run top-talkers --since 24h`,
+  flowq run top-talkers --since 24h
+  flowq query "SELECT action, count(*) FROM flows GROUP BY ALL"
+
+The lake is ./flowlake unless --lake or FLOWQ_LAKE names another directory
+or s3://bucket/prefix. Times are UTC everywhere.
+
+Exit status: 0 success; 1 the command failed (unreadable input, bad SQL) or
+rejected some input lines (reported as FILE:LINE: reason); 2 usage error
+(unknown command, bad flag or argument).`,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Without a command: the help. An unknown command is a usage error.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for flowq", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return usageError("%s\nRun 'flowq --help' for usage.", msg)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
+	root.SetVersionTemplate("flowq {{.Version}}\n")
 	lakeDefault := a.getenv("FLOWQ_LAKE")
 	if lakeDefault == "" {
 		lakeDefault = "./flowlake"
@@ -124,6 +183,9 @@ func commands(a *app) []*cobra.Command {
 		newCompactCmd(a),
 		newDetectCmd(a),
 		newDemoCmd(a),
+		newInventoryCmd(a),
+		newExplainCmd(a),
+		newReportCmd(a),
 	}
 }
 

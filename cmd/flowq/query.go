@@ -9,28 +9,45 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/flowq/flowq/internal/render"
 )
 
 func newQueryCmd(a *app) *cobra.Command {
 	var tf timeFlags
 	var output string
+	var raw bool
 	cmd := &cobra.Command{
 		Use:   "query [--since T] [--until T] [-o FORMAT] SQL|-",
 		Short: "Run SQL over the lake's flows view with DuckDB",
 		Long: `Run one SQL statement with DuckDB over the view flows: every record of the
-lake (--lake, default ./flowlake or $FLOWQ_LAKE), one column per flow-log field
-(AWS's Parquet names: srcaddr, dstport, log_status, "end", ...) plus the
-partition columns year, month, day and hour. '-' reads the SQL from stdin.
+lake (--lake, default ./flowlake or $FLOWQ_LAKE) once. '-' reads the SQL
+from stdin.
+
+flows has the same columns for every lake and time range: every flow-log
+field of versions 2-11 under AWS's Parquet names and types (srcaddr VARCHAR,
+dstport INTEGER, bytes BIGINT, log_status, "end", pkt_srcaddr, ...; NULL
+where the records' format lacks the field), then the INTEGER partition
+columns year, month, day and hour (the UTC hour of start). A range without
+data gives no rows, not an error.
 
 --since and --until keep only flows that start in the range and prune the
 lake's hourly partitions before DuckDB opens a file, so a narrow range over a
 long history stays fast.
 
-Macros: in_cidr(addr, cidr) (IPv4 and IPv6), ip4_int(addr),
-ip4_subnet(addr, bits). Times are Unix seconds; to_timestamp(start) shows them.`,
+The session runs in UTC: start and "end" are Unix seconds, and
+to_timestamp(start) shows them in UTC; tables mark time columns (UTC).
+Macros: in_cidr(addr, cidr) (IPv4 and IPv6; a malformed CIDR is an error),
+ip4_int(addr), ip4_subnet(addr, bits).
+
+Tables fit the terminal without cutting a value (prose wraps; columns that
+do not fit are left out and named); byte counts show as 1.5 MB unless --raw.
+For an s3:// lake, the objects in the range are downloaded once and kept by
+ETag under $FLOWQ_CACHE (default: your user cache directory).`,
 		Example: `  flowq query "SELECT action, count(*) FROM flows GROUP BY ALL"
   flowq query --since 24h "SELECT srcaddr, sum(bytes) FROM flows WHERE in_cidr(srcaddr, '10.0.11.0/24') GROUP BY 1"
-  flowq query -o csv "SELECT * FROM flows WHERE dstport = 22" > ssh.csv`,
+  flowq query -o csv "SELECT * FROM flows WHERE dstport = 22" > ssh.csv
+  flowq query --since 1h "SELECT to_timestamp(start) AS t, srcaddr, dstaddr, bytes FROM flows ORDER BY bytes DESC LIMIT 5"`,
 		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tr, err := tf.timeRange(time.Now())
@@ -41,6 +58,7 @@ ip4_subnet(addr, bits). Times are Unix seconds; to_timestamp(start) shows them.`
 			if err != nil {
 				return err
 			}
+			oo.Raw = raw
 			q := args[0]
 			if q == "-" {
 				data, err := io.ReadAll(a.stdin)
@@ -57,6 +75,7 @@ ip4_subnet(addr, bits). Times are Unix seconds; to_timestamp(start) shows them.`
 	}
 	addTimeFlags(cmd.Flags(), &tf)
 	addOutputFlag(cmd.Flags(), &output)
+	addRawFlag(cmd.Flags(), &raw)
 	return cmd
 }
 
@@ -74,12 +93,17 @@ func (a *app) runSQL(ctx context.Context, q string, tr timeRange, oo outputOptio
 	if d.Files == 0 {
 		fmt.Fprintf(a.stderr, "flowq: no data in %s; the lake holds other times\n", tr)
 	}
+	return a.querySQL(ctx, d, q, oo)
+}
+
+// querySQL runs one statement in an open session and renders the result.
+func (a *app) querySQL(ctx context.Context, d *lakeDB, q string, oo outputOptions) error {
 	rows, err := d.DB.QueryContext(ctx, q)
 	if err != nil {
 		return sqlError(err, q)
 	}
 	defer rows.Close()
-	if _, err := writeRows(a.stdout, rows, oo); err != nil {
+	if _, err := render.SQLRows(a.stdout, rows, oo); err != nil {
 		return sqlError(err, q)
 	}
 	return nil

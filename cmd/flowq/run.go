@@ -15,7 +15,7 @@ func newRunCmd(a *app) *cobra.Command {
 	var tf timeFlags
 	var output string
 	var params []string
-	var printSQL bool
+	var printSQL, raw bool
 	cmd := &cobra.Command{
 		Use:   "run NAME [--param k=v]... [--since T] [--until T] [-o FORMAT]",
 		Short: "Run a named query over the lake",
@@ -62,6 +62,7 @@ partitions. --sql prints the query with its parameters instead of running it.`,
 			if err != nil {
 				return err
 			}
+			oo.Raw = raw
 			return a.runSQL(cmd.Context(), sql, tr, oo)
 		},
 	}
@@ -69,5 +70,6 @@ partitions. --sql prints the query with its parameters instead of running it.`,
 	cmd.Flags().BoolVar(&printSQL, "sql", false, "print the SQL with its parameters and exit")
 	addTimeFlags(cmd.Flags(), &tf)
 	addOutputFlag(cmd.Flags(), &output)
+	addRawFlag(cmd.Flags(), &raw)
 	return cmd
 }
