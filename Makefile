@@ -32,6 +32,7 @@ tools:
 	@command -v moto_server >/dev/null || pip install 'moto[server]'
 	@command -v cfn-lint >/dev/null || pip install cfn-lint
 	@command -v aws >/dev/null || pip install awscli
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	cd infra && npm ci --no-audit --no-fund
 
 ## test: every test of every module, a short fuzz run, and the infra proof.

@@ -1,0 +1,172 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/store"
+	"github.com/flowq/flowq/internal/synth"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// reportCase is a lake, the range to report on and what the report must say.
+type reportCase struct {
+	name   string
+	texts  []string
+	lakeTR store.TimeRange // the session's range (wider: the previous period)
+	cfg    Config
+	bucket time.Duration
+	holds  string // in the page's summary
+}
+
+func reportCases() []reportCase {
+	gen := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+	dayTR := store.TimeRange{Since: day, Until: day.Add(24 * time.Hour)}
+	return []reportCase{
+		{name: "day", texts: []string{dayText(3, day, 4000), dayText(4, day.Add(-24*time.Hour), 1500)},
+			lakeTR: store.TimeRange{Since: day.Add(-24 * time.Hour), Until: day.Add(24 * time.Hour)},
+			cfg:    Config{Since: day, Until: day.Add(24 * time.Hour), Generated: gen}, bucket: 5 * time.Minute, holds: "records from"},
+		{name: "empty", texts: []string{awsDefaultText},
+			lakeTR: store.TimeRange{Since: day.Add(7 * 24 * time.Hour), Until: day.Add(8 * 24 * time.Hour)},
+			cfg:    Config{Since: day.Add(7 * 24 * time.Hour), Until: day.Add(8 * 24 * time.Hour), Generated: gen}, bucket: 5 * time.Minute,
+			holds: "holds no flow-log records"},
+		{name: "one-record", texts: []string{strings.Join(strings.SplitAfter(awsDefaultText, "\n")[:2], "")},
+			cfg: Config{Generated: gen}, bucket: time.Minute, holds: "1 records from 1 interfaces"},
+		{name: "mixed", texts: []string{awsDefaultText, awsV5Text}, lakeTR: dayTR,
+			cfg: Config{Since: day, Until: day.Add(24 * time.Hour), Generated: gen}, bucket: 5 * time.Minute, holds: "Flow-log versions: 2, 5"},
+		{name: "year", texts: []string{yearText()},
+			cfg: Config{Generated: gen}, bucket: 24 * time.Hour, holds: "records from"},
+	}
+}
+
+// yearText is a year of sparse traffic: 300 records from day on, and the incidents.
+func yearText() string {
+	text, _ := synth.Scenario(5, synth.DetectFormat, day, 365*24*time.Hour, 300, day.Add(100*24*time.Hour))
+	return string(text)
+}
+
+func TestBuildAgainstIndependentSQL(t *testing.T) {
+	for _, tc := range reportCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.texts, tc.lakeTR)
+			createRaw(t, f.sql())
+			ctx := context.Background()
+			d, err := Build(ctx, Input{DB: f.sql()}, tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Bucket != tc.bucket {
+				t.Errorf("bucket %v, want %v", d.Bucket, tc.bucket)
+			}
+			o := oracle{t: t, f: f, since: d.Since.Unix(), until: d.Until.Unix(), bucket: int64(d.Bucket / time.Second)}
+			o.checkSummary(d.Summary)
+			o.checkTraffic(d.Traffic, o.since, o.until)
+			o.checkTraffic(shiftSeries(append([]TrafficPoint(nil), d.Previous...), -(o.until-o.since)), 2*o.since-o.until, o.since)
+			o.checkDirection(d.Direction)
+			o.checkPairs(d.Pairs)
+			o.checkHosts(d.Hosts)
+			o.checkSankey(d.Sankey)
+			o.checkHeatmap(d.Heatmap)
+			o.checkHealth(d.Health)
+			var page bytes.Buffer
+			if err := Write(&page, d); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(page.String(), tc.holds) {
+				t.Errorf("the page does not say %q; it says %q", tc.holds, holds(d))
+			}
+			golden(t, tc.name, d)
+		})
+	}
+}
+
+// golden compares d as JSON with testdata/NAME.json.
+func golden(t *testing.T, name string, d *Data) {
+	t.Helper()
+	got, err := json.MarshalIndent(d, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(got), string(want)); diff != "" {
+		t.Errorf("%s differs (-got +want; go test -update to accept):\n%s", path, diff)
+	}
+}
+
+func TestBucketFor(t *testing.T) {
+	for _, c := range []struct {
+		span, want time.Duration
+	}{
+		{0, time.Minute}, {time.Hour, time.Minute}, {6 * time.Hour, time.Minute}, {7 * time.Hour, 5 * time.Minute},
+		{24 * time.Hour, 5 * time.Minute}, {7 * 24 * time.Hour, time.Hour}, {30 * 24 * time.Hour, 3 * time.Hour},
+		{365 * 24 * time.Hour, 24 * time.Hour}, {10 * 365 * 24 * time.Hour, 7 * 24 * time.Hour},
+	} {
+		if got := BucketFor(c.span); got != c.want {
+			t.Errorf("BucketFor(%v) = %v, want %v", c.span, got, c.want)
+		}
+	}
+}
+
+func TestAlertsOfTheRangeOnly(t *testing.T) {
+	at := func(h int) detect.Alert {
+		return detect.Alert{Detector: "reject", Src: "10.0.0.1", WindowStart: day.Add(time.Duration(h) * time.Hour)}
+	}
+	got := alertsIn([]detect.Alert{at(25), at(3), at(-1), at(24), at(0), at(23)}, day, day.Add(24*time.Hour))
+	var hours []int
+	for _, a := range got {
+		hours = append(hours, int(a.WindowStart.Sub(day)/time.Hour))
+	}
+	if diff := cmp.Diff(hours, []int{0, 3, 23}); diff != "" {
+		t.Errorf("alerts (-got +want):\n%s", diff)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	err := Config{Top: -1, Since: day, Until: day}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "top -1") || !strings.Contains(err.Error(), "empty range") {
+		t.Errorf("Validate = %v, want both problems", err)
+	}
+}
+
+// groupOf is the oracle's sankey group of an address, with net/netip.
+func groupOf(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return "unknown"
+	}
+	for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"} {
+		if netip.MustParsePrefix(p).Contains(a) {
+			return netip.PrefixFrom(a, 24).Masked().String()
+		}
+	}
+	if netip.MustParsePrefix("fc00::/7").Contains(a) {
+		return "IPv6 private"
+	}
+	return "internet"
+}
