@@ -21,11 +21,13 @@ func newCompactCmd(a *app) *cobra.Command {
 queries over long histories much faster.
 
 Safe while ingestion continues: compact merges exactly the files it listed,
-writes the merged file (and a manifest naming its inputs) before deleting
-anything, then deletes exactly those inputs. Readers that list the lake the
-way flowq does skip files a merged file already holds, so nothing is counted
-twice and nothing is lost, even if compact is interrupted; run it again to
-finish the clean-up.`,
+writes a manifest of them (under _flowq/, where no reader of flow logs
+looks) and then the merged file, and only then deletes exactly those inputs.
+flowq's readers skip files a merged file already holds, so they count every
+record once even if compact is interrupted. Readers that glob the directory
+(DuckDB, Athena) see both copies only between "merged file written" and
+"inputs deleted"; if compact was interrupted there, the next run finishes
+the job first. A Lambda retry of a batch already merged is dropped.`,
 		Example: `  flowq compact
   flowq compact --since 48h --until 1h`,
 		Args: argsUsage(cobra.NoArgs),

@@ -186,6 +186,7 @@ func commands(a *app) []*cobra.Command {
 		newInventoryCmd(a),
 		newExplainCmd(a),
 		newReportCmd(a),
+		newSourcesCmd(a),
 	}
 }
 

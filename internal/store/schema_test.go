@@ -13,7 +13,9 @@ import (
 )
 
 func TestCheckFlowSchema(t *testing.T) {
-	f := func(name string, typ arrow.DataType) arrow.Field { return arrow.Field{Name: name, Type: typ, Nullable: true} }
+	f := func(name string, typ arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: typ, Nullable: true}
+	}
 	tests := []struct {
 		name   string
 		fields []arrow.Field
