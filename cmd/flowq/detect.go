@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,92 +21,100 @@ import (
 
 	"github.com/flowq/flowq/internal/alert"
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detectconfig"
 )
 
 // detectBatchRows is the number of lake rows per record batch given to the
 // detectors.
 const detectBatchRows = 64 << 10
 
-// detectFlags are the detector options of flowq detect, bound on a FlagSet
-// so other commands (flowq demo) can offer the same ones.
+// detectFlags are the detector options of flowq detect: one flag per
+// option of the detection configuration (internal/detectconfig), plus
+// --config, the same document the Lambda reads from FLOWQ_CONFIG.
 type detectFlags struct {
-	watch, allowDst, allowSrc, rejectSrc, rejectDst, rejectPorts string
-	rejectAllowSrc, rejectAllowDst, rejectAllowPorts             string
-	scanSrc, detectors                                           string
-	window                                                       time.Duration
-	exfilBytes, rejectThreshold                                  int64
-	scanPorts, evidence                                          int
-	anyPair, awsServices                                         bool
+	fs   *pflag.FlagSet
+	file string
 }
 
-// addDetectFlags binds the detector options on fs, with detect's defaults.
+// optionFlag is a flag bound to a detectconfig option: it checks the value
+// when given and applies it over the file in config().
+type optionFlag struct {
+	opt detectconfig.Option
+	val string
+}
+
+func (f *optionFlag) String() string { return f.val }
+func (f *optionFlag) Type() string {
+	if f.opt.IsBool() {
+		return "bool"
+	}
+	return f.opt.Type
+}
+func (f *optionFlag) Set(v string) error {
+	var scratch detectconfig.Config
+	if err := f.opt.Set(&scratch, v); err != nil {
+		return err
+	}
+	f.val = v
+	return nil
+}
+
+// addDetectFlags binds the detector options on fs, with the defaults of
+// flowq detect (which keeps every window: no retention).
 func addDetectFlags(fs *pflag.FlagSet, f *detectFlags) {
-	d := detect.DefaultConfig()
-	fs.StringVar(&f.watch, "watch", prefixList(d.Watch), "watched networks (comma-separated CIDRs): inside = yours")
-	fs.DurationVar(&f.window, "window", d.Window, "tumbling window, aligned to the epoch, by record start")
-	fs.StringVar(&f.detectors, "detectors", strings.Join(detect.AllDetectors(), ","), "detectors to run")
-	fs.Int64Var(&f.exfilBytes, "exfil-bytes", d.ExfilBytes, "exfiltration: alert when a pair moves strictly more bytes than this in a window")
-	fs.BoolVar(&f.anyPair, "any-pair", false, "exfiltration: judge every pair, not only inside -> outside (the seed's Logs Insights query)")
-	fs.StringVar(&f.allowDst, "allow-dst", "", "exfiltration: destinations (CIDRs) never alerted")
-	fs.StringVar(&f.allowSrc, "allow-src", "", "exfiltration: sources (CIDRs) never alerted, e.g. NAT gateways' private IPs")
-	fs.BoolVar(&f.awsServices, "aws-services", false, "exfiltration: also count traffic to AWS services (pkt-dst-aws-service set)")
-	fs.Int64Var(&f.rejectThreshold, "reject-threshold", d.RejectThreshold, "reject: alert when a source has this many REJECT records in a window")
-	fs.StringVar(&f.rejectSrc, "src", "", "reject: only sources in these CIDRs (default: --watch), e.g. 10.0.11.0/24")
-	fs.StringVar(&f.rejectDst, "dst", "", "reject: only destinations in these CIDRs (default: any)")
-	fs.StringVar(&f.rejectPorts, "ports", "", "reject: only these destination ports, e.g. 22,3306,8000-8100 (default: any)")
-	fs.StringVar(&f.rejectAllowSrc, "allow-reject-src", "", "reject: sources (CIDRs) whose rejects are expected")
-	fs.StringVar(&f.rejectAllowDst, "allow-reject-dst", "", "reject: destinations (CIDRs) whose rejects are expected")
-	fs.StringVar(&f.rejectAllowPorts, "allow-reject-ports", "", "reject: destination ports whose rejects are expected")
-	fs.IntVar(&f.scanPorts, "scan-ports", d.ScanPorts, "port scan: alert at this many distinct destination ports of one destination in a window")
-	fs.StringVar(&f.scanSrc, "scan-src", "", "port scan: only sources in these CIDRs (default: --watch)")
-	fs.IntVar(&f.evidence, "evidence", d.Evidence, "records quoted per alert")
+	f.fs = fs
+	d := cliDefaults()
+	for _, o := range detectconfig.Options() {
+		if o.Name == "claim-lease" {
+			continue // one process: no other batch to hand alerts to
+		}
+		fl := fs.VarPF(&optionFlag{opt: o, val: o.Get(&d)}, o.Name, "", o.Usage)
+		if o.IsBool() {
+			fl.NoOptDefVal = "true"
+		}
+	}
+	fs.StringVar(&f.file, "config", "", "detection configuration file: YAML, keys named as these flags (the Lambda's FLOWQ_CONFIG); flags override it")
 }
 
-func prefixList(ps []netip.Prefix) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ",")
-}
-
-// config turns the flags into a detect.Config; errors are usage errors.
-func (f *detectFlags) config() (detect.Config, error) {
-	c := detect.DefaultConfig()
-	c.Window, c.ExfilBytes, c.ExfilAnyPair, c.ExfilAWSServices = f.window, f.exfilBytes, f.anyPair, f.awsServices
-	c.RejectThreshold, c.ScanPorts, c.Evidence = f.rejectThreshold, f.scanPorts, f.evidence
-	var err error
-	for _, p := range []struct {
-		flag, val string
-		dst       *[]netip.Prefix
-	}{
-		{"--watch", f.watch, &c.Watch}, {"--allow-dst", f.allowDst, &c.ExfilAllowDst}, {"--allow-src", f.allowSrc, &c.ExfilAllowSrc}, {"--src", f.rejectSrc, &c.RejectSrc},
-		{"--dst", f.rejectDst, &c.RejectDst}, {"--allow-reject-src", f.rejectAllowSrc, &c.RejectAllowSrc},
-		{"--allow-reject-dst", f.rejectAllowDst, &c.RejectAllowDst}, {"--scan-src", f.scanSrc, &c.ScanSrc},
-	} {
-		if *p.dst, err = detect.ParsePrefixes(p.val); err != nil {
-			return c, usageError("%s: %v", p.flag, err)
-		}
-	}
-	for _, p := range []struct {
-		flag, val string
-		dst       *[]detect.PortRange
-	}{{"--ports", f.rejectPorts, &c.RejectPorts}, {"--allow-reject-ports", f.rejectAllowPorts, &c.RejectAllowPorts}} {
-		if *p.dst, err = detect.ParsePorts(p.val); err != nil {
-			return c, usageError("%s: %v", p.flag, err)
-		}
-	}
-	c.Detectors = nil
-	for d := range strings.SplitSeq(f.detectors, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			c.Detectors = append(c.Detectors, d)
-		}
-	}
-	if len(c.Detectors) == 0 {
-		return c, usageError("--detectors: name at least one of %s", strings.Join(detect.AllDetectors(), ", "))
-	}
-	// Over history there is no "late": keep every window, accept any age.
+// cliDefaults are the defaults of flowq detect: the Lambda's, except that
+// over history no record is late and no claim needs a lease.
+func cliDefaults() detectconfig.Config {
+	c := detectconfig.Default()
 	c.Retention, c.ClaimLease = 0, 0
+	return c
+}
+
+// config reads --config, if given, and applies the flags set on the command
+// line over it; errors are usage errors, naming the file and line or the
+// flag.
+func (f *detectFlags) config(readFile func(string) ([]byte, error)) (detect.Config, error) {
+	c := cliDefaults()
+	if f.file != "" {
+		data, err := readFile(f.file)
+		if err != nil {
+			return c, usageError("--config: %v", err)
+		}
+		if c, err = detectconfig.Parse(f.file, data); err != nil {
+			return c, usageError("%v", err)
+		}
+		if !f.fs.Changed("retention") {
+			c.Retention = 0 // over history: judge every record, however old
+		}
+		c.ClaimLease = 0
+	}
+	var errs []error
+	f.fs.VisitAll(func(fl *pflag.Flag) {
+		of, ok := fl.Value.(*optionFlag)
+		if !ok || !fl.Changed {
+			return
+		}
+		if err := of.opt.Set(&c, of.val); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", fl.Name, err))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return c, usageError("%v", err)
+	}
 	if err := c.Validate(); err != nil {
 		return c, usageError("%v", err)
 	}
@@ -144,7 +153,7 @@ summary goes to stderr.`,
   flowq detect --since 2026-11-20 --sns arn:aws:sns:us-east-1:123456789012:flowq-alerts`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := df.config()
+			cfg, err := df.config(os.ReadFile)
 			if err != nil {
 				return err
 			}

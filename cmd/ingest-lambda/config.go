@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/flowq/flowq/internal/cwlogs"
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
 )
 
@@ -18,9 +18,12 @@ const (
 	envLogFormat  = "FLOWQ_LOG_FORMAT"      // the flow log's ${field} format (default: AWS's v2)
 	envTopic      = "FLOWQ_ALERT_TOPIC_ARN" // SNS topic for alerts ("" logs them only)
 	envStateTable = "FLOWQ_STATE_TABLE"     // DynamoDB table ("" keeps state in memory)
-	envWatch      = "FLOWQ_WATCH_CIDRS"     // comma-separated CIDRs (default 10.0.0.0/16)
-	envExfilBytes = "FLOWQ_EXFIL_BYTES"     // default 1000000
-	envWindow     = "FLOWQ_WINDOW"          // default 1h
+	envConfig     = "FLOWQ_CONFIG"          // the detection configuration document (YAML, keys as flowq detect's flags)
+	// Earlier releases' detector variables, still read when FLOWQ_CONFIG
+	// is unset (detectconfig.Option.Env).
+	envWatch      = "FLOWQ_WATCH_CIDRS"
+	envExfilBytes = "FLOWQ_EXFIL_BYTES"
+	envWindow     = "FLOWQ_WINDOW"
 	envMaxBytes   = "FLOWQ_MAX_PAYLOAD_BYTES"
 )
 
@@ -55,26 +58,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad(envLogFormat, err)
 	}
 	c.Format = fm
-	if v := getenv(envWatch); strings.TrimSpace(v) != "" {
-		if ps, err := detect.ParsePrefixes(v); err != nil {
-			bad(envWatch, err)
-		} else {
-			c.Detect.Watch = ps
-		}
-	}
-	if v := strings.TrimSpace(getenv(envExfilBytes)); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err != nil {
-			bad(envExfilBytes, fmt.Errorf("%q is not a whole number of bytes", v))
-		} else {
-			c.Detect.ExfilBytes = n
-		}
-	}
-	if v := strings.TrimSpace(getenv(envWindow)); v != "" {
-		if d, err := time.ParseDuration(v); err != nil {
-			bad(envWindow, fmt.Errorf("%q is not a duration such as 1h or 15m", v))
-		} else {
-			c.Detect.Window = d
-		}
+	c.Detect, err = detectConfig(getenv)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if v := strings.TrimSpace(getenv(envMaxBytes)); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err != nil {
@@ -105,10 +91,42 @@ func (c *config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s=%q: want an SNS topic ARN (arn:aws:sns:region:account:name)", envTopic, c.TopicARN))
 	}
 	if err := c.Detect.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("detector settings (%s, %s, %s): %w", envWatch, envExfilBytes, envWindow, err))
+		errs = append(errs, fmt.Errorf("detector settings: %w", err))
 	}
 	if c.MaxPayloadBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("%s=%d: at least 1 MiB", envMaxBytes, c.MaxPayloadBytes))
 	}
 	return errors.Join(errs...)
+}
+
+// detectConfig reads the detection configuration: the document in
+// FLOWQ_CONFIG, or else the three variables of earlier releases
+// (FLOWQ_WATCH_CIDRS, FLOWQ_EXFIL_BYTES, FLOWQ_WINDOW), which still work
+// alone but not beside the document.
+func detectConfig(getenv func(string) string) (detect.Config, error) {
+	var legacy []detectconfig.Option
+	for _, o := range detectconfig.Options() {
+		if o.Env != "" && strings.TrimSpace(getenv(o.Env)) != "" {
+			legacy = append(legacy, o)
+		}
+	}
+	if doc := getenv(envConfig); strings.TrimSpace(doc) != "" {
+		c, err := detectconfig.Parse(envConfig, []byte(doc))
+		var errs []error
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, o := range legacy {
+			errs = append(errs, fmt.Errorf("%s is set beside %s: move it into the document as %q and unset it", o.Env, envConfig, o.Name+": "+getenv(o.Env)))
+		}
+		return c, errors.Join(errs...)
+	}
+	c := detectconfig.Default()
+	var errs []error
+	for _, o := range legacy {
+		if err := o.Set(&c, getenv(o.Env)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", o.Env, err))
+		}
+	}
+	return c, errors.Join(errs...)
 }

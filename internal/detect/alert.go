@@ -35,14 +35,28 @@ type Alert struct {
 	ENIs []string `json:"enis,omitempty"`
 	// Dsts are the distinct destinations of the evidence batch (reject).
 	Dsts []string `json:"dsts,omitempty"`
-	// Evidence holds up to Config.Evidence records of the batch that made
-	// the alert due, largest first.
+	// Evidence holds up to Config.Evidence records of the alert's key from
+	// the batch that made the alert due: the largest first for
+	// exfiltration, the first of each port for a port scan.
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// EvidenceMore counts the alert's records not quoted in Evidence
+	// (shown as "+N more").
+	EvidenceMore int64 `json:"evidence_more,omitempty"`
+	// Rule is the exfiltration rule that fired, e.g. "1 MB in 1h".
+	Rule string `json:"rule,omitempty"`
+	// SrcResource and DstResource name the resources behind Src and Dst,
+	// when the engine has a Resolver that knows them.
+	SrcResource *Resource `json:"src_resource,omitempty"`
+	DstResource *Resource `json:"dst_resource,omitempty"`
 }
 
 // Key returns the state key of the alert.
 func (a *Alert) Key() Key {
-	return Key{Detector: a.Detector, Window: a.WindowStart.Unix(), Src: a.Src, Dst: a.Dst}
+	k := Key{Detector: a.Detector, Window: a.WindowStart.Unix(), Src: a.Src, Dst: a.Dst}
+	if a.Detector == Exfiltration {
+		k.Span = a.WindowEnd.Unix() - k.Window
+	}
+	return k
 }
 
 // Evidence is one flow-log record quoted in an alert.

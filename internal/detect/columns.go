@@ -66,6 +66,14 @@ func (c *intCol) valid(i int) bool {
 	return c.nulls[j>>3]&(1<<(j&7)) != 0
 }
 
+// get returns row i, or 0 when the row is null or the column missing.
+func (c *intCol) get(i int) int64 {
+	if !c.valid(i) {
+		return 0
+	}
+	return c.value(i)
+}
+
 func (c *intCol) value(i int) int64 {
 	if c.v32 != nil {
 		return int64(c.v32[i])

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/detect/detecttest"
 	"github.com/flowq/flowq/internal/parse"
 )
@@ -62,16 +63,16 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestParseHelpers(t *testing.T) {
-	ps, err := detect.ParsePorts("22, 80,8000-8100")
+	ps, err := detectconfig.ParsePorts("22, 80,8000-8100")
 	if err != nil || fmt.Sprint(ps) != "[22 80 8000-8100]" {
 		t.Errorf("ParsePorts = %v, %v", ps, err)
 	}
 	for _, bad := range []string{"x", "70000", "10-5", "1-x"} {
-		if _, err := detect.ParsePorts(bad); err == nil {
+		if _, err := detectconfig.ParsePorts(bad); err == nil {
 			t.Errorf("ParsePorts(%q): no error", bad)
 		}
 	}
-	pfx, err := detect.ParsePrefixes("10.0.11.7/24,2001:DB8::1,::ffff:10.1.0.0/112")
+	pfx, err := detectconfig.ParsePrefixes("10.0.11.7/24,2001:DB8::1,::ffff:10.1.0.0/112")
 	if err != nil || fmt.Sprint(pfx) != "[10.0.11.0/24 2001:db8::1/128 10.1.0.0/16]" {
 		t.Errorf("ParsePrefixes = %v, %v", pfx, err)
 	}

@@ -14,17 +14,25 @@ type Key struct {
 	Window   int64  // window start, Unix seconds
 	Src      string // canonical address
 	Dst      string // canonical address; "" for the reject detector (keyed by source)
+	// Span is the window's length in seconds for exfiltration, whose
+	// rules and hopping windows overlap; 0 for the tumbling detectors.
+	Span int64
 }
 
 // String returns the key as a stable text, also used as DynamoDB partition
-// key: "detector#window#src#dst".
+// key: "detector#window#src#dst", then "#span" when Span is set.
 func (k Key) String() string {
-	return k.Detector + "#" + strconv.FormatInt(k.Window, 10) + "#" + k.Src + "#" + k.Dst
+	s := k.Detector + "#" + strconv.FormatInt(k.Window, 10) + "#" + k.Src + "#" + k.Dst
+	if k.Span != 0 {
+		s += "#" + strconv.FormatInt(k.Span, 10)
+	}
+	return s
 }
 
 // Delta is one batch's contribution to a key.
 type Delta struct {
 	Bytes, Packets, Count int64
+	Head                  int64    // exfiltration: bytes in the window's first half
 	First, Last           int64    // earliest start and latest end, Unix seconds
 	Ports                 []uint16 // distinct destination ports; only kept for PortScan
 }
@@ -40,6 +48,7 @@ type Update struct {
 // Totals is a key's state after an Apply.
 type Totals struct {
 	Bytes, Packets, Count int64
+	Head                  int64 // exfiltration: bytes in the window's first half
 	First, Last           int64
 	Ports                 []uint16 // distinct ports, sorted (PortScan only)
 	// Replayed is true when the batch had already been applied to the key,
@@ -132,6 +141,7 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 		}
 		d := &u.Delta
 		e.t.Bytes += d.Bytes
+		e.t.Head += d.Head
 		e.t.Packets += d.Packets
 		e.t.Count += d.Count
 		e.t.First = min(e.t.First, d.First)

@@ -93,6 +93,7 @@ const (
 	aSrc     = "src"
 	aDst     = "dst"
 	aBytes   = "bytes"
+	aHead    = "head"
 	aPackets = "packets"
 	aCount   = "cnt"
 	aSeen    = "seen"
@@ -165,6 +166,11 @@ func (s *State) apply(ctx context.Context, batch string, u *detect.Update) (dete
 	}
 	expr := "ADD #bytes :b, #packets :p, #cnt :c, #seen :seen, #batches :bt"
 	ns := names(aBytes, aPackets, aCount, aSeen, aBatches, aDet, aWin, aSrc, aDst)
+	if d.Head != 0 {
+		vals[":h"] = num(d.Head)
+		expr += ", #head :h"
+		ns["#"+aHead] = aHead
+	}
 	if len(d.Ports) > 0 {
 		ps := make([]string, len(d.Ports))
 		for i, p := range d.Ports {
@@ -225,7 +231,7 @@ func totals(item map[string]types.AttributeValue) (detect.Totals, error) {
 		}
 		return v
 	}
-	t.Bytes, t.Packets, t.Count = geti(aBytes), geti(aPackets), geti(aCount)
+	t.Bytes, t.Packets, t.Count, t.Head = geti(aBytes), geti(aPackets), geti(aCount), geti(aHead)
 	t.ClaimedUntil = geti(aUntil)
 	if ns, ok := item[aSeen].(*types.AttributeValueMemberNS); ok {
 		for i, s := range ns.Value {

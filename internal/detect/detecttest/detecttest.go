@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/synth"
 )
@@ -40,15 +41,19 @@ type Rec struct {
 	PktSrc, PktDst string
 	Service        string
 	ENI            string
+	SrcPort        int // default 40000
 }
 
 // Flow returns the record as a synth.Flow.
 func (r Rec) Flow() synth.Flow {
-	f := synth.Flow{Version: 5, Account: synth.Account, ENI: r.ENI, Src: r.Src, Dst: r.Dst, SrcPort: 40000, DstPort: r.DstPort,
+	f := synth.Flow{Version: 5, Account: synth.Account, ENI: r.ENI, Src: r.Src, Dst: r.Dst, SrcPort: r.SrcPort, DstPort: r.DstPort,
 		Protocol: r.Proto, Packets: max(1, r.Bytes/1000), Bytes: r.Bytes, Start: Base + r.At, End: Base + r.At + 30,
 		Action: r.Action, Status: r.Status, Direction: r.Dir, PktSrc: r.PktSrc, PktDst: r.PktDst, DstService: r.Service}
 	if f.ENI == "" {
 		f.ENI = "eni-0test"
+	}
+	if f.SrcPort == 0 {
+		f.SrcPort = 40000
 	}
 	if f.DstPort == 0 {
 		f.DstPort = 443
@@ -143,6 +148,11 @@ const (
 	PortScan     = detect.PortScan
 )
 
+// H is the start of the exfiltration window that holds the records of the
+// first window (seconds 0 to 3600 after Base) in its second half: windows
+// of 2h start every hour.
+const H = -3600
+
 const (
 	ecs  = "10.0.11.50"
 	ecs2 = "10.0.11.51"
@@ -165,7 +175,7 @@ func Cases() []Case {
 	for i, r := range seven {
 		b := Batch{ID: "seven-" + strconv.Itoa(i), Recs: []Rec{r}}
 		if i == 5 { // 6 × 200,000 = 1,200,000 > 1,000,000
-			b.Want = []Got{{Exfiltration, ecs, ext, 0, 1_200_000, 6, []int{443}}}
+			b.Want = []Got{{Exfiltration, ecs, ext, H, 1_200_000, 6, []int{443}}}
 		}
 		sevenBatches = append(sevenBatches, b)
 	}
@@ -186,73 +196,100 @@ func Cases() []Case {
 	return []Case{
 		{Name: "exactly 1,000,000 bytes: no alert", Batches: []Batch{{ID: "a", Recs: []Rec{exfil(1_000_000, 10)}}}},
 		{Name: "1,000,001 bytes: alert", Batches: []Batch{{ID: "a", Recs: []Rec{exfil(1_000_001, 10)},
-			Want: []Got{{Exfiltration, ecs, ext, 0, 1_000_001, 1, []int{443}}}}}},
+			Want: []Got{{Exfiltration, ecs, ext, H, 1_000_001, 1, []int{443}}}}}},
 		{Name: "7 records in one batch", Batches: []Batch{{ID: "a", Recs: seven,
-			Want: []Got{{Exfiltration, ecs, ext, 0, 1_400_000, 7, []int{443}}}}}},
+			Want: []Got{{Exfiltration, ecs, ext, H, 1_400_000, 7, []int{443}}}}}},
 		{Name: "7 records over 7 batches", Batches: sevenBatches},
-		{Name: "same bytes over two windows: no alert", Batches: []Batch{
+		{Name: "1.2 MB across a window boundary: alert", Batches: []Batch{
+			// 0.6 MB at 22:58, 0.6 MB at 23:01: within one hour, though in
+			// two fixed hours.
 			{ID: "a", Recs: []Rec{exfil(600_000, 3500)}},
-			{ID: "b", Recs: []Rec{exfil(600_000, 3700)}},
+			{ID: "b", Recs: []Rec{exfil(600_000, 3700)}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_200_000, 2, []int{443}}}},
+		}},
+		{Name: "same bytes two windows apart: no alert", Batches: []Batch{
+			{ID: "a", Recs: []Rec{exfil(600_000, 10)}},
+			{ID: "b", Recs: []Rec{exfil(600_000, 2*3600+10)}},
+		}},
+		{Name: "a server answering its clients is not exfiltration", Batches: []Batch{
+			{ID: "a", Recs: []Rec{{Src: ecs, Dst: ext, SrcPort: 443, DstPort: 51234, Bytes: 5_000_000, At: 5, Dir: "egress"}}},
+		}},
+		{Name: "a daily budget beside the hourly rule", Config: func(c *detect.Config) {
+			c.ExfilBudgets = []detectconfig.ExfilRule{{Bytes: 3_000_000, Window: 24 * time.Hour}}
+		}, Batches: []Batch{
+			// 3.6 MB in an hour (22:00): both rules; the daily window is
+			// 2 days from the day before.
+			{ID: "a", Recs: split(4, 900_000, exfil(0, 10)), Want: []Got{
+				{Exfiltration, ecs, ext, -(Base%86400 + 86400 - Base%3600), 3_600_000, 4, []int{443}},
+				{Exfiltration, ecs, ext, H, 3_600_000, 4, []int{443}},
+			}},
+			// 3.6 MB at 03:00 the next day: the hourly rule, and the daily
+			// rule's window of both days (3.6 MB on each day).
+			{ID: "b", Recs: split(4, 900_000, exfil(0, 5*3600)), Want: []Got{
+				{Exfiltration, ecs, ext, -(Base%86400 - Base%3600), 7_200_000, 8, []int{443}},
+				{Exfiltration, ecs, ext, 4 * 3600, 3_600_000, 4, []int{443}},
+			}},
 		}},
 		{Name: "replay neither double counts nor re-alerts", Batches: []Batch{
 			{ID: "a", Recs: []Rec{exfil(600_000, 10)}},
 			{ID: "a", Recs: []Rec{exfil(600_000, 10)}},
 			{ID: "b", Recs: []Rec{exfil(400_000, 20)}},
-			{ID: "c", Recs: []Rec{exfil(1, 30)}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_000_001, 3, []int{443}}}},
+			{ID: "c", Recs: []Rec{exfil(1, 30)}, Want: []Got{{Exfiltration, ecs, ext, H, 1_000_001, 3, []int{443}}}},
 			{ID: "c", Recs: []Rec{exfil(1, 30)}},
 			{ID: "a", Recs: []Rec{exfil(600_000, 10)}},
 		}, Check: func(t *testing.T, s detect.Summary) {
-			// 3 replayed batches × 2 keys (exfiltration and port-scan counters).
-			if s.Replayed != 6 {
-				t.Errorf("summary replayed = %d, want 6", s.Replayed)
+			// 3 replayed batches × 3 keys (two exfiltration windows and a
+			// port-scan counter).
+			if s.Replayed != 9 {
+				t.Errorf("summary replayed = %d, want 9", s.Replayed)
 			}
 		}},
 		{Name: "once per key per window", Batches: []Batch{
-			{ID: "a", Recs: []Rec{exfil(1_500_000, 10)}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_500_000, 1, []int{443}}}},
+			{ID: "a", Recs: []Rec{exfil(1_500_000, 10)}, Want: []Got{{Exfiltration, ecs, ext, H, 1_500_000, 1, []int{443}}}},
 			{ID: "b", Recs: []Rec{exfil(1_500_000, 20)}},
-			{ID: "c", Recs: []Rec{exfil(1_500_000, 3600+20)}, Want: []Got{{Exfiltration, ecs, ext, 3600, 1_500_000, 1, []int{443}}}},
+			// The next hour's transfer: the window of both hours reports it.
+			{ID: "c", Recs: []Rec{exfil(1_500_000, 3600+20)}, Want: []Got{{Exfiltration, ecs, ext, 0, 4_500_000, 3, []int{443}}}},
 		}},
 		{Name: "out of order over two windows", Batches: []Batch{
 			{ID: "a", Recs: []Rec{exfil(700_000, 3600+50)}},
-			{ID: "b", Recs: []Rec{exfil(700_000, 50)}},
-			{ID: "c", Recs: []Rec{exfil(700_000, 10)}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_400_000, 2, []int{443}}}},
-			{ID: "d", Recs: []Rec{exfil(700_000, 3600+10), exfil(5, 20)}, Want: []Got{{Exfiltration, ecs, ext, 3600, 1_400_000, 2, []int{443}}}},
+			{ID: "b", Recs: []Rec{exfil(700_000, 50)}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_400_000, 2, []int{443}}}},
+			{ID: "c", Recs: []Rec{exfil(700_000, 10)}, Want: []Got{{Exfiltration, ecs, ext, H, 1_400_000, 2, []int{443}}}},
+			{ID: "d", Recs: []Rec{exfil(700_000, 3600+10), exfil(5, 20)}},
 		}},
 		{Name: "NAT: pkt-* addresses are judged", Batches: []Batch{
 			// On the NAT gateway's ENI: srcaddr is the task, dstaddr the NAT
 			// gateway, pkt-dstaddr the internet host.
 			{ID: "a", Recs: []Rec{{Src: ecs, Dst: nat, PktSrc: ecs, PktDst: ext, Bytes: 1_100_000, At: 5}},
-				Want: []Got{{Exfiltration, ecs, ext, 0, 1_100_000, 1, []int{443}}}},
+				Want: []Got{{Exfiltration, ecs, ext, H, 1_100_000, 1, []int{443}}}},
 			// Secondary IP/pod: srcaddr is the primary IP, pkt-srcaddr the pod.
 			{ID: "b", Recs: []Rec{{Src: "10.0.12.50", Dst: "198.51.100.9", PktSrc: "10.0.12.77", PktDst: "198.51.100.9", Bytes: 2_000_000, At: 5}},
-				Want: []Got{{Exfiltration, "10.0.12.77", "198.51.100.9", 0, 2_000_000, 1, []int{443}}}},
+				Want: []Got{{Exfiltration, "10.0.12.77", "198.51.100.9", H, 2_000_000, 1, []int{443}}}},
 		}},
 		{Name: "IPv6 in canonical form", Config: func(c *detect.Config) { c.Watch = pfx("10.0.0.0/16", "2600:1f14:abc::/56") },
 			Batches: []Batch{
 				{ID: "a", Recs: []Rec{{Src: "2600:1f14:abc:0:0:0:0:50", Dst: "2001:DB8::77", Bytes: 600_000, At: 5}}},
 				{ID: "b", Recs: []Rec{{Src: "2600:1f14:abc::50", Dst: "2001:db8:0::77", Bytes: 600_000, At: 6}},
-					Want: []Got{{Exfiltration, "2600:1f14:abc::50", "2001:db8::77", 0, 1_200_000, 2, []int{443}}}},
+					Want: []Got{{Exfiltration, "2600:1f14:abc::50", "2001:db8::77", H, 1_200_000, 2, []int{443}}}},
 				{ID: "c", Recs: []Rec{{Src: "2001:db8::66", Dst: "2600:1f14:abc::50", Bytes: 2_000_000, At: 7}}}, // inbound
 			}},
 		{Name: "destination allowlist", Config: func(c *detect.Config) { c.ExfilAllowDst = pfx("203.0.113.0/24") },
 			Batches: []Batch{
 				{ID: "a", Recs: []Rec{exfil(5_000_000, 5)}},
 				{ID: "b", Recs: []Rec{{Src: ecs, Dst: "198.51.100.1", Bytes: 5_000_000, At: 5}},
-					Want: []Got{{Exfiltration, ecs, "198.51.100.1", 0, 5_000_000, 1, []int{443}}}},
+					Want: []Got{{Exfiltration, ecs, "198.51.100.1", H, 5_000_000, 1, []int{443}}}},
 			}},
 		{Name: "source allowlist (a NAT gateway's own ENI)", Config: func(c *detect.Config) { c.ExfilAllowSrc = pfx(nat + "/32") },
 			Batches: []Batch{
 				{ID: "a", Recs: []Rec{
 					{Src: ecs, Dst: ext, Bytes: 1_100_000, At: 5, Dir: "egress"}, // the task's ENI
 					{Src: nat, Dst: ext, Bytes: 1_100_000, At: 5, Dir: "egress"}, // the NAT gateway's ENI, same bytes
-				}, Want: []Got{{Exfiltration, ecs, ext, 0, 1_100_000, 1, []int{443}}}},
+				}, Want: []Got{{Exfiltration, ecs, ext, H, 1_100_000, 1, []int{443}}}},
 			}},
 		{Name: "AWS service traffic skipped", Batches: []Batch{
 			{ID: "a", Recs: []Rec{{Src: ecs, Dst: "52.216.8.13", Service: "S3", Bytes: 5_000_000, At: 5}}},
 		}},
 		{Name: "AWS service traffic counted on request", Config: func(c *detect.Config) { c.ExfilAWSServices = true }, Batches: []Batch{
 			{ID: "a", Recs: []Rec{{Src: ecs, Dst: "52.216.8.13", Service: "S3", Bytes: 5_000_000, At: 5}},
-				Want: []Got{{Exfiltration, ecs, "52.216.8.13", 0, 5_000_000, 1, []int{443}}}},
+				Want: []Got{{Exfiltration, ecs, "52.216.8.13", H, 5_000_000, 1, []int{443}}}},
 		}},
 		{Name: "inbound and internal traffic is not exfiltration", Batches: []Batch{
 			{ID: "a", Recs: []Rec{{Src: ext, Dst: ecs, Bytes: 5_000_000, At: 5}, {Src: ecs, Dst: db, Bytes: 5_000_000, At: 5, DstPort: 5432}}},
@@ -263,8 +300,8 @@ func Cases() []Case {
 				{Src: ecs, Dst: db, Bytes: 1_500_000, At: 5, DstPort: 5432, Dir: "ingress"}, // the same flow on the DB's ENI
 				{Src: ext, Dst: ecs, Bytes: 1_000_001, At: 5, Dir: "ingress"},
 			}, Want: []Got{
-				{Exfiltration, ecs, db, 0, 1_500_000, 1, []int{5432}},
-				{Exfiltration, ext, ecs, 0, 1_000_001, 1, []int{443}},
+				{Exfiltration, ecs, db, H, 1_500_000, 1, []int{5432}},
+				{Exfiltration, ext, ecs, H, 1_000_001, 1, []int{443}},
 			}},
 		}},
 		{Name: "NODATA and SKIPDATA ignored", Batches: []Batch{
@@ -276,7 +313,7 @@ func Cases() []Case {
 		}},
 		{Name: "default v2 format (no pkt, direction or service columns)", Format: parse.DefaultFormat(), Batches: []Batch{
 			{ID: "a", Recs: []Rec{exfil(999_999, 5), exfil(2, 6), reject(ecs2, db, 22, 7), {Status: parse.StatusNoData, At: 8}},
-				Want: []Got{{Exfiltration, ecs, ext, 0, 1_000_001, 2, []int{443}}, {Reject, ecs2, "", 0, 60, 1, []int{22}}}},
+				Want: []Got{{Exfiltration, ecs, ext, H, 1_000_001, 2, []int{443}}, {Reject, ecs2, "", 0, 60, 1, []int{22}}}},
 		}},
 		{Name: "reject: internal alerted, internet counted", Batches: []Batch{
 			{ID: "a", Recs: []Rec{reject(ecs2, db, 22, 5), reject(ecs2, "10.0.22.100", 3306, 6), reject("198.18.0.1", "10.0.1.25", 23, 7)},
@@ -343,13 +380,13 @@ func Cases() []Case {
 			}
 		}},
 		{Name: "crash before ack: the retry returns the alert again", Batches: []Batch{
-			{ID: "a", NoAck: true, Recs: []Rec{exfil(2_000_000, 5)}, Want: []Got{{Exfiltration, ecs, ext, 0, 2_000_000, 1, []int{443}}}},
+			{ID: "a", NoAck: true, Recs: []Rec{exfil(2_000_000, 5)}, Want: []Got{{Exfiltration, ecs, ext, H, 2_000_000, 1, []int{443}}}},
 			// Another batch while the claim is held: nothing.
 			{ID: "b", Recs: []Rec{exfil(1, 6)}},
 			// The retry of the same batch takes its claim back.
-			{ID: "a", NoAck: true, Recs: []Rec{exfil(2_000_000, 5)}, Want: []Got{{Exfiltration, ecs, ext, 0, 2_000_001, 2, []int{443}}}},
+			{ID: "a", NoAck: true, Recs: []Rec{exfil(2_000_000, 5)}, Want: []Got{{Exfiltration, ecs, ext, H, 2_000_001, 2, []int{443}}}},
 			// The claim lapses and a later batch hands the alert out, acked.
-			{ID: "c", Advance: 3 * time.Minute, Recs: []Rec{exfil(1, 7)}, Want: []Got{{Exfiltration, ecs, ext, 0, 2_000_002, 3, []int{443}}}},
+			{ID: "c", Advance: 3 * time.Minute, Recs: []Rec{exfil(1, 7)}, Want: []Got{{Exfiltration, ecs, ext, H, 2_000_002, 3, []int{443}}}},
 			{ID: "a", Recs: []Rec{exfil(2_000_000, 5)}},
 			{ID: "d", Recs: []Rec{exfil(1, 8)}},
 		}},

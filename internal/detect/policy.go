@@ -1,0 +1,295 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/flowq/flowq/internal/parse"
+)
+
+// Policy is the name of the policy detector: traffic that disagrees with
+// the network's rules of its time.
+const Policy = "policy"
+
+// Kinds of policy findings.
+const (
+	// PolicyAcceptedDenied: an ACCEPTed record the rules deny — the rules
+	// changed outside the code, or the inventory is stale.
+	PolicyAcceptedDenied = "accepted-but-denied"
+	// PolicyACLDrop: a REJECTed record the security groups allow but a
+	// network ACL drops (often the replies, to an ephemeral port).
+	PolicyACLDrop = "acl-drops-allowed"
+)
+
+// PolicyFlow is one record as the policy detector asks about it. Src and
+// Dst are the addresses the interface saw (srcaddr, dstaddr).
+type PolicyFlow struct {
+	Src, Dst                   netip.Addr
+	SrcPort, DstPort, Protocol int
+	Accepted                   bool
+	At                         time.Time
+}
+
+// PolicyFinding is a PolicyJudge's verdict on a flow that disagrees with
+// the rules.
+type PolicyFinding struct {
+	Kind  string // PolicyAcceptedDenied or PolicyACLDrop
+	Layer string // route, network-acl or security-group
+	Rule  string // the deciding rule
+}
+
+// PolicyJudge judges flows against the rules in force at their time
+// (internal/inventory/resolve implements it from inventory snapshots). It
+// reports false when the flow agrees with the rules or cannot be judged.
+// It must be safe for concurrent use.
+type PolicyJudge interface {
+	Judge(f PolicyFlow) (PolicyFinding, bool)
+}
+
+// PolicyDetector raises policy alerts: one per (window, src, dst), once,
+// through the same State as the Engine (so Engine.Ack or PolicyDetector.Ack
+// acknowledges them alike).
+type PolicyDetector struct {
+	judge    PolicyJudge
+	st       State
+	now      func() time.Time
+	cfg      Config
+	resolver Resolver
+
+	mu      sync.Mutex
+	scratch scratch
+}
+
+// NewPolicyDetector returns a policy detector over judge; cfg gives the
+// window, evidence, retention and claim lease; resolver (may be nil) names
+// the alerts' resources.
+func NewPolicyDetector(judge PolicyJudge, st State, now func() time.Time, cfg Config, resolver Resolver) (*PolicyDetector, error) {
+	if judge == nil || st == nil || now == nil {
+		return nil, fmt.Errorf("policy detector: judge, state and clock are required")
+	}
+	if cfg.Window <= 0 {
+		return nil, fmt.Errorf("policy detector: window %s: want > 0", cfg.Window)
+	}
+	return &PolicyDetector{judge: judge, st: st, now: now, cfg: cfg, resolver: resolver}, nil
+}
+
+// policyKey is a distinct flow of a batch, judged once.
+type policyKey struct {
+	src, dst                   string
+	srcPort, dstPort, protocol int
+	accepted                   bool
+}
+
+type policyAgg struct {
+	key      Key
+	finding  PolicyFinding
+	bytes    int64
+	packets  int64
+	count    int64
+	first    int64
+	last     int64
+	ports    []int
+	enis     []string
+	evidence []Evidence
+}
+
+// Process judges every record of rec and returns the policy alerts that
+// became due, claimed for batchID (see Engine.Process for the contract).
+func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.scratch.reset()
+	c, err := bindColumns(rec, &d.scratch)
+	if err != nil {
+		return nil, err
+	}
+	now := d.now()
+	w := int64(d.cfg.Window / time.Second)
+	ret := int64(d.cfg.Retention / time.Second)
+	judged := map[policyKey]*PolicyFinding{}
+	aggs := map[Key]*policyAgg{}
+	var order []Key
+	for i := 0; i < int(rec.NumRows()); i++ {
+		if c.status.IsValid(i) && c.status.Value(i) != parse.StatusOK {
+			continue
+		}
+		if !c.action.IsValid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i) || !c.start.valid(i) || !c.proto.valid(i) {
+			continue
+		}
+		start := c.start.value(i)
+		win := start - ((start%w)+w)%w
+		if ret > 0 && win+w+ret < now.Unix() {
+			continue // late: its window's state may be gone
+		}
+		k := policyKey{src: c.src.Value(i), dst: c.dst.Value(i), protocol: int(c.proto.value(i)), accepted: c.action.Value(i) == parse.ActionAccept}
+		if c.srcPort.valid(i) {
+			k.srcPort = int(c.srcPort.value(i))
+		}
+		if c.dstPort.valid(i) {
+			k.dstPort = int(c.dstPort.value(i))
+		}
+		f, seen := judged[k]
+		if !seen {
+			src, err1 := netip.ParseAddr(k.src)
+			dst, err2 := netip.ParseAddr(k.dst)
+			if err1 == nil && err2 == nil {
+				if got, bad := d.judge.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: k.srcPort, DstPort: k.dstPort,
+					Protocol: k.protocol, Accepted: k.accepted, At: time.Unix(start, 0).UTC()}); bad {
+					f = &got
+				}
+			}
+			k.src, k.dst = stringsClone(k.src), stringsClone(k.dst)
+			judged[k] = f
+		}
+		if f == nil {
+			continue
+		}
+		key := Key{Detector: Policy, Window: win, Src: k.src, Dst: k.dst}
+		a := aggs[key]
+		if a == nil {
+			key.Src, key.Dst = stringsClone(key.Src), stringsClone(key.Dst) // k's may point into the batch
+			a = &policyAgg{key: key, finding: *f, first: start}
+			aggs[key] = a
+			order = append(order, key)
+		}
+		a.count++
+		if c.bytes.valid(i) {
+			a.bytes += c.bytes.value(i)
+		}
+		if c.packets.valid(i) {
+			a.packets += c.packets.value(i)
+		}
+		end := start
+		if c.end.valid(i) {
+			end = c.end.value(i)
+		}
+		a.first, a.last = min(a.first, start), max(a.last, end)
+		if !slices.Contains(a.ports, k.dstPort) {
+			a.ports = append(a.ports, k.dstPort)
+		}
+		if c.eni.IsValid(i) && !slices.Contains(a.enis, c.eni.Value(i)) {
+			a.enis = append(a.enis, stringsClone(c.eni.Value(i)))
+		}
+		if len(a.evidence) < d.cfg.Evidence {
+			a.evidence = append(a.evidence, policyEvidence(&c, i, k, start, end))
+		}
+	}
+	if len(order) == 0 {
+		return nil, nil
+	}
+	token := BatchToken(batchID)
+	ups := make([]Update, len(order))
+	for i, key := range order {
+		a := aggs[key]
+		ups[i] = Update{Key: key, Delta: Delta{Bytes: a.bytes, Packets: a.packets, Count: a.count, First: a.first, Last: a.last}}
+		if ret > 0 {
+			ups[i].Expires = key.Window + w + ret
+		}
+	}
+	totals, err := d.st.Apply(ctx, token, now, ups)
+	if err != nil {
+		return nil, fmt.Errorf("apply batch to state: %w", err)
+	}
+	var alerts []Alert
+	for i, key := range order {
+		t := &totals[i]
+		if t.Sent || t.Count < 1 {
+			continue
+		}
+		ok, err := d.st.Claim(ctx, key, token, now, d.cfg.ClaimLease)
+		if err != nil {
+			return nil, fmt.Errorf("claim alert %s: %w", key, err)
+		}
+		if ok {
+			alerts = append(alerts, d.alert(aggs[key], t))
+		}
+	}
+	return alerts, nil
+}
+
+func policyEvidence(c *columns, i int, k policyKey, start, end int64) Evidence {
+	v := Evidence{Src: stringsClone(k.src), Dst: stringsClone(k.dst), SrcPort: k.srcPort, DstPort: k.dstPort, Protocol: k.protocol,
+		Start: time.Unix(start, 0).UTC(), End: time.Unix(end, 0).UTC(), Action: parse.ActionReject}
+	if k.accepted {
+		v.Action = parse.ActionAccept
+	}
+	if c.eni.IsValid(i) {
+		v.ENI = stringsClone(c.eni.Value(i))
+	}
+	if c.bytes.valid(i) {
+		v.Bytes = c.bytes.value(i)
+	}
+	if c.packets.valid(i) {
+		v.Packets = c.packets.value(i)
+	}
+	return v
+}
+
+func (d *PolicyDetector) alert(a *policyAgg, t *Totals) Alert {
+	w := d.cfg.Window
+	al := Alert{
+		ID: AlertID(a.key), Detector: Policy, Severity: SeverityMedium,
+		Src: a.key.Src, Dst: a.key.Dst,
+		WindowStart: time.Unix(a.key.Window, 0).UTC(), WindowEnd: time.Unix(a.key.Window, 0).Add(w).UTC(),
+		Bytes: t.Bytes, Packets: t.Packets, Count: t.Count, Threshold: 1,
+		FirstSeen: time.Unix(t.First, 0).UTC(), LastSeen: time.Unix(t.Last, 0).UTC(),
+		Ports: slices.Sorted(slices.Values(a.ports)), ENIs: slices.Sorted(slices.Values(a.enis)), Evidence: a.evidence,
+		Rule: a.finding.Layer + ": " + a.finding.Rule,
+	}
+	verb := "a network ACL drops what the security groups allow"
+	if a.finding.Kind == PolicyAcceptedDenied {
+		al.Severity = SeverityHigh
+		verb = "ACCEPTed but the rules deny it"
+	}
+	if more := t.Count - int64(len(al.Evidence)); more > 0 {
+		al.EvidenceMore = more
+	}
+	if d.resolver != nil {
+		eni := ""
+		if len(al.ENIs) > 0 {
+			eni = al.ENIs[0]
+		}
+		al.SrcResource = d.resolver.Resolve(eni, al.Src, al.FirstSeen)
+		al.DstResource = d.resolver.Resolve("", al.Dst, al.FirstSeen)
+	}
+	al.Title = asciiLine(fmt.Sprintf("policy %s -> %s %s: %s (%s %s)", al.Src, al.Dst, portList(al.Ports), verb, a.finding.Layer, a.finding.Rule))
+	return al
+}
+
+// Ack marks alerts as delivered.
+func (d *PolicyDetector) Ack(ctx context.Context, alerts []Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	keys := make([]Key, len(alerts))
+	for i := range alerts {
+		keys[i] = alerts[i].Key()
+	}
+	return d.st.Ack(ctx, keys, d.now())
+}
+
+func portList(ports []int) string {
+	if len(ports) == 1 {
+		return fmt.Sprintf("port %d", ports[0])
+	}
+	return fmt.Sprintf("%d ports", len(ports))
+}
+
+// asciiLine keeps a title to one printable-ASCII line.
+func asciiLine(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+func stringsClone(s string) string { return string([]byte(s)) }
