@@ -18,7 +18,7 @@ type evaluation struct {
 }
 
 func (ev *evaluation) add(layer, check, result, rule string) {
-	ev.steps = append(ev.steps, Step{Layer: layer, Check: check, Result: result, Rule: rule})
+	ev.steps = append(ev.steps, Step{Layer: layer, Check: check, Result: result, Rule: rule, Reply: strings.Contains(check, "replies")})
 }
 
 // run checks, in the order a packet meets them: the source's security

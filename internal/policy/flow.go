@@ -2,20 +2,50 @@ package policy
 
 import "github.com/flowq/flowq/internal/inventory"
 
-// Record judges a flow-log record, which may be either half of a
-// connection: flow logs log a request and its reply as two records, and
-// security groups are stateful. The record is judged as a request (src to
-// dst:dstport); when the rules deny that but allow the reverse connection
-// (dst to src:srcport), the record is the reply of an allowed connection:
-// allowed, with Reply set, and the result is the reverse connection's.
-func Record(x *inventory.Index, q Query) (Result, bool, error) {
+// RecordVerdict is the judgement of one flow-log record's packets.
+type RecordVerdict struct {
+	Allowed bool
+	// Reply: the record is the reply of a connection the rules allow
+	// (security groups are stateful).
+	Reply bool
+	// Result is the evaluation that decided: of the record as a request, or
+	// of the reverse connection when Reply. When not Allowed, its Layer and
+	// Rule are those of the first check that stops the record's packets.
+	Result Result
+}
+
+// Record judges the packets a flow-log record counted. Flow logs log a
+// request and its reply as two records, so the record is judged first as a
+// request (src to dst:dstport), where only the checks on the request's own
+// path count (its replies are other records), then as the reply of the
+// reverse connection (dst to src:srcport), where the connection must be
+// allowed and the replies' path must let the record's packets through.
+func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
 	fwd, err := Evaluate(x, q)
-	if err != nil || fwd.Verdict == Allow || q.SrcPort == 0 {
-		return fwd, false, err
+	if err != nil {
+		return RecordVerdict{}, err
 	}
-	rev, err := Evaluate(x, Query{Src: q.Dst, Dst: q.Src, DstPort: q.SrcPort, SrcPort: q.DstPort, Protocol: q.Protocol})
-	if err != nil || rev.Verdict != Allow {
-		return fwd, false, nil
+	stop := firstDeny(fwd.Steps, false)
+	if stop == nil {
+		return RecordVerdict{Allowed: true, Result: fwd}, nil
 	}
-	return rev, true, nil
+	if q.SrcPort != 0 {
+		rev, err := Evaluate(x, Query{Src: q.Dst, Dst: q.Src, DstPort: q.SrcPort, SrcPort: q.DstPort, Protocol: q.Protocol})
+		if err == nil && rev.Verdict == Allow {
+			return RecordVerdict{Allowed: true, Reply: true, Result: rev}, nil
+		}
+	}
+	fwd.Verdict, fwd.Layer, fwd.Rule = Deny, stop.Layer, stop.Rule
+	return RecordVerdict{Result: fwd}, nil
+}
+
+// firstDeny returns the first denying step of the request's path (reply
+// false) or of every path (reply true).
+func firstDeny(steps []Step, reply bool) *Step {
+	for i := range steps {
+		if steps[i].Result == Deny && (reply || !steps[i].Reply) {
+			return &steps[i]
+		}
+	}
+	return nil
 }

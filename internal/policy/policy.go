@@ -89,6 +89,7 @@ type Step struct {
 	Check  string `json:"check"`  // what was checked, e.g. "destination network acl, inbound"
 	Result string `json:"result"` // allow, deny or skip
 	Rule   string `json:"rule"`   // the deciding rule, or why nothing decided
+	Reply  bool   `json:"reply,omitempty"` // a check of the replies' path
 }
 
 // Result is the verdict on a query: the first deny on the path decides, and

@@ -223,31 +223,40 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 }
 
-// TestRecordReply: the reply of an allowed connection (rds:5432 to an ECS
-// task's ephemeral port) is allowed by the statefulness of security groups,
-// though no rule allows rds to open it; a reply to a connection that was
-// never allowed is not.
-func TestRecordReply(t *testing.T) {
+// TestRecord: a record is judged as a request, then as the reply of an
+// allowed connection (security groups are stateful); a request whose
+// replies a network ACL drops was itself let through.
+func TestRecord(t *testing.T) {
 	x := inventory.NewIndex(inventory.DemoSnapshot(time.Unix(0, 0)))
+	noEphemeral := inventory.DemoSnapshot(time.Unix(0, 0))
+	a := acl(noEphemeral, "acl-0database")
+	a.Entries = slices.DeleteFunc(a.Entries, func(e inventory.ACLEntry) bool { return e.Egress && e.Number == 100 })
+	y := inventory.NewIndex(noEphemeral)
+	rec := func(src string, sport int, dst string, dport int) policy.Query {
+		return policy.Query{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sport, DstPort: dport, Protocol: 6}
+	}
 	for _, tc := range []struct {
-		name      string
-		query     policy.Query
-		verdict   string
-		reply     bool
-		wantLayer string
+		name    string
+		x       *inventory.Index
+		query   policy.Query
+		allowed bool
+		reply   bool
+		layer   string
 	}{
-		{"request", policy.Query{Src: netip.MustParseAddr(ecs1), Dst: netip.MustParseAddr(rds1), SrcPort: 43512, DstPort: 5432, Protocol: 6}, "allow", false, "security-group"},
-		{"reply", policy.Query{Src: netip.MustParseAddr(rds1), Dst: netip.MustParseAddr(ecs1), SrcPort: 5432, DstPort: 43512, Protocol: 6}, "allow", true, "security-group"},
-		{"reply to a denied request", policy.Query{Src: netip.MustParseAddr(rds1), Dst: netip.MustParseAddr(ecs1), SrcPort: 22, DstPort: 43512, Protocol: 6}, "deny", false, "security-group"},
-		{"reply from below the database acl's ephemeral range", policy.Query{Src: netip.MustParseAddr(rds1), Dst: netip.MustParseAddr(ecs1), SrcPort: 5432, DstPort: 1000, Protocol: 6}, "deny", false, "security-group"},
+		{"request", x, rec(ecs1, 43512, rds1, 5432), true, false, "security-group"},
+		{"reply of an allowed connection", x, rec(rds1, 5432, ecs1, 43512), true, true, "security-group"},
+		{"reply to a denied request", x, rec(rds1, 22, ecs1, 43512), false, false, "security-group"},
+		{"reply from below the database acl's ephemeral range", x, rec(rds1, 5432, ecs1, 1000), false, false, "security-group"},
+		{"request whose replies the acl drops: the request passed", y, rec(ecs1, 43512, rds1, 5432), true, false, "network-acl"},
+		{"the dropped reply itself", y, rec(rds1, 5432, ecs1, 43512), false, false, "security-group"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, reply, err := policy.Record(x, tc.query)
+			got, err := policy.Record(tc.x, tc.query)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Verdict != tc.verdict || reply != tc.reply || got.Layer != tc.wantLayer {
-				t.Errorf("got %s reply=%v layer %s (%s), want %s reply=%v layer %s", got.Verdict, reply, got.Layer, got.Rule, tc.verdict, tc.reply, tc.wantLayer)
+			if got.Allowed != tc.allowed || got.Reply != tc.reply || got.Result.Layer != tc.layer {
+				t.Errorf("got allowed=%v reply=%v layer %s (%s), want allowed=%v reply=%v layer %s", got.Allowed, got.Reply, got.Result.Layer, got.Result.Rule, tc.allowed, tc.reply, tc.layer)
 			}
 		})
 	}
