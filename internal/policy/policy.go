@@ -86,9 +86,9 @@ type Endpoint struct {
 // Step is one check on the flow's path.
 type Step struct {
 	Layer  string `json:"layer"`
-	Check  string `json:"check"`  // what was checked, e.g. "destination network acl, inbound"
-	Result string `json:"result"` // allow, deny or skip
-	Rule   string `json:"rule"`   // the deciding rule, or why nothing decided
+	Check  string `json:"check"`           // what was checked, e.g. "destination network acl, inbound"
+	Result string `json:"result"`          // allow, deny or skip
+	Rule   string `json:"rule"`            // the deciding rule, or why nothing decided
 	Reply  bool   `json:"reply,omitempty"` // a check of the replies' path
 }
 
