@@ -1,5 +1,5 @@
 -- name: rejected-from-subnet
--- description: Rejected flows whose source is in a subnet (the seed's Logs Insights query, with a real CIDR test)
+-- description: Rejected flows whose source is in a subnet (a real CIDR test, not LIKE '10.0.11%')
 -- param: cidr cidr 10.0.11.0/24 source subnet, IPv4 or IPv6
 -- param: limit int 100 how many rows to show
 SELECT srcaddr,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,6 +29,7 @@ func TestS3Lake(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // the ETag cache of queries, not the user's
 	text := synth.Text(9, parse.DefaultFormat(), day, 2000, true)
 	p := writeFile(t, dir, "a.log", text)
 	lake := "s3://flows/lake"
