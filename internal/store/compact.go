@@ -354,37 +354,6 @@ func (l *Lake) merge(ctx context.Context, p Partition, schema *arrow.Schema, in 
 	return nil
 }
 
-// keepParts returns the rows of one file (rows, whose parts are ps) minus
-// the parts named in drop, as new references, and the parts kept.
-func keepParts(rows []arrow.RecordBatch, ps []part, drop map[string]bool) ([]arrow.RecordBatch, []part) {
-	var out []arrow.RecordBatch
-	var kept []part
-	var off int64 // row offset of the current part in the file
-	for _, p := range ps {
-		if !drop[p.Name] {
-			kept = append(kept, p)
-			out = append(out, sliceRows(rows, off, off+p.Rows)...)
-		}
-		off += p.Rows
-	}
-	return out, kept
-}
-
-// sliceRows returns rows [from, to) of the concatenation of recs.
-func sliceRows(recs []arrow.RecordBatch, from, to int64) []arrow.RecordBatch {
-	var out []arrow.RecordBatch
-	var base int64
-	for _, r := range recs {
-		n := r.NumRows()
-		lo, hi := max(from, base), min(to, base+n)
-		if lo < hi {
-			out = append(out, r.NewSlice(lo-base, hi-base))
-		}
-		base += n
-	}
-	return out
-}
-
 func (l *Lake) schemaOf(ctx context.Context, key string) (*arrow.Schema, error) {
 	r, err := l.be.open(ctx, key)
 	if err != nil {

@@ -1,41 +1,72 @@
 // Package store keeps flow-log record batches as a Hive-partitioned Parquet
-// lake, in a local directory or under s3://bucket/prefix.
+// lake, in a local directory or under s3://bucket/prefix, and counts every
+// record once for every reader: flowq (Objects, Scan), plain DuckDB over
+// <lake>/year=*/month=*/day=*/hour=*/*.parquet, and Athena, which reads
+// every file of a partition directory whose name starts with neither _ nor
+// ".".
 //
 // # Layout
 //
-//	<root>/year=YYYY/month=MM/day=DD/hour=HH/b-<id>[-N].parquet   written by Write
-//	<root>/year=YYYY/month=MM/day=DD/hour=HH/c-<id>.parquet        written by Compact
-//	<root>/year=YYYY/month=MM/day=DD/hour=HH/c-<id>.json           what c-<id> covers
+//	<root>/year=YYYY/month=MM/day=DD/hour=HH/b-<id>[-N].parquet   Write (the Lambda's batches)
+//	<root>/year=YYYY/month=MM/day=DD/hour=HH/s-<tx>-<n>.parquet    a committed source's chunks
+//	<root>/year=YYYY/month=MM/day=DD/hour=HH/c-<id>.parquet        Compact's merged files
+//	<root>/_flowq/compact/<partition>/c-<id>.json   what c-<id>.parquet replaced (manifest)
+//	<root>/_flowq/compacted/<partition>/b-<id>.parquet   empty marker: that batch file was merged
+//	<root>/_flowq/sources/<sha256 of ID>.json       one committed source
+//	<root>/_flowq/staging/<tx>/<n>.staged          a source's chunks before Commit
+//	<root>/_flowq/meta/<name>                      PutMeta
 //
-// The partition is the UTC hour of the record's start time. Rows whose start
-// is null (flowq's parser never produces them, but an AWS-native Parquet file
-// might) go to year=1970/month=01/day=01/hour=00, so they are kept and can be
-// found with WHERE start IS NULL.
-//
-// <id> is derived from the caller's batch identity (a hash of it), so writing
-// the same batch twice replaces the earlier objects instead of adding to
-// them; -N numbers the schemas when one batch holds several field sets.
+// Only flow-log Parquet files live in the partition directories; everything
+// else is under _flowq/, which no flow-log reader reads. The partition is the
+// UTC hour of the record's start. Records without a start (null or
+// negative) have no partition: Write and SourceWriter count them as
+// rejected and do not store them.
 //
 // Columns keep the parser's schema, which is AWS's own flow-log Parquet
 // schema: column = field name with "-" replaced by "_"; only the fields of
-// the format are present. Files are zstd-compressed with dictionary encoding
-// for strings and small integers and delta encoding for the time columns,
-// and each file's rows are clustered by (srcaddr, dstaddr), keeping time
-// order within a pair: smaller files, and DuckDB's GROUP BY on the pair
-// (top talkers, exfiltration) runs at half the CPU.
+// the format are present (CheckFlowSchema refuses anything else). Files are
+// zstd-compressed with dictionary encoding for strings and small integers
+// and delta encoding for the time columns, and the rows of each written
+// file are clustered by (srcaddr, dstaddr), keeping time order within a
+// pair: smaller files, and DuckDB's GROUP BY on the pair runs at half the
+// CPU.
+//
+// # Provenance and sources
+//
+// Every file's Parquet footer holds, under the key flowq.parts, the parts
+// it is made of in row order: for each, the file it was first written to,
+// the source ID or batch id, the record count, the span of start times and
+// when it was ingested. A source (Begin/Write/Commit) is identified by the
+// caller's content-based ID: the same ID committed again is refused with
+// ErrSourceExists and nothing is written; the same ID with another Digest
+// replaces the earlier version at Commit. Its chunks are staged under
+// _flowq/staging (names no Parquet glob matches) and moved into the
+// partitions by Commit after the source's record is written (state
+// "committing"), so no reader sees any of them before Commit, Abort leaves
+// nothing, and a crash before Commit leaves only staged chunks, deleted
+// by a later Compact once stale. A crash during Commit is finished by the
+// next Begin of that source, Sources or Compact. Batches stored by Write
+// (the Lambda) are sources of Kind "batch", found from their footers
+// without any extra request on the write path. RemoveSource removes
+// exactly one source's records, rewriting merged files that also hold
+// others'.
 //
 // # Compaction
 //
-// Compact merges the small files of a partition into one c-<id>.parquet and
-// records the names of the files it merged (and those they had merged) in the
-// manifest c-<id>.json, written before the merged file. Objects lists every
-// Parquet file except those named by the manifest of a merged file that
-// exists, so a reader that lists the lake while a compaction is between
-// "merged file written" and "inputs deleted" — or after a crash right there —
-// does not count the rows twice, and a batch re-written after it was
-// compacted (a Lambda retry) is not counted twice either. Tools that glob
-// the directory themselves (plain DuckDB) can see both copies for the
-// milliseconds between the two steps.
+// Compact merges the small files of a partition into one c-<id>.parquet,
+// keeping the inputs' rows in order (each part stays contiguous). Steps:
+// manifest (naming every input, merged files included) → merged file →
+// markers of the merged batch files → delete the inputs → delete the
+// manifests of merged inputs. Objects lists every Parquet file except the
+// inputs of a merged file that exists, so flowq counts every record once
+// at every step and after a crash at any step. Readers that glob the
+// directory see both copies between "merged file written" and "inputs
+// deleted" only; after a crash there, the next Compact deletes the inputs
+// before anything else. Write checks the marker of each object it puts
+// (one GET) and deletes its copy of a batch that was already merged, so a
+// Lambda retry never adds a second copy; a retry racing a compaction is
+// removed either by Write (marker seen) or by the compaction's deletion
+// (marker not yet written). Run one Compact at a time per lake.
 package store
 
 import (
@@ -145,50 +176,6 @@ func (l *Lake) Local() string {
 		return lb.root
 	}
 	return ""
-}
-
-// Partition is one hour of the lake, in UTC.
-type Partition struct {
-	Year, Month, Day, Hour int
-}
-
-// PartitionOf returns the partition of a start time in Unix seconds.
-func PartitionOf(unix int64) Partition {
-	t := time.Unix(unix, 0).UTC()
-	return Partition{t.Year(), int(t.Month()), t.Day(), t.Hour()}
-}
-
-// Time returns the first instant of the partition.
-func (p Partition) Time() time.Time {
-	return time.Date(p.Year, time.Month(p.Month), p.Day, p.Hour, 0, 0, 0, time.UTC)
-}
-
-// Path returns the partition's directory, "year=YYYY/month=MM/day=DD/hour=HH".
-func (p Partition) Path() string {
-	return fmt.Sprintf("year=%04d/month=%02d/day=%02d/hour=%02d", p.Year, p.Month, p.Day, p.Hour)
-}
-
-func (p Partition) String() string { return p.Path() }
-
-// parsePartition parses the directory part of a key.
-func parsePartition(dir string) (Partition, bool) {
-	parts := strings.Split(dir, "/")
-	if len(parts) != 4 {
-		return Partition{}, false
-	}
-	var v [4]int
-	for i, name := range []string{"year", "month", "day", "hour"} {
-		k, val, ok := strings.Cut(parts[i], "=")
-		if !ok || k != name {
-			return Partition{}, false
-		}
-		n, err := strconv.Atoi(val)
-		if err != nil {
-			return Partition{}, false
-		}
-		v[i] = n
-	}
-	return Partition{v[0], v[1], v[2], v[3]}, true
 }
 
 // Object is one Parquet file of the lake.
