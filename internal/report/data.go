@@ -133,20 +133,6 @@ type Interface struct {
 	Strip string `json:"strip"`
 }
 
-// name fills in the names the inventory knows.
-func (d *Data) name(n Names) {
-	if n == nil {
-		return
-	}
-	for i := range d.Pairs {
-		d.Pairs[i].SrcName = n.Host(d.Pairs[i].Src)
-		d.Pairs[i].DstName = n.Host(d.Pairs[i].Dst)
-	}
-	for i := range d.Hosts {
-		d.Hosts[i].Name = n.Host(d.Hosts[i].Addr)
-	}
-}
-
 // sortAlerts orders alerts by window start, detector, source, destination.
 func sortAlerts(as []detect.Alert) {
 	slices.SortStableFunc(as, func(x, y detect.Alert) int {

@@ -164,34 +164,13 @@ const awsV5Text = `version interface-id srcaddr dstaddr srcport dstport protocol
 5 eni-0b2c3d4e5f6a7b8c9 10.0.1.5 10.0.2.9 40001 5432 6 5 400 1795154600 1795154660 REJECT OK egress 1 -
 `
 
-// fixtureAlerts runs the detectors (flowq detect's defaults, over history)
-// on the fixture's records.
+// fixtureAlerts runs the detectors (flowq detect's defaults) over the
+// fixture's lake.
 func fixtureAlerts(t testing.TB, f *fixture) []detect.Alert {
 	t.Helper()
-	ctx := context.Background()
-	cfg := detect.DefaultConfig()
-	cfg.Retention, cfg.ClaimLease = 0, 0
-	eng, err := detect.New(cfg, detect.NewMemoryState(), time.Now)
+	as, err := Detect(context.Background(), f.lake, store.TimeRange{}, detect.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []detect.Alert
-	for i, text := range f.texts {
-		recs, err := parse.NewBytesReader([]byte(text), parse.Options{}).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, rec := range recs {
-			as, err := eng.Process(ctx, fmt.Sprintf("fixture#%d.%d", i, j), rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, as...)
-			if err := eng.Ack(ctx, as); err != nil {
-				t.Fatal(err)
-			}
-			rec.Release()
-		}
-	}
-	return out
+	return as
 }

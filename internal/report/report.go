@@ -18,12 +18,6 @@ import (
 	"github.com/flowq/flowq/internal/detect"
 )
 
-// Names gives the resource names the inventory knows. Host returns "" for
-// an address it does not know. A nil Names leaves every name empty.
-type Names interface {
-	Host(addr string) string
-}
-
 // Config says what to report on.
 type Config struct {
 	// Since and Until bound the report, [Since, Until). Both zero: the
@@ -37,7 +31,8 @@ type Config struct {
 	Source string
 	// Generated is the time the report says it was made.
 	Generated time.Time
-	// Names, optional, names hosts in the top-talker charts.
+	// Names, optional, names hosts in the top-talker charts and subnets in
+	// the sankey (see IndexNames).
 	Names Names
 	// Logger, optional, gets one line per chart with its duration.
 	Logger *slog.Logger
@@ -45,6 +40,9 @@ type Config struct {
 
 // DefaultTop is the default of Config.Top.
 const DefaultTop = 15
+
+// sankeyGroups is the number of groups the sankey keeps on each side.
+const sankeyGroups = 8
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
@@ -119,7 +117,7 @@ func Build(ctx context.Context, in Input, cfg Config) (*Data, error) {
 		{"direction", func() (err error) { d.Direction, err = q.direction(ctx); return }},
 		{"top pairs", func() (err error) { d.Pairs, err = q.topPairs(ctx, cfg.Top); return }},
 		{"top hosts", func() (err error) { d.Hosts, err = q.topHosts(ctx, cfg.Top); return }},
-		{"sankey", func() (err error) { d.Sankey, err = q.sankey(ctx, 8); return }},
+		{"sankey", func() (err error) { d.Sankey, err = q.sankey(ctx, sankeyGroups); return }},
 		{"heatmap", func() (err error) { d.Heatmap, err = q.heatmap(ctx, cfg.Top); return }},
 		{"health", func() (err error) { d.Health, err = q.health(ctx); return }},
 	}
