@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowq/flowq/internal/synth"
+)
+
+// TestReportCommand: flowq report over an ingested day writes one
+// self-contained page with the day's alerts and prints its path.
+func TestReportCommand(t *testing.T) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	text, incidents := synth.Scenario(9, synth.DetectFormat, day, 24*time.Hour, 3000, day.Add(10*time.Hour))
+	dir := t.TempDir()
+	flows := writeFile(t, dir, "flows.log", text)
+	lake := filepath.Join(dir, "lake")
+	if code, _, stderr := runCLI(t, "", nil, "--lake", lake, "ingest", flows); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "day.html")
+	code, stdout, stderr := runCLI(t, "", nil, "--lake", lake, "report", "--since", "2026-11-20", "--until", "2026-11-21", "-o", out)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) != out {
+		t.Errorf("stdout %q, want the report's path %s", stdout, out)
+	}
+	if !strings.Contains(stderr, "3,0") || !strings.Contains(stderr, "alerts") {
+		t.Errorf("stderr does not say what the report holds: %q", stderr)
+	}
+	page, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	if !strings.HasPrefix(html, "<!DOCTYPE html>") || !strings.Contains(html, "2026-11-20 00:00 – 2026-11-21 00:00 UTC") {
+		t.Errorf("not the day's report: %.300s", html)
+	}
+	// Self-contained: nothing is loaded from elsewhere.
+	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?(https?:|//)`).FindString(html); m != "" {
+		t.Errorf("the page loads something from outside: %s", m)
+	}
+	for _, in := range incidents {
+		for _, e := range in.Alerts {
+			if !strings.Contains(html, e.Src) {
+				t.Errorf("incident %s: its source %s is not in the page", in.Name, e.Src)
+			}
+		}
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("report file mode: %v %v", st.Mode(), err)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".day.html.*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+
+	code, _, stderr = runCLI(t, "", nil, "--lake", lake, "report", "--no-alerts", "-o", filepath.Join(dir, "all.html"))
+	if code != 0 || !strings.Contains(stderr, " 0 alerts") {
+		t.Errorf("report --no-alerts of the whole lake: exit %d: %s", code, stderr)
+	}
+}
+
+func TestReportUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"argument", []string{"report", "extra"}, exitUsage, "unknown command"},
+		{"top", []string{"report", "--top", "0"}, exitUsage, "--top 0"},
+		{"since", []string{"report", "--since", "yesterday"}, exitUsage, "--since"},
+		{"no lake", []string{"--lake", filepath.Join(dir, "none"), "report", "-o", filepath.Join(dir, "r.html")}, exitRejected, "no lake at"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", nil, c.args...)
+			if code != c.code || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, c.code, c.want)
+			}
+		})
+	}
+}
