@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,9 @@ func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error 
 	lake, err := store.Open(ctx, a.lake, store.Options{Create: true})
 	if err != nil {
 		return err
+	}
+	if a.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(pipeline.IngestMemoryLimit) // bounded RSS whatever the input's size
 	}
 	pc := pipeline.Config{Format: fm, Sources: pipeline.LakeSources(lake), BatchSize: f.batch}
 	if f.detect {
