@@ -195,6 +195,20 @@ func Macros() string {
 	return string(data)
 }
 
+// ParseArgs reads NAME=VALUE pairs (the values of --param) into a map;
+// a pair without a name is an error wrapping ErrParam.
+func ParseArgs(pairs []string) (map[string]string, error) {
+	args := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if k = strings.TrimSpace(k); !ok || k == "" {
+			return nil, fmt.Errorf("%w --param %q: want NAME=VALUE", ErrParam, p)
+		}
+		args[k] = strings.TrimSpace(v)
+	}
+	return args, nil
+}
+
 // Render returns the query's SQL with every parameter substituted: the
 // value in args, else the default. Unknown names in args, missing required
 // parameters and values that are not of the parameter's type are errors

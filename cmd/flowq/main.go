@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -21,34 +22,19 @@ import (
 var version string
 
 // buildVersion returns flowq's version: the ldflags value, else the module
-// version and VCS revision Go recorded, else "devel".
+// version and VCS revision Go recorded.
 func buildVersion() string {
-	if version != "" {
-		return version
-	}
 	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
+	if version != "" || !ok {
+		return cmp.Or(version, "devel")
 	}
-	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
-	}
-	var rev, dirty string
+	v := strings.Replace(bi.Main.Version, "(devel)", "devel", 1)
 	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "-dirty"
-			}
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 && !strings.Contains(v, s.Value[:12]) {
+			v += " (" + s.Value[:12] + ")"
 		}
 	}
-	if rev != "" && !strings.Contains(v, rev[:min(12, len(rev))]) {
-		v += " (" + rev[:min(12, len(rev))] + dirty + ")"
-	}
-	return v + " " + bi.GoVersion
+	return cmp.Or(v, "devel") + " " + bi.GoVersion
 }
 
 // Exit statuses, as the README states them.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowq/flowq/internal/lakedb"
 	"github.com/flowq/flowq/internal/render"
 )
 
@@ -93,30 +93,13 @@ func (a *app) runSQL(ctx context.Context, q string, tr timeRange, oo outputOptio
 	if d.Files == 0 {
 		fmt.Fprintf(a.stderr, "flowq: no data in %s; the lake holds other times\n", tr)
 	}
-	return a.querySQL(ctx, d, q, oo)
-}
-
-// querySQL runs one statement in an open session and renders the result.
-func (a *app) querySQL(ctx context.Context, d *lakeDB, q string, oo outputOptions) error {
 	rows, err := d.DB.QueryContext(ctx, q)
 	if err != nil {
-		return sqlError(err, q)
+		return lakedb.QueryError(err, q)
 	}
 	defer rows.Close()
 	if _, err := render.SQLRows(a.stdout, rows, oo); err != nil {
-		return sqlError(err, q)
+		return lakedb.QueryError(err, q)
 	}
 	return nil
-}
-
-// sqlError adds the query to DuckDB's message.
-func sqlError(err error, q string) error {
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	lines := strings.Split(strings.TrimSpace(q), "\n")
-	for i, l := range lines {
-		lines[i] = "  " + l
-	}
-	return fmt.Errorf("%v\nin query:\n%s", err, strings.Join(lines, "\n"))
 }

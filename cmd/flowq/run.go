@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,13 +34,9 @@ partitions. --sql prints the query with its parameters instead of running it.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			kv := map[string]string{}
-			for _, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return usageError("--param %q: want NAME=VALUE", p)
-				}
-				kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			kv, err := queries.ParseArgs(params)
+			if err != nil {
+				return usageError("%v", err)
 			}
 			sql, err := q.Render(kv)
 			if err != nil {

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -133,6 +134,19 @@ func (d *DB) Lake() *store.Lake { return d.lake }
 
 // Stats says how many files the view reads and what was downloaded.
 func (d *DB) Stats() Stats { return d.stats }
+
+// QueryError adds the query to DuckDB's message, indented under it, so the
+// user sees what was run. Cancellation is returned as it is.
+func QueryError(err error, q string) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	lines := strings.Split(strings.TrimSpace(q), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return fmt.Errorf("%w\nin query:\n%s", err, strings.Join(lines, "\n"))
+}
 
 // Close closes the session. Cached objects stay for the next one.
 func (d *DB) Close() error {
