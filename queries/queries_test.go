@@ -19,7 +19,7 @@ func TestList(t *testing.T) {
 			t.Errorf("%s lives in %s", q.Name, q.File)
 		}
 	}
-	want := []string{"exfil-candidates", "flows-for-ip", "log-health", "port-scan", "rejected-from-subnet", "rejects-by-source", "top-talkers", "traffic-by-subnet"}
+	want := []string{"exfil-candidates", "flows-for-ip", "log-health", "port-scan", "rejected-from-subnet", "rejects-by-source", "top-talkers", "traffic-by-subnet", "unused-rules"}
 	if diff := cmp.Diff(names, want); diff != "" {
 		t.Errorf("names (-got +want):\n%s", diff)
 	}

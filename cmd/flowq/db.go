@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/flowq/flowq/internal/inventory/invdb"
 	"github.com/flowq/flowq/internal/lakedb"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -38,6 +40,12 @@ func openLakeDB(ctx context.Context, a *app, tr timeRange) (*lakeDB, error) {
 	}
 	s, err := lakedb.Open(ctx, lake, tr, lakedb.Options{CacheDir: a.getenv("FLOWQ_CACHE"), Logger: log})
 	if err != nil {
+		return nil, err
+	}
+	// The newest inventory snapshot as tables (interfaces, subnets,
+	// security_group_rules, ...), empty without one.
+	if err := invdb.Register(ctx, s.SQL(), lake, time.Time{}); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return &lakeDB{DB: s.SQL(), Lake: lake, Files: s.Stats().Files, s: s}, nil

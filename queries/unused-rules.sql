@@ -1,0 +1,39 @@
+-- name: unused-rules
+-- description: Security-group rules that no ACCEPTed flow in the time range used (least privilege, measured; needs flowq inventory sync)
+-- param: limit int 1000 how many rules to show
+-- A rule is used by a flow when the flow's interface end is in the rule's
+-- group (the destination for ingress, the source for egress), the
+-- protocol and destination port fall in the rule, and the other end is in
+-- its CIDR, its referenced group or its prefix list. Rules are those of the
+-- newest inventory snapshot.
+WITH members AS (
+    SELECT DISTINCT address, unnest(security_groups) AS group_id FROM interfaces
+),
+accepted AS (
+    SELECT DISTINCT srcaddr, dstaddr, dstport, protocol FROM flows
+    WHERE action = 'ACCEPT' AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
+),
+candidates AS (
+    SELECT r.rule, r.cidr, r.peer_group, r.prefix_list,
+           CASE WHEN r.direction = 'ingress' THEN f.srcaddr ELSE f.dstaddr END AS peer
+    FROM security_group_rules r
+    JOIN members m ON m.group_id = r.group_id
+    JOIN accepted f ON m.address = CASE WHEN r.direction = 'ingress' THEN f.dstaddr ELSE f.srcaddr END
+    WHERE (r.protocol = -1 OR r.protocol = f.protocol)
+      AND (r.protocol NOT IN (6, 17) OR r.from_port = -1 OR f.dstport BETWEEN r.from_port AND r.to_port)
+),
+used AS (
+    SELECT DISTINCT c.rule FROM candidates c
+    WHERE (c.cidr IS NOT NULL AND in_cidr(c.peer, c.cidr))
+       OR (c.peer_group IS NOT NULL AND EXISTS (SELECT 1 FROM members p WHERE p.group_id = c.peer_group AND p.address = c.peer))
+       OR (c.prefix_list IS NOT NULL AND EXISTS (SELECT 1 FROM prefix_lists p WHERE p.prefix_list = c.prefix_list AND in_cidr(c.peer, p.cidr)))
+)
+SELECT r.group_id,
+       r.group_name,
+       r.direction,
+       r.rule,
+       r.description
+FROM security_group_rules r
+WHERE r.rule NOT IN (SELECT rule FROM used)
+ORDER BY r.group_name, r.direction, r.rule
+LIMIT {{limit}}
