@@ -54,8 +54,11 @@ lake first, and refuses when it holds files the demo did not write.`,
 			if err := c.Validate(); err != nil {
 				return usageError("%v", err)
 			}
-			_, err := demo.Run(ctx, c)
-			return err
+			res, err := demo.Run(ctx, c)
+			if err != nil {
+				return err
+			}
+			return writeDemoReport(ctx, a, res.Lake, res.Day, res.Alerts)
 		},
 	}
 	cmd.Flags().BoolVar(&c.Fresh, "fresh", false, "empty the demo's lake first (refused if it holds files the demo did not write)")

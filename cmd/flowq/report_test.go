@@ -87,3 +87,25 @@ func TestReportUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoEndsWithReport: flowq demo ends by writing the day's report
+// beside its lake and printing the path last.
+func TestDemoEndsWithReport(t *testing.T) {
+	lake := filepath.Join(t.TempDir(), "demo-lake")
+	code, stdout, stderr := runCLI(t, "", nil, "--lake", lake, "demo", "--records", "2000")
+	if code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	want := lake + "-report.html"
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if last := strings.TrimSpace(lines[len(lines)-1]); last != want {
+		t.Errorf("the demo's last line is %q, want the report's path %s", last, want)
+	}
+	page, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "flowq demo report") || !strings.Contains(string(page), "exfiltration") {
+		t.Errorf("the demo's report lacks its title or the exfiltration alert")
+	}
+}
