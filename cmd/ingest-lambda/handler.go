@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,16 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowq/flowq/internal/cwlogs"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/pipeline"
-	"github.com/flowq/flowq/internal/store"
+	"github.com/flowq/flowq/internal/source"
 )
 
 // Input kinds, the EMF dimension.
@@ -30,11 +26,6 @@ const (
 	inputCloudWatch = "cloudwatch-logs"
 	inputS3         = "s3"
 )
-
-// s3Chunk is how much flow-log text of an S3 object goes into one pipeline
-// batch; a bigger object is split at line ends into several batches with
-// deterministic ids.
-const s3Chunk = 8 << 20
 
 var errUnknownEvent = errors.New("event is neither a CloudWatch Logs subscription ({\"awslogs\":...}) nor an S3 notification ({\"Records\":...})")
 
@@ -52,11 +43,9 @@ type handler struct {
 	log      *slog.Logger
 	metrics  io.Writer // EMF lines (stdout in Lambda)
 	maxBytes int64
-	s3Chunk  int // text per batch of an S3 object (default s3Chunk)
 
-	mu    sync.Mutex // Lambda runs one event at a time per instance; this guards the buffers if not
-	dec   *cwlogs.Decoder
-	chunk []byte
+	mu  sync.Mutex // Lambda runs one event at a time per instance; this guards the buffers if not
+	dec *cwlogs.Decoder
 }
 
 // summary is the function's response: asynchronous invocations drop it,
@@ -168,6 +157,11 @@ func (h *handler) cloudWatch(ctx context.Context, payload []byte, sum *summary) 
 	return err
 }
 
+// s3Event stores each new flow-log object the notification names, through
+// the same source reader and pipeline as flowq ingest: its identity is
+// AWS's object name (the ETag as digest), so a repeated notification adds
+// nothing. An object that is not flow logs is logged and skipped; a failure
+// to read it or store it fails the event, so Lambda retries.
 func (h *handler) s3Event(ctx context.Context, payload []byte, sum *summary) error {
 	var ev events.S3Event
 	if err := json.Unmarshal(payload, &ev); err != nil {
@@ -188,34 +182,14 @@ func (h *handler) s3Event(ctx context.Context, payload []byte, sum *summary) err
 			h.log.InfoContext(ctx, "not an ObjectCreated event, skipped", "event", r.EventName, "object", name)
 			continue
 		}
-		kind := objectKind(key)
-		if kind == "" {
+		in, ok := source.S3Object(h.s3, r.S3.Bucket.Name, key, obj.ETag, obj.Size, source.Filter{})
+		if !ok {
 			sum.Skipped++
 			h.log.InfoContext(ctx, "not a flow-log object, skipped", "object", name)
 			continue
 		}
-		// Identity: the object's version, or its ETag when unversioned.
-		ver := obj.VersionID
-		if ver == "" {
-			ver = obj.ETag
-		}
-		id := cwlogs.BatchID("s3", r.S3.Bucket.Name, key, ver)
-		in := &s3.GetObjectInput{Bucket: aws.String(r.S3.Bucket.Name), Key: aws.String(key)}
-		if obj.VersionID != "" {
-			in.VersionId = aws.String(obj.VersionID)
-		} else if obj.ETag != "" {
-			in.IfMatch = aws.String(obj.ETag)
-		}
-		out, err := h.s3.GetObject(ctx, in)
-		if err != nil {
-			return fmt.Errorf("get %s: %w", name, err)
-		}
-		if kind == "parquet" {
-			err = h.s3Parquet(ctx, out.Body, id, name, sum)
-		} else {
-			err = h.s3Text(ctx, out.Body, id, name, sum)
-		}
-		out.Body.Close()
+		err := h.pipe.Ingest(ctx, []*source.Input{in}, pipeline.InputOptions{Read: source.ReadOptions{Format: h.format}},
+			func(res pipeline.InputResult) error { return h.s3Result(ctx, res, sum) })
 		if err != nil {
 			return err
 		}
@@ -223,126 +197,35 @@ func (h *handler) s3Event(ctx context.Context, payload []byte, sum *summary) err
 	return nil
 }
 
-// objectKind returns "text" or "parquet" for the names AWS gives flow-log
-// objects, "" for anything else.
-func objectKind(key string) string {
+// s3Result accounts for one stored object; an object that is not flow logs
+// is skipped, any other failure returned.
+func (h *handler) s3Result(ctx context.Context, res pipeline.InputResult, sum *summary) error {
 	switch {
-	case strings.HasSuffix(key, ".parquet"):
-		return "parquet"
-	case strings.HasSuffix(key, ".log.gz"), strings.HasSuffix(key, ".log"), strings.HasSuffix(key, ".txt"), strings.HasSuffix(key, ".gz"):
-		return "text"
-	}
-	return ""
-}
-
-// s3Text streams a (gzip) text object through the pipeline in chunks that
-// end at line ends; chunk i's batch id is id#i.
-func (h *handler) s3Text(ctx context.Context, body io.Reader, id, name string, sum *summary) error {
-	br := bufio.NewReaderSize(body, 256<<10)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	tr := bufio.NewReaderSize(r, 256<<10)
-	fm := h.format
-	for i := 0; ; i++ {
-		size := h.s3Chunk
-		if size <= 0 {
-			size = s3Chunk
-		}
-		chunk, err := readChunk(tr, h.chunk[:0], size, h.maxBytes)
-		h.chunk = chunk[:0]
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s: %w", name, err)
-		}
-		if len(chunk) == 0 {
-			return nil
-		}
-		if i == 0 {
-			// Files AWS delivers start with a header line naming the
-			// fields; later chunks need its format explicitly.
-			first, _, _ := bytes.Cut(chunk, []byte{'\n'})
-			if c := bytes.TrimLeft(first, " "); len(c) > 0 && c[0] >= 'a' && c[0] <= 'z' {
-				if hf, _, herr := parse.FromHeader(string(first)); herr == nil {
-					fm = hf
-				}
-			}
-		}
-		bid, src := id, name
-		if i > 0 { // line numbers in errors count from the part's start
-			bid, src = fmt.Sprintf("%s#%d", id, i), fmt.Sprintf("%s (part %d)", name, i+1)
-		}
-		res, perr := h.pipe.Process(ctx, pipeline.Batch{ID: bid, Source: src, Format: fm, Text: chunk})
-		sum.add(res)
-		if perr != nil {
-			return perr
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-	}
-}
-
-// readChunk reads about size bytes, then on to the end of the line. It
-// returns io.EOF with the last chunk.
-func readChunk(r *bufio.Reader, buf []byte, size int, max int64) ([]byte, error) {
-	if cap(buf) < size+4096 {
-		buf = make([]byte, 0, size+4096)
-	}
-	n, err := io.ReadFull(r, buf[:size])
-	buf = buf[:n]
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = io.EOF
-		}
-		return buf, err
-	}
-	for {
-		line, err := r.ReadSlice('\n')
-		buf = append(buf, line...)
-		if int64(len(buf)) > max {
-			return buf, fmt.Errorf("a line runs past %d bytes", max)
-		}
-		if err == nil {
-			return buf, nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return buf, err
-		}
-	}
-}
-
-// s3Parquet reads a Parquet object AWS delivered (FileFormat=parquet) and
-// stores its records as one batch.
-func (h *handler) s3Parquet(ctx context.Context, body io.Reader, id, name string, sum *summary) error {
-	data, err := io.ReadAll(io.LimitReader(body, h.maxBytes+1))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
-	}
-	if int64(len(data)) > h.maxBytes {
-		return fmt.Errorf("%s: over %d bytes", name, h.maxBytes)
-	}
-	var recs []arrow.RecordBatch
-	defer func() {
-		for _, r := range recs {
-			r.Release()
-		}
-	}()
-	err = store.ReadParquet(ctx, bytes.NewReader(data), nil, func(rec arrow.RecordBatch) error {
-		rec.Retain()
-		recs = append(recs, rec)
+	case res.Skipped != "":
+		sum.Skipped++
+		h.log.InfoContext(ctx, "object "+res.Skipped+", skipped", "object", res.Info.Name, "id", res.Info.ID)
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("read parquet %s: %w", name, err)
+	case isContentError(res.Err):
+		sum.Skipped++
+		h.log.WarnContext(ctx, "object is not flow logs, skipped", "object", res.Info.Name, "err", res.Err)
+		return nil
+	case res.Err != nil:
+		return res.Err
 	}
-	res, err := h.pipe.Process(ctx, pipeline.Batch{ID: id, Source: name, Records: recs})
-	res.Bytes = int64(len(data))
-	sum.add(res)
-	return err
+	sum.Batches++
+	sum.Records += res.Stats.Records
+	sum.BadLines += res.Stats.BadLines
+	sum.Bytes += res.Stats.Bytes
+	sum.Alerts += len(res.Alerts)
+	if res.Stats.BadLines > 0 {
+		h.log.WarnContext(ctx, "rejected flow-log lines", "object", res.Info.Name, "bad_lines", res.Stats.BadLines,
+			"by_reason", res.Stats.BadByReason())
+	}
+	return nil
+}
+
+// isContentError tells an object that is not flow logs (retrying cannot
+// help) from a failure to read or store it.
+func isContentError(err error) bool {
+	return errors.Is(err, source.ErrBinary) || errors.Is(err, source.ErrNoStart) || errors.Is(err, source.ErrNotFlowLogs)
 }

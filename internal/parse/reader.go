@@ -22,13 +22,23 @@ const (
 	readChunk           = 256 << 10
 )
 
-// Epoch bounds of start and end. A value up to maxEpochSeconds (the year
+// Epoch bounds of start and end. A value up to MaxEpochSeconds (the year
 // 5138) is seconds; a larger one up to maxEpochMillis is milliseconds and is
 // divided by 1000; anything larger is out of range.
 const (
-	maxEpochSeconds = 1e11 - 1
+	MaxEpochSeconds = 1e11 - 1
 	maxEpochMillis  = 1e14 - 1
 )
+
+// EpochSeconds returns a start or end value in seconds: values past
+// MaxEpochSeconds are epoch milliseconds (changed reports it). The parser
+// applies the same rule to text; Parquet readers call this.
+func EpochSeconds(v int64) (s int64, changed bool) {
+	if v > MaxEpochSeconds && v <= maxEpochMillis {
+		return v / 1000, true
+	}
+	return v, false
+}
 
 // Options configure a Reader.
 type Options struct {
@@ -325,7 +335,7 @@ func (r *Reader) setFormat(fm *Format) {
 		}
 		millis := fd.Name == "start" || fd.Name == "end"
 		if millis {
-			max = maxEpochSeconds
+			max = MaxEpochSeconds
 		}
 		r.cols[i] = column{field: fd, kind: fd.Kind, check: fd.check, max: uint64(max), millis: millis}
 	}

@@ -125,6 +125,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Format == nil {
 		cfg.Format = parse.DefaultFormat()
 	}
+	if l, ok := cfg.Lake.(*store.Lake); ok && cfg.Sources == nil {
+		cfg.Sources = LakeSources(l) // the lake stores whole sources too
+	}
 	if cfg.BadLineSamples == 0 {
 		cfg.BadLineSamples = DefaultBadLineSamples
 	}

@@ -8,7 +8,7 @@ import (
 // awsObject matches the names AWS gives flow-log files it delivers to S3:
 // {account}_vpcflowlogs_{region}_{flow-log-id}_{YYYYMMDD}T{HHmm}Z_{hash}.log.gz
 // (.log.parquet for Parquet; .log when stored decompressed).
-var awsObject = regexp.MustCompile(`^([0-9]{12})_vpcflowlogs_([a-z0-9-]+)_(fl-[0-9a-f]+)_([0-9]{8}T[0-9]{4}Z)_([0-9a-f]+)\.log(\.gz|\.parquet)?$`)
+var awsObject = regexp.MustCompile(`^([0-9]{12})_vpcflowlogs_([a-z0-9-]+)_(fl-[0-9a-f]+)_([0-9]{8}T[0-9]{4}Z)_([0-9A-Za-z]+)(\.log|\.log\.gz|\.log\.parquet|\.parquet)$`)
 
 // AWSObject is what an AWS-delivered object's name says.
 type AWSObject struct {

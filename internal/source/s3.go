@@ -11,11 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// S3Getter reads objects (*s3.Client).
+type S3Getter interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
 // S3API is the part of the S3 client that lists and reads flow-log objects
 // (*s3.Client).
 type S3API interface {
 	s3.ListObjectsV2APIClient
-	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	S3Getter
 }
 
 // expandS3 lists the flow-log objects under s3://bucket/prefix, in the AWS
@@ -38,7 +43,7 @@ func (c *Config) expandS3(ctx context.Context, uri string) ([]*Input, error) {
 			}
 			for _, o := range page.Contents {
 				key := aws.ToString(o.Key)
-				if in, ok := c.S3Object(bucket, key, aws.ToString(o.ETag), aws.ToInt64(o.Size)); ok {
+				if in, ok := S3Object(c.S3, bucket, key, aws.ToString(o.ETag), aws.ToInt64(o.Size), c.Filter); ok {
 					inputs = append(inputs, in)
 				}
 			}
@@ -50,17 +55,17 @@ func (c *Config) expandS3(ctx context.Context, uri string) ([]*Input, error) {
 
 // S3Object returns the input of one object (the Lambda's S3 notifications
 // name them), or false when its name is not a flow-log file's or the filter
-// leaves it out. etag, when set, pins the version read (If-Match).
-func (c *Config) S3Object(bucket, key, etag string, size int64) (*Input, bool) {
+// leaves it out. etag, when set, pins the version read (If-Match) and is
+// the digest of an AWS-delivered object.
+func S3Object(client S3Getter, bucket, key, etag string, size int64, f Filter) (*Input, bool) {
 	base := key[strings.LastIndexByte(key, '/')+1:]
 	if strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_") || !flowLogName(base) {
 		return nil, false
 	}
 	o, isAWS := ParseAWSName(base)
-	if !c.Filter.match(o, isAWS) {
+	if !f.match(o, isAWS) {
 		return nil, false
 	}
-	client := c.S3
 	return &Input{Name: s3Scheme + bucket + "/" + key, Kind: KindS3, Size: size, AWSName: o.Name, etag: strings.Trim(etag, `"`),
 		open: func(ctx context.Context) (io.ReadCloser, error) {
 			in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
