@@ -1,0 +1,117 @@
+package resolve_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/inventory/resolve"
+	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/synth"
+)
+
+var day = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+
+// runPolicy parses text and runs the policy detector over it with the
+// snapshot s, returning the alerts.
+func runPolicy(t *testing.T, s *inventory.Snapshot, text string) []detect.Alert {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r := resolve.New(one{inventory.NewIndex(s)}, resolve.Options{})
+	cfg := detect.DefaultConfig()
+	cfg.Retention = 0
+	det, err := detect.NewPolicyDetector(r, detect.NewMemoryState(), func() time.Time { return day.Add(48 * time.Hour) }, cfg, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := parse.NewReader(strings.NewReader(text), parse.Options{Allocator: mem, Format: synth.DetectFormat})
+	defer rd.Release()
+	var alerts []detect.Alert
+	for k := 0; rd.Next(); k++ {
+		as, err := det.Process(context.Background(), fmt.Sprint("b", k), rd.RecordBatch())
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts = append(alerts, as...)
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return alerts
+}
+
+// TestPolicyQuietOnTheDemoNetwork: a day of the demo's ordinary traffic and
+// incidents agrees with the demo network's rules: ACCEPTed records are
+// allowed (requests, and replies by statefulness), REJECTed ones are
+// denied by the security groups, so the policy detector stays quiet.
+func TestPolicyQuietOnTheDemoNetwork(t *testing.T) {
+	text, _ := synth.Scenario(3, synth.DetectFormat, day, 24*time.Hour, 20_000, day.Add(14*time.Hour))
+	if alerts := runPolicy(t, inventory.DemoSnapshot(day), string(text)); len(alerts) != 0 {
+		for _, a := range alerts[:min(5, len(alerts))] {
+			t.Errorf("unexpected: %s", a.Title)
+		}
+	}
+}
+
+// TestPolicyFindings: an ACCEPTed flow the rules deny, and a reply a
+// network ACL drops while the security groups allow the connection.
+func TestPolicyFindings(t *testing.T) {
+	at := day.Add(10 * time.Hour).Unix()
+	line := func(eni, src, dst string, sport, dport int, action string) string {
+		return fmt.Sprintf("5 123456789012 %s %s %s %d %d 6 10 1000 %d %d %s OK vpc-0flowq0seed0001 subnet-0priv1 2 IPv4 %s %s - egress\n",
+			eni, src, dst, sport, dport, at, at+30, action, src, dst)
+	}
+	const ecs, rds = "eni-0a1b2c3d4e5f60011", "eni-0a1b2c3d4e5f60021"
+	text := synth.DetectFormat.Header() + "\n" +
+		// SSH from an ECS task to the database, ACCEPTed: the rules deny it.
+		line(ecs, "10.0.11.51", "10.0.21.100", 41000, 22, "ACCEPT") +
+		line(ecs, "10.0.11.51", "10.0.21.100", 41001, 22, "ACCEPT") +
+		// PostgreSQL and its replies: allowed, no finding.
+		line(ecs, "10.0.11.50", "10.0.21.100", 43512, 5432, "ACCEPT") +
+		line(rds, "10.0.21.100", "10.0.11.50", 5432, 43512, "ACCEPT")
+	alerts := runPolicy(t, inventory.DemoSnapshot(day), text)
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts, want 1: %+v", len(alerts), alerts)
+	}
+	a := alerts[0]
+	if a.Detector != "policy" || a.Severity != "high" || a.Src != "10.0.11.51" || a.Dst != "10.0.21.100" || a.Count != 2 ||
+		a.Rule != "security-group: sg-0ecs (tradai-ecs-sg) egress: no rule allows tcp/22 to 10.0.21.100" ||
+		!slices.Equal(a.Ports, []int{22}) || a.ID != detect.AlertID(a.Key()) {
+		t.Errorf("alert: %+v", a)
+	}
+	if a.SrcResource == nil || a.SrcResource.Name != "tradai-data-collection" || a.DstResource == nil || a.DstResource.Name != "tradai-postgres" {
+		t.Errorf("resources: %+v %+v", a.SrcResource, a.DstResource)
+	}
+	if !strings.Contains(a.Title, "ACCEPTed but the rules deny it") {
+		t.Errorf("title %q", a.Title)
+	}
+
+	// The database's ACL loses its ephemeral egress rule: replies are
+	// REJECTed while the groups allow the connection.
+	s := inventory.DemoSnapshot(day)
+	for i := range s.NetworkACLs {
+		if s.NetworkACLs[i].ID == "acl-0database" {
+			s.NetworkACLs[i].Entries = slices.DeleteFunc(s.NetworkACLs[i].Entries, func(e inventory.ACLEntry) bool { return e.Egress && e.Number == 100 })
+		}
+	}
+	text = synth.DetectFormat.Header() + "\n" +
+		line(ecs, "10.0.11.50", "10.0.21.100", 43512, 5432, "ACCEPT") +
+		line(rds, "10.0.21.100", "10.0.11.50", 5432, 43512, "REJECT")
+	alerts = runPolicy(t, s, text)
+	if len(alerts) != 1 {
+		t.Fatalf("acl drop: %d alerts, want 1: %+v", len(alerts), alerts)
+	}
+	a = alerts[0]
+	if a.Severity != "medium" || a.Src != "10.0.21.100" || !strings.HasPrefix(a.Rule, "network-acl: acl-0database (tradai-database-nacl) egress rule *") ||
+		!strings.Contains(a.Title, "a network ACL drops what the security groups allow") {
+		t.Errorf("acl drop alert: %+v", a)
+	}
+}

@@ -1,0 +1,232 @@
+// Package resolve names the resources behind alerts' addresses from the
+// inventory (detect.Resolver) and judges flows against the rules of their
+// time (detect.PolicyJudge). Lookups the snapshots cannot answer may go to
+// the EC2 API, at most once per interface or address, with bounded caches;
+// any failure degrades to an alert with addresses only, never a lost one.
+package resolve
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/inventory"
+)
+
+// Snapshots picks the snapshot in force at a time (*inventory.Archive).
+type Snapshots interface {
+	AsOf(ctx context.Context, t time.Time) (*inventory.Index, error)
+}
+
+// Lookup finds one interface through the EC2 API: by ID, or by a private
+// address when eni is "". It returns nil, nil when there is none.
+type Lookup func(ctx context.Context, eni, addr string) (*inventory.Interface, error)
+
+// Options tune a Resolver.
+type Options struct {
+	// Lookup is asked about interfaces and addresses no snapshot knows
+	// (nil: never).
+	Lookup Lookup
+	// CacheSize bounds the Lookup answers kept, found or not (default 4096).
+	CacheSize int
+	// Timeout bounds one Lookup call (default 2s).
+	Timeout time.Duration
+	// Logger receives failures, once per interface (default: discard).
+	Logger *slog.Logger
+}
+
+// Resolver implements detect.Resolver over inventory snapshots.
+type Resolver struct {
+	snaps Snapshots
+	opts  Options
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	cache   map[string]*inventory.Interface // Lookup answers (nil: none)
+	order   []string                        // cache keys, oldest first
+	calls   int
+	failed  int
+	snapErr bool
+}
+
+// New returns a Resolver over snaps (which may be nil: Lookup only).
+func New(snaps Snapshots, opts Options) *Resolver {
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 4096
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Resolver{snaps: snaps, opts: opts, log: log, cache: map[string]*inventory.Interface{}}
+}
+
+// Stats are the Resolver's counters.
+type Stats struct {
+	Lookups, LookupFailures int
+}
+
+// Stats returns the counters so far.
+func (r *Resolver) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Stats{Lookups: r.calls, LookupFailures: r.failed}
+}
+
+// index returns the snapshot in force at t, or nil (logged once).
+func (r *Resolver) index(t time.Time) *inventory.Index {
+	if r.snaps == nil {
+		return nil
+	}
+	x, err := r.snaps.AsOf(context.Background(), t)
+	if err != nil {
+		r.mu.Lock()
+		first := !r.snapErr
+		r.snapErr = true
+		r.mu.Unlock()
+		if first {
+			r.log.Warn("inventory unavailable: alerts name addresses only", "err", err)
+		}
+		return nil
+	}
+	return x
+}
+
+// Resolve implements detect.Resolver.
+func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return nil
+	}
+	ip = ip.Unmap()
+	x := r.index(at)
+	var ifc *inventory.Interface
+	if x != nil {
+		if eni != "" {
+			ifc = holding(x.Interface(eni), ip)
+		}
+		if ifc == nil {
+			ifc = x.InterfaceByAddr(ip)
+		}
+	}
+	if ifc == nil && r.opts.Lookup != nil && eni != "" {
+		ifc = holding(r.lookup(eni, ""), ip)
+	}
+	if ifc == nil && r.opts.Lookup != nil && ip.IsPrivate() {
+		ifc = r.lookup("", ip.String())
+	}
+	if ifc == nil {
+		if x != nil {
+			if sub := x.SubnetFor(ip); sub != nil {
+				return &detect.Resource{SubnetID: sub.ID, SubnetName: sub.Name}
+			}
+		}
+		return nil
+	}
+	return resource(x, ifc)
+}
+
+// holding returns ifc if it holds addr (the record that named the
+// interface may have been logged for the other end), else nil.
+func holding(ifc *inventory.Interface, addr netip.Addr) *inventory.Interface {
+	if ifc == nil {
+		return nil
+	}
+	for _, list := range [][]string{ifc.PrivateIPs, ifc.IPv6, ifc.PublicIPs} {
+		for _, a := range list {
+			if ip, err := netip.ParseAddr(a); err == nil && ip == addr {
+				return ifc
+			}
+		}
+	}
+	return nil
+}
+
+// resource turns an interface into the alert's Resource, with names from
+// the snapshot x (nil: IDs only).
+func resource(x *inventory.Index, ifc *inventory.Interface) *detect.Resource {
+	res := &detect.Resource{ENI: ifc.ID, InstanceID: ifc.InstanceID, SubnetID: ifc.SubnetID, InterfaceType: ifc.Type,
+		Description: ifc.Description, Name: ifc.Tags["Name"]}
+	for _, g := range ifc.SecurityGroups {
+		ref := detect.GroupRef{ID: g}
+		if x != nil {
+			if sg := x.SecurityGroup(g); sg != nil {
+				ref.Name = sg.Name
+			}
+		}
+		res.SecurityGroups = append(res.SecurityGroups, ref)
+	}
+	if x != nil {
+		res.Name = x.Name(ifc)
+		if sub := x.Subnet(ifc.SubnetID); sub != nil {
+			res.SubnetName = sub.Name
+		}
+	}
+	return res
+}
+
+// NAT implements detect.Resolver: the newest snapshot's view, else the
+// interface's type and source/destination check as Lookup reports them.
+func (r *Resolver) NAT(eni string) bool {
+	if eni == "" || eni == "-" {
+		return false
+	}
+	if x := r.index(time.Time{}); x != nil {
+		if x.IsNAT(eni) {
+			return true
+		}
+		if x.Interface(eni) != nil {
+			return false
+		}
+	}
+	if r.opts.Lookup == nil || !strings.HasPrefix(eni, "eni-") {
+		return false
+	}
+	ifc := r.lookup(eni, "")
+	return ifc != nil && (ifc.Type == inventory.TypeNATGateway || !ifc.SourceDestCheck)
+}
+
+// lookup asks Lookup once per key and remembers the answer, found or not,
+// in a bounded cache (oldest out first). Failures are remembered as
+// "none" too: an unreachable API costs one timeout per interface, not one
+// per alert.
+func (r *Resolver) lookup(eni, addr string) *inventory.Interface {
+	key := eni
+	if key == "" {
+		key = "addr:" + addr
+	}
+	r.mu.Lock()
+	if ifc, ok := r.cache[key]; ok {
+		r.mu.Unlock()
+		return ifc
+	}
+	r.calls++
+	r.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+	defer cancel()
+	ifc, err := r.opts.Lookup(ctx, eni, addr)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.failed++
+		r.log.Warn("interface lookup failed: naming by address only", "eni", eni, "addr", addr, "err", err)
+		ifc = nil
+	}
+	if _, ok := r.cache[key]; !ok {
+		r.order = append(r.order, key)
+	}
+	r.cache[key] = ifc
+	for len(r.order) > r.opts.CacheSize {
+		delete(r.cache, r.order[0])
+		r.order = r.order[1:]
+	}
+	return ifc
+}
