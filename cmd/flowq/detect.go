@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/flowq/flowq/internal/alert"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detectconfig"
+	"github.com/flowq/flowq/internal/inventory/resolve"
 )
 
 // detectBatchRows is the number of lake rows per record batch given to the
@@ -200,15 +202,18 @@ summary goes to stderr.`,
 // every alert).
 func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sink, printer alert.Sink) error {
 	started := time.Now()
-	eng, err := detect.New(cfg, detect.NewMemoryState(), time.Now)
-	if err != nil {
-		return usageError("%v", err)
-	}
 	d, err := openLakeDB(ctx, a, tr)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	// The lake's inventory names alerts' resources, leaves out NAT legs and
+	// feeds the policy detector (see resolve.Contextual).
+	cx, err := resolve.Contextual(ctx, d.Lake, cfg, detect.NewMemoryState(), time.Now, slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	eng := cx
 	var alerts int
 	err = scanFlows(ctx, d.DB, func(i int, rec arrow.RecordBatch) error {
 		as, err := eng.Process(ctx, "flowq-detect#"+strconv.Itoa(i), rec)
@@ -232,9 +237,9 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	if err != nil {
 		return err
 	}
-	s := eng.Summary()
+	s, _ := eng.Summary()
 	var by []string
-	for _, name := range detect.AllDetectors() {
+	for _, name := range append(detect.AllDetectors(), detect.Policy) {
 		if n := s.Alerts[name]; n > 0 {
 			by = append(by, fmt.Sprintf("%s %d", name, n))
 		}

@@ -230,3 +230,19 @@ func (r *Resolver) lookup(eni, addr string) *inventory.Interface {
 	}
 	return ifc
 }
+
+// Open returns a Resolver over the snapshots kept in meta (the lake),
+// holding at most keep of them indexed (0 = 4).
+func Open(ctx context.Context, meta inventory.MetaStore, keep int, opts Options) (*Resolver, error) {
+	arch, err := inventory.OpenArchive(ctx, meta, keep)
+	if err != nil {
+		return nil, err
+	}
+	return New(arch, opts), nil
+}
+
+// HasSnapshots reports whether the resolver has any snapshot to go by.
+func (r *Resolver) HasSnapshots() bool {
+	a, ok := r.snaps.(*inventory.Archive)
+	return r.snaps != nil && (!ok || len(a.Times()) > 0)
+}

@@ -1,0 +1,87 @@
+package detect
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Contextual runs an Engine with what an inventory adds: records on NAT
+// interfaces left out (SkipNAT), and the policy detector beside the
+// others. Its Process and Ack replace the Engine's; with neither a NAT test
+// nor a policy detector it is the Engine, batch IDs included.
+type Contextual struct {
+	eng    *Engine
+	nat    func(eni string) bool
+	policy *PolicyDetector
+
+	mu         sync.Mutex
+	natSkipped int64
+	policyN    int64
+}
+
+// NewContextual wraps eng. nat reports NAT interfaces (nil: only
+// interface-type and resource-id tell); policy may be nil.
+func NewContextual(eng *Engine, nat func(eni string) bool, policy *PolicyDetector) *Contextual {
+	return &Contextual{eng: eng, nat: nat, policy: policy}
+}
+
+// Engine returns the wrapped engine.
+func (c *Contextual) Engine() *Engine { return c.eng }
+
+// Process runs the detectors over rec (see Engine.Process). The runs of
+// rec that SkipNAT keeps are processed as batchID#nat0, #nat1, ... when
+// any record is left out, and the policy detector sees every record as
+// batchID#policy, so each part keeps an ID of its own in State.
+func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
+	runs, skipped := SkipNAT(rec, c.nat)
+	defer func() {
+		for _, r := range runs {
+			r.Release()
+		}
+	}()
+	var alerts []Alert
+	for k, r := range runs {
+		id := batchID
+		if skipped > 0 {
+			id = batchID + "#nat" + strconv.Itoa(k)
+		}
+		as, err := c.eng.Process(ctx, id, r)
+		if err != nil {
+			return nil, err
+		}
+		alerts = append(alerts, as...)
+	}
+	var policyAlerts int
+	if c.policy != nil {
+		as, err := c.policy.Process(ctx, batchID+"#policy", rec)
+		if err != nil {
+			return nil, err
+		}
+		alerts = append(alerts, as...)
+		policyAlerts = len(as)
+	}
+	c.mu.Lock()
+	c.natSkipped += skipped
+	c.policyN += int64(policyAlerts)
+	c.mu.Unlock()
+	return alerts, nil
+}
+
+// Ack records that alerts were delivered (every detector's, policy
+// included: they share the State).
+func (c *Contextual) Ack(ctx context.Context, alerts []Alert) error { return c.eng.Ack(ctx, alerts) }
+
+// Summary is the engine's summary with the policy alerts counted, and the
+// records left out as NAT legs.
+func (c *Contextual) Summary() (Summary, int64) {
+	s := c.eng.Summary()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.policyN > 0 {
+		s.Alerts[Policy] += c.policyN
+	}
+	return s, c.natSkipped
+}
