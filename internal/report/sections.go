@@ -47,7 +47,7 @@ func sections(d *Data) ([]section, []timeChart) {
 			{Label: "accepted, previous period", Color: colBlue, Faint: true, Values: pick(d.Previous, c.acc)},
 			{Label: "rejected, previous period", Color: colVermilion, Faint: true, Values: pick(d.Previous, c.rej)},
 		}})
-		t := table{Cols: []tcol{{"bucket start (UTC)", false}, {"accepted", true}, {"rejected", true}, {"accepted, prev.", true}, {"rejected, prev.", true}}}
+		t := table{Cols: []tcol{{"bucket start (UTC)", false}, {"accepted", true}, {"rejected", true}, {"prev. acc.", true}, {"prev. rej.", true}}}
 		for i, p := range d.Traffic {
 			var prev TrafficPoint
 			if i < len(d.Previous) {

@@ -213,14 +213,14 @@ func heatmapChart(hm Heatmap) template.HTML {
 		for h, c := range r.Hours {
 			fill := "#f4f4f4"
 			if c > 0 {
-				fill = viridis(math.Sqrt(float64(c) / float64(hi)))
+				fill = viridis(1 - math.Sqrt(float64(c)/float64(hi)))
 			}
 			s.rect(labelW+cellW*float64(h), y, cellW-1, cellH-1, fill,
 				fmt.Sprintf("%s, %02d:00-%02d:59 UTC: %s rejected", portName(r.Port, r.Protocol), h, h, group(c)))
 		}
 	}
 	y := top + cellH*float64(len(hm.Rows)) + 18
-	s.text(labelW, y, "start", "muted", "hour of day (UTC); colour: rejected records, square-root scale, max "+group(hi))
+	s.text(labelW, y, "start", "muted", "hour of day (UTC); colour: rejected records, darker = more (square-root scale), max "+group(hi))
 	return s.done()
 }
 
