@@ -99,16 +99,17 @@ func title(a *Alert) string {
 	b.WriteString(a.Detector)
 	b.WriteByte(' ')
 	b.WriteString(a.Src)
+	b.WriteString(resourceName(a.SrcResource))
 	switch a.Detector {
 	case Exfiltration:
-		fmt.Fprintf(&b, " -> %s %s", a.Dst, FormatBytes(a.Bytes))
+		fmt.Fprintf(&b, " -> %s%s %s", a.Dst, resourceName(a.DstResource), FormatBytes(a.Bytes))
 	case Reject:
 		fmt.Fprintf(&b, " %d rejected", a.Count)
 		if len(a.Dsts) == 1 {
 			fmt.Fprintf(&b, " -> %s", a.Dsts[0])
 		}
 	case PortScan:
-		fmt.Fprintf(&b, " -> %s %d ports", a.Dst, len(a.Ports))
+		fmt.Fprintf(&b, " -> %s%s %d ports", a.Dst, resourceName(a.DstResource), len(a.Ports))
 	}
 	return b.String()
 }

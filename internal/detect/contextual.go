@@ -85,3 +85,12 @@ func (c *Contextual) Summary() (Summary, int64) {
 	}
 	return s, c.natSkipped
 }
+
+// resourceName is " (name)" for a resource with a name, else "": how
+// titles, and so SNS subjects, name the hosts behind addresses.
+func resourceName(r *Resource) string {
+	if r == nil || r.Name == "" {
+		return ""
+	}
+	return " (" + r.Name + ")"
+}

@@ -150,6 +150,9 @@ func TestNATAttribution(t *testing.T) {
 				if a.SrcResource == nil || a.SrcResource.Name != "web-1" || a.SrcResource.ENI != "eni-1111aaaa" || a.SrcResource.InstanceID != "i-0123456789abcdef0" {
 					t.Errorf("source resource %+v, want web-1 on eni-1111aaaa", a.SrcResource)
 				}
+				if !strings.HasPrefix(a.Title, "exfiltration 10.0.1.5 (web-1) -> 203.0.113.5 ") {
+					t.Errorf("title %q does not name the instance", a.Title)
+				}
 				if a.DstResource != nil {
 					t.Errorf("internet destination named: %+v", a.DstResource)
 				}

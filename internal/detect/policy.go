@@ -258,7 +258,8 @@ func (d *PolicyDetector) alert(a *policyAgg, t *Totals) Alert {
 		al.SrcResource = d.resolver.Resolve(eni, al.Src, al.FirstSeen)
 		al.DstResource = d.resolver.Resolve("", al.Dst, al.FirstSeen)
 	}
-	al.Title = asciiLine(fmt.Sprintf("policy %s -> %s %s: %s (%s %s)", al.Src, al.Dst, portList(al.Ports), verb, a.finding.Layer, a.finding.Rule))
+	al.Title = asciiLine(fmt.Sprintf("policy %s%s -> %s%s %s: %s (%s %s)", al.Src, resourceName(al.SrcResource), al.Dst, resourceName(al.DstResource),
+		portList(al.Ports), verb, a.finding.Layer, a.finding.Rule))
 	return al
 }
 
