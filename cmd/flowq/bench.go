@@ -20,6 +20,7 @@ import (
 
 	"github.com/flowq/flowq/internal/benchref"
 	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/source"
 	"github.com/flowq/flowq/internal/synth"
 )
 
@@ -116,7 +117,16 @@ Machines are noisy: compare the ratios, which are measured side by side.`,
 }
 
 func readAllInput(a *app, path string) ([]byte, error) {
-	in, err := openInput(a, path)
+	ctx := context.Background()
+	src := source.Config{Stdin: a.stdin}
+	ins, _, err := src.Expand(ctx, []string{path})
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("%s: not one flow-log file", path)
+	}
+	in, err := ins[0].OpenText(ctx)
 	if err != nil {
 		return nil, err
 	}

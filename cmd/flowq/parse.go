@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/cobra"
 
 	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/source"
 )
 
 func newParseCmd(a *app) *cobra.Command {
@@ -15,7 +18,8 @@ func newParseCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "parse [--format FMT] [FILE|-]...",
 		Short: "Parse flow-log text into JSON Lines",
-		Long: `Parse flow-log text (plain or gzip, from files or '-' for stdin) and write one
+		Long: `Parse flow logs (text, plain or gzip, or AWS's Parquet; files, directories or
+'-' for stdin) and write one
 JSON object per record to stdout. Keys are the Parquet column names (field name
 with '-' replaced by '_'), only for fields present in the format; '-' becomes
 null; numbers are numbers.
@@ -77,37 +81,36 @@ field in --format).`,
 
 // parseFile writes one input's records as JSON Lines.
 func parseFile(a *app, path string, fm *parse.Format, batch int, out *bufio.Writer, sum *parse.Summary) (parse.Stats, error) {
-	in, err := openInput(a, path)
+	ctx := context.Background()
+	src := source.Config{Stdin: a.stdin}
+	ins, _, err := src.Expand(ctx, []string{path})
 	if err != nil {
 		return parse.Stats{}, err
 	}
-	defer in.Close()
-	name := path
-	if name == "-" {
-		name = "<stdin>"
-	}
-	report := func(e *parse.LineError) {
-		if sum.Add(e) {
-			fmt.Fprintln(a.stderr, e)
-		}
-	}
-	r := parse.NewReader(in, parse.Options{Format: fm, BatchSize: batch, Name: name, OnBadLine: report,
-		OnWarning: func(e *parse.LineError) { fmt.Fprintln(a.stderr, "warning:", e) }})
-	defer r.Release()
-	var buf []byte
-	for r.Next() {
-		rec := r.RecordBatch()
-		enc := parse.NewEncoder(rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			buf = enc.AppendJSON(buf[:0], i)
-			buf = append(buf, '\n')
-			if _, err := out.Write(buf); err != nil {
-				return r.Stats(), err
+	var total parse.Stats
+	for _, in := range ins {
+		report := func(e *parse.LineError) {
+			if sum.Add(e) {
+				fmt.Fprintln(a.stderr, e)
 			}
 		}
+		var buf []byte
+		st, err := in.Read(ctx, source.ReadOptions{Format: fm, BatchSize: batch, AnyFormat: true, OnBadLine: report,
+			OnWarning: func(e *parse.LineError) { fmt.Fprintln(a.stderr, "warning:", e) }}, func(rec arrow.RecordBatch) error {
+			enc := parse.NewEncoder(rec)
+			for i := 0; i < int(rec.NumRows()); i++ {
+				buf = enc.AppendJSON(buf[:0], i)
+				buf = append(buf, '\n')
+				if _, err := out.Write(buf); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		total.Add(st.Stats)
+		if err != nil {
+			return total, err
+		}
 	}
-	if err := r.Err(); err != nil {
-		return r.Stats(), fmt.Errorf("%s: %w", name, err)
-	}
-	return r.Stats(), nil
+	return total, nil
 }

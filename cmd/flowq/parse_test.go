@@ -126,3 +126,18 @@ func TestParseSummarisesRepeatedErrors(t *testing.T) {
 		t.Errorf("stderr has %d lines, want a summary:\n%s", n, errOut)
 	}
 }
+
+// TestParseTruncatedGzip: a gzip stream cut short is an error (exit 1)
+// naming the file, after the records it did hold.
+func TestParseTruncatedGzip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(strings.Repeat(goodLine+"\n", 1000)))
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "cut.log.gz")
+	os.WriteFile(p, buf.Bytes()[:buf.Len()-8], 0o644)
+	code, out, errOut := runCLI(t, "", nil, "parse", p)
+	if code != 1 || !strings.Contains(errOut, "cut.log.gz:1000: gzip stream cut short") || strings.Count(out, "\n") != 1000 {
+		t.Fatalf("exit %d, %d records\n%s", code, strings.Count(out, "\n"), errOut)
+	}
+}

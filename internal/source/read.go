@@ -58,6 +58,9 @@ type ReadOptions struct {
 	Progress func(n int64)
 	// TempDir holds Parquet read from a stream ("": os.TempDir).
 	TempDir string
+	// AnyFormat accepts text whose format has no ${start} (flowq parse,
+	// which places nothing in time).
+	AnyFormat bool
 }
 
 // Stats is what one Read saw.
@@ -103,6 +106,37 @@ func (in *Input) Read(ctx context.Context, opts ReadOptions, fn func(arrow.Recor
 	return st, err
 }
 
+// OpenText opens the input's flow-log text: the stored bytes, decompressed
+// when they are gzip. Parquet is not text (use Read).
+func (in *Input) OpenText(ctx context.Context) (io.ReadCloser, error) {
+	raw, err := in.openStored(ctx)
+	if err != nil {
+		return nil, &Error{Name: in.Name, Err: err}
+	}
+	br := bufio.NewReaderSize(raw, 256<<10)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte("PAR1")):
+		raw.Close()
+		return nil, &Error{Name: in.Name, Err: errors.New("Parquet, not flow-log text")}
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			raw.Close()
+			return nil, &Error{Name: in.Name, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		return textCloser{Reader: zr, close: func() error { zr.Close(); return raw.Close() }}, nil
+	}
+	return textCloser{Reader: br, close: raw.Close}, nil
+}
+
+type textCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (t textCloser) Close() error { return t.close() }
+
 // readText parses flow-log text after checking that it is text with a
 // usable format.
 func (in *Input) readText(ctx context.Context, br *bufio.Reader, opts ReadOptions, st *Stats, fn func(arrow.RecordBatch) error) error {
@@ -124,7 +158,7 @@ func (in *Input) readText(ctx context.Context, br *bufio.Reader, opts ReadOption
 	if hf, _, herr := parse.FromHeader(string(bytes.TrimSpace(first))); herr == nil && len(first) > 0 && first[0] >= 'a' && first[0] <= 'z' {
 		fm = hf
 	}
-	if fm.Index(parse.ColStart) < 0 {
+	if fm.Index(parse.ColStart) < 0 && !opts.AnyFormat {
 		line := int64(0)
 		if fm != opts.Format && fm != in.format {
 			line = 1 // the header line
@@ -139,7 +173,7 @@ func (in *Input) readText(ctx context.Context, br *bufio.Reader, opts ReadOption
 			return err
 		}
 		rec := r.RecordBatch()
-		if rec.Schema().FieldIndices(parse.ColStart) == nil {
+		if rec.Schema().FieldIndices(parse.ColStart) == nil && !opts.AnyFormat {
 			st.Stats = r.Stats()
 			return &Error{Name: in.Name, Err: fmt.Errorf("a header line before line %d: %w", r.Stats().Lines, ErrNoStart)}
 		}
