@@ -213,3 +213,31 @@ func TestSessionUTC(t *testing.T) {
 		t.Errorf("TimeZone = %q, to_timestamp = %q; want UTC, 2026-11-20 08:00:10+00", tz, ts)
 	}
 }
+
+// TestForeignTypes: a file that stores a column under another type (a
+// writer that made dstport and version BIGINT, bytes VARCHAR) still gives
+// AWS's types in flows.
+func TestForeignTypes(t *testing.T) {
+	lake := writeLake(t, v2Text)
+	db, err := lakedb.OpenSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := lake.Local() + "/year=2026/month=11/day=20/hour=08"
+	if _, err := db.Exec(`COPY (SELECT 2::BIGINT AS version, '10.0.0.1' AS srcaddr, 443::BIGINT AS dstport, '1500' AS bytes,
+		1795161611::BIGINT AS start, 'ACCEPT' AS action) TO '` + dir + `/x.parquet' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, lake, store.TimeRange{})
+	if diff := cmp.Diff(schemaOf(t, s), lakedb.Columns()); diff != "" {
+		t.Errorf("schema (-got +want):\n%s", diff)
+	}
+	var n, port, bytes int64
+	if err := s.QueryRow(`SELECT count(*), sum(dstport) FILTER (WHERE srcaddr = '10.0.0.1'), sum(bytes) FROM flows`).Scan(&n, &port, &bytes); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || port != 443 || bytes != 4249*2+1500 {
+		t.Errorf("count %d, port %d, bytes %d; want 4, 443, %d", n, port, bytes, 4249*2+1500)
+	}
+}
