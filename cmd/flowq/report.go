@@ -20,6 +20,7 @@ import (
 func newReportCmd(a *app) *cobra.Command {
 	var (
 		tf   timeFlags
+		df   detectFlags
 		out  string
 		top  int
 		none bool
@@ -38,7 +39,8 @@ The file is self-contained: scripts, styles and data are inline and no
 request leaves the page, so it opens offline, attaches to a ticket and
 archives with an incident. Times are UTC. Buckets scale with the range
 (5 minutes for a day, a day for a year). The alerts come from running the
-detectors with flowq detect's defaults over the range. Hosts and subnets
+detectors over the range with flowq detect's options and defaults (the
+same flags and --config file). Hosts and subnets
 are named from the lake's inventory snapshot (flowq inventory sync) when
 it has one.
 
@@ -59,16 +61,26 @@ Without --since and --until the report covers the whole lake.`,
 			if !tr.Since.IsZero() && tr.Until.IsZero() {
 				tr.Until = now.UTC() // so the previous period has a length
 			}
-			alerts := detectAlerts
-			if none {
-				alerts = nil
+			dcfg, err := df.config(os.ReadFile)
+			if err != nil {
+				return err
+			}
+			var alerts alertSource
+			if !none {
+				alerts = func(ctx context.Context, lake *store.Lake, tr timeRange) ([]detect.Alert, error) {
+					return report.Detect(ctx, lake, tr, dcfg)
+				}
 			}
 			res, err := writeReport(cmd.Context(), a, tr, out, report.Config{Top: top, Generated: now}, alerts)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "flowq report: %s records, %d alerts, %s UTC, %s in %.1fs\n",
-				groupDigits(res.data.Summary.Records), len(res.data.Alerts), res.span(), humanBytes(res.size), res.took.Seconds())
+			plural := "s"
+			if len(res.data.Alerts) == 1 {
+				plural = ""
+			}
+			fmt.Fprintf(a.stderr, "flowq report: %s records, %d alert%s, %s UTC, %s in %.1fs\n",
+				groupDigits(res.data.Summary.Records), len(res.data.Alerts), plural, res.span(), humanBytes(res.size), res.took.Seconds())
 			fmt.Fprintln(a.stdout, res.path)
 			return nil
 		},
@@ -78,6 +90,7 @@ Without --since and --until the report covers the whole lake.`,
 	fs.StringVarP(&out, "output", "o", "report.html", "the HTML file to write")
 	fs.IntVar(&top, "top", report.DefaultTop, "rows of the top-talker and heatmap charts")
 	fs.BoolVar(&none, "no-alerts", false, "leave the detectors out (faster over long ranges)")
+	addDetectFlags(fs, &df)
 	return cmd
 }
 
@@ -158,11 +171,6 @@ func writeReport(ctx context.Context, a *app, tr timeRange, path string, cfg rep
 	}
 	res.took = time.Since(start)
 	return res, nil
-}
-
-// detectAlerts runs the detectors with flowq detect's defaults.
-func detectAlerts(ctx context.Context, lake *store.Lake, tr timeRange) ([]detect.Alert, error) {
-	return report.Detect(ctx, lake, tr, detect.DefaultConfig())
 }
 
 // inventoryNames names hosts and subnets from the lake's inventory

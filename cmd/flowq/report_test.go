@@ -60,6 +60,12 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
 
+	// The detectors take flowq detect's options.
+	code, _, stderr = runCLI(t, "", nil, "--lake", lake, "report", "--detectors", "portscan", "-o", filepath.Join(dir, "scan.html"))
+	if code != 0 || !strings.Contains(stderr, " 1 alert,") {
+		t.Errorf("report --detectors portscan: exit %d: %s", code, stderr)
+	}
+
 	code, _, stderr = runCLI(t, "", nil, "--lake", lake, "report", "--no-alerts", "-o", filepath.Join(dir, "all.html"))
 	if code != 0 || !strings.Contains(stderr, " 0 alerts") {
 		t.Errorf("report --no-alerts of the whole lake: exit %d: %s", code, stderr)
@@ -77,6 +83,7 @@ func TestReportUsage(t *testing.T) {
 		{"argument", []string{"report", "extra"}, exitUsage, "unknown command"},
 		{"top", []string{"report", "--top", "0"}, exitUsage, "--top 0"},
 		{"since", []string{"report", "--since", "yesterday"}, exitUsage, "--since"},
+		{"detector option", []string{"report", "--window", "soon"}, exitUsage, "--window"},
 		{"no lake", []string{"--lake", filepath.Join(dir, "none"), "report", "-o", filepath.Join(dir, "r.html")}, exitRejected, "no lake at"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
