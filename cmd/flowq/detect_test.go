@@ -92,6 +92,56 @@ func scenarioLake(t *testing.T) string {
 	return lake
 }
 
+// TestDetectScenarioConfig: flowq detect --config over the scenario raises
+// the alerts of testdata/scenario/expected-config.jsonl, which the Lambda
+// raises too with the same document in FLOWQ_CONFIG (cmd/ingest-lambda's
+// TestConfigDocumentLikeFlowqDetect); a flag overrides the file.
+func TestDetectScenarioConfig(t *testing.T) {
+	lake := scenarioLake(t)
+	config := filepath.Join(scenarioDir, "detect.yaml")
+	code, stdout, stderr := runCLI(t, "", nil, "--lake", lake, "detect", "--config", config, "-o", "json")
+	if code != 0 {
+		t.Fatalf("detect: exit %d: %s", code, stderr)
+	}
+	golden := filepath.Join(scenarioDir, "expected-config.jsonl")
+	if *updateScenario {
+		if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(readAlertLines(t, stdout), readAlertLines(t, string(want))); diff != "" {
+		t.Errorf("alerts vs %s (-got +want):\n%s", golden, diff)
+	}
+	if n := len(readAlertLines(t, stdout)); n < 4 {
+		t.Errorf("%d alerts: the tuned configuration should raise more", n)
+	}
+
+	// A flag overrides the file: only the exfiltration detector.
+	code, stdout, stderr = runCLI(t, "", nil, "--lake", lake, "detect", "--config", config, "--detectors", "exfiltration", "-o", "json")
+	if code != 0 {
+		t.Fatalf("detect: exit %d: %s", code, stderr)
+	}
+	for _, a := range readAlertLines(t, stdout) {
+		if a.Detector != "exfiltration" {
+			t.Errorf("--detectors exfiltration over the file: got a %s alert", a.Detector)
+		}
+	}
+
+	// A bad file: usage error naming the file and line.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("window: 1h\nexfil-bytes: lots\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "", nil, "--lake", lake, "detect", "--config", bad)
+	if code != 2 || !strings.Contains(stderr, bad+":2: exfil-bytes:") {
+		t.Errorf("bad config: exit %d, stderr %q; want 2 and the file's line", code, stderr)
+	}
+}
+
 // TestDetectScenario: flowq detect over the ingested scenario finds exactly
 // its incidents.
 func TestDetectScenario(t *testing.T) {

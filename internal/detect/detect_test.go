@@ -11,8 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowq/flowq/internal/detect"
-	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/detect/detecttest"
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
 )
 
