@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -85,6 +86,7 @@ func (c *s3Cache) files(ctx context.Context, objs []store.Object, st *Stats) ([]
 	if err != nil {
 		return nil, err
 	}
+	c.prune(tags)
 	out := make([]string, len(objs))
 	var missing []int
 	for i, o := range objs {
@@ -124,6 +126,33 @@ func (c *s3Cache) files(ctx context.Context, objs []store.Object, st *Stats) ([]
 	}
 	st.Downloaded += len(missing)
 	return out, nil
+}
+
+// prune removes the cached copies of objects the lake no longer holds
+// under that ETag (merged by compaction, removed, rewritten), so the cache
+// does not outgrow the lake. Errors are ignored: a copy left behind costs
+// only space.
+func (c *s3Cache) prune(tags map[string]string) {
+	filepath.WalkDir(c.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), ".parquet") {
+			return nil
+		}
+		rel, err := filepath.Rel(c.dir, p)
+		if err != nil {
+			return nil
+		}
+		dir, name := path.Split(filepath.ToSlash(rel))
+		stem := strings.TrimSuffix(name, ".parquet")
+		i := strings.LastIndexByte(stem, '.')
+		if i < 0 {
+			return nil
+		}
+		key := dir + stem[:i] + ".parquet"
+		if tag, ok := tags[key]; !ok || c.path(key, tag) != p {
+			os.Remove(p)
+		}
+		return nil
+	})
 }
 
 // path is the cache file of key at etag.

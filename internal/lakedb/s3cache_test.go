@@ -2,7 +2,9 @@ package lakedb_test
 
 import (
 	"context"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -91,5 +93,41 @@ func TestS3Cache(t *testing.T) {
 	st = session(7)
 	if got := counter.total() - before; got != 1 || st.Downloaded != 1 {
 		t.Errorf("after one new object: %d GETs, stats %+v; want 1", got, st)
+	}
+	// Objects the lake no longer holds leave the cache too.
+	cached := func() int {
+		n := 0
+		filepath.WalkDir(opts.CacheDir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".parquet") {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	if n := cached(); n != st.Files {
+		t.Fatalf("%d files cached, want %d", n, st.Files)
+	}
+	objs, err := lake.Objects(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("flows"), Key: aws.String("lake/" + objs[0].Key)}); err != nil {
+		t.Fatal(err)
+	}
+	st = session(7 - countIn(t, objs[0]))
+	if n := cached(); n != st.Files {
+		t.Errorf("after removing an object: %d files cached, want %d", n, st.Files)
+	}
+}
+
+// countIn counts the records of one of the test's objects.
+func countIn(t *testing.T, o store.Object) int {
+	t.Helper()
+	switch {
+	case strings.Contains(o.Key, "hour=08"):
+		return 3
+	default:
+		return 2
 	}
 }
