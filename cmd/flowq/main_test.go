@@ -67,3 +67,31 @@ func TestScheduledQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestRawAndUTC: tables show 4.2 kB and UTC-headed times by default and
+// exact numbers with --raw; the session's times are UTC whatever TZ says.
+func TestRawAndUTC(t *testing.T) {
+	t.Setenv("TZ", "Asia/Kolkata")
+	dir := t.TempDir()
+	lake := filepath.Join(dir, "lake")
+	writeFile(t, dir, "in/a.log", []byte(awsV2Text))
+	if code, _, errb := runCLI(t, "", nil, "--lake", lake, "ingest", filepath.Join(dir, "in")); code != 0 {
+		t.Fatalf("ingest: %s", errb)
+	}
+	const q = `SELECT to_timestamp(min(start)) AS first, sum(bytes) AS bytes FROM flows`
+	for _, tt := range []struct {
+		raw  bool
+		want string
+	}{
+		{false, "first (UTC)          bytes\n-------------------  -------\n2026-11-20 08:00:10  17.4 kB\n"},
+		{true, "first (UTC)          bytes\n-------------------  -----\n2026-11-20 08:00:10  17353\n"},
+	} {
+		args := []string{"--lake", lake, "query", q}
+		if tt.raw {
+			args = append(args, "--raw")
+		}
+		if code, out, errb := runCLI(t, "", nil, args...); code != 0 || out != tt.want {
+			t.Errorf("raw=%v: exit %d\n%s\nwant\n%s%s", tt.raw, code, out, tt.want, errb)
+		}
+	}
+}
