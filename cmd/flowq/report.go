@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -144,30 +143,8 @@ func writeReport(ctx context.Context, a *app, tr timeRange, path string, cfg rep
 	if res.data, err = report.Build(ctx, in, cfg); err != nil {
 		return res, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return res, fmt.Errorf("write report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = report.Write(w, res.data)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return res, fmt.Errorf("write report %s: %w", path, err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		res.size = st.Size()
+	if res.size, err = report.WriteFile(path, res.data); err != nil {
+		return res, err
 	}
 	res.took = time.Since(start)
 	return res, nil

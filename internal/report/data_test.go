@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -169,4 +170,58 @@ func groupOf(addr string) string {
 		return "IPv6 private"
 	}
 	return "internet"
+}
+
+// TestHealthStatuses: hand-written records of four interfaces, one per
+// status, worst first.
+func TestHealthStatuses(t *testing.T) {
+	at := func(h, m int) int64 { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute).Unix() }
+	ok := func(eni string, start int64) string {
+		return fmt.Sprintf("2 123456789010 %s 10.0.1.5 10.0.2.9 40000 443 6 10 800 %d %d ACCEPT OK\n", eni, start, start+60)
+	}
+	status := func(eni string, start int64, s string) string {
+		return fmt.Sprintf("2 123456789010 %s - - - - - - - %d %d - %s\n", eni, start, start+60, s)
+	}
+	text := "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+		ok("eni-aaaa", at(0, 10)) + ok("eni-aaaa", at(23, 50)) +
+		status("eni-bbbb", at(0, 0), "NODATA") + status("eni-bbbb", at(12, 0), "NODATA") + status("eni-bbbb", at(23, 55), "NODATA") +
+		ok("eni-cccc", at(1, 0)) + status("eni-cccc", at(5, 0), "SKIPDATA") + ok("eni-cccc", at(23, 0)) +
+		ok("eni-dddd", at(0, 0)) + ok("eni-dddd", at(12, 0))
+	tr := store.TimeRange{Since: day, Until: day.Add(24 * time.Hour)}
+	f := newFixture(t, []string{text}, tr)
+	d, err := Build(context.Background(), Input{DB: f.sql()}, Config{Since: tr.Since, Until: tr.Until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range d.Health {
+		got = append(got, in.ENI+" "+in.Status)
+	}
+	want := []string{"eni-cccc SKIPDATA", "eni-bbbb NODATA", "eni-dddd SILENT", "eni-aaaa OK"}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("statuses (-got +want):\n%s", diff)
+	}
+	strip := d.Health[1].Strip
+	if len(strip) != 288 || strip[0] != 'n' || strip[144] != 'n' || strip[287] != 'n' || strings.Count(strip, ".") != 285 {
+		t.Errorf("eni-bbbb strip: %q", strip)
+	}
+	if s := d.Health[0].Strip; s[12] != 'o' || s[60] != 's' {
+		t.Errorf("eni-cccc strip: %q", s)
+	}
+}
+
+func TestWriteFileLeavesNothingOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := WriteFile(filepath.Join(dir, "missing", "r.html"), &Data{}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("WriteFile into a missing directory: %v", err)
+	}
+	d := &Data{Since: day, Until: day.Add(time.Hour), Bucket: time.Minute}
+	n, err := WriteFile(filepath.Join(dir, "r.html"), d)
+	if err != nil || n == 0 {
+		t.Fatalf("WriteFile: %d, %v", n, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("left in the directory: %v", entries)
+	}
 }
