@@ -146,6 +146,21 @@ func droppedColumnHas(note string, cols []string, rows [][]any, v string) bool {
 	return false
 }
 
+// TestDropOrder: when columns must go, protocol numbers and source ports
+// go before bytes and actions.
+func TestDropOrder(t *testing.T) {
+	cols := []string{"start", "interface_id", "srcaddr", "srcport", "dstaddr", "dstport", "protocol", "packets", "bytes", "action"}
+	rows := [][]any{{t0, "eni-0a1b2c3d4e5f60011", "10.0.11.50", int32(43512), "203.0.113.77", int32(443), int32(6), int64(140), int64(200_000), "ACCEPT"}}
+	var buf bytes.Buffer
+	if err := Write(&buf, cols, rows, Options{Format: Table, Width: 105}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	if want := "(2 columns left out to fit 105 characters: srcport, protocol; use -o csv or -o json, or a wider terminal, to see them)"; lines[3] != want {
+		t.Errorf("got\n%s\nwant last line %q", buf.String(), want)
+	}
+}
+
 func TestSQLRowsTypes(t *testing.T) {
 	connector, err := duckdb.NewConnector("", nil)
 	if err != nil {

@@ -93,15 +93,35 @@ func (t *table) layout(width int) []int {
 		}
 		widths[wi] = max(floor[wi], widths[wi]-(total()-width))
 	}
-	// Drop: prose columns from the right, then the others from the right.
-	for _, prose := range []bool{true, false} {
+	// Drop, from the right within each class: prose, then columns of
+	// little value to a reader (protocol numbers, source ports, versions,
+	// account ids), then the rest. The first column stays.
+	class := func(i int) int {
+		switch {
+		case wrap[i]:
+			return 0
+		case lowValue(t.cols[i]):
+			return 1
+		}
+		return 2
+	}
+	for c := range 3 {
 		for i := n - 1; i > 0 && total() > width; i-- {
-			if widths[i] > 0 && wrap[i] == prose {
+			if widths[i] > 0 && class(i) == c {
 				widths[i] = 0
 			}
 		}
 	}
 	return widths
+}
+
+// lowValue reports whether a column is one a reader misses least.
+func lowValue(col string) bool {
+	switch strings.ToLower(col) {
+	case "version", "account_id", "protocol", "srcport", "tcp_flags", "type", "log_status", "traffic_path", "az_id", "region", "sublocation_type", "sublocation_id":
+		return true
+	}
+	return false
 }
 
 // write writes the table aligned to width (0 = no limit).
