@@ -135,3 +135,33 @@ func TestConfigDocument(t *testing.T) {
 		t.Errorf("defaults: %+v", c.Detect)
 	}
 }
+
+// TestLateRecords: records older than the retention are stored but not
+// judged, and never silently: the response and the EMF line count them
+// (metric LateRecords, which the CDK app alarms on) and the log quotes one.
+func TestLateRecords(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join(scenarioDir, "flows.log")) // 2026-11-20: days old
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, text, _ = bytes.Cut(text, []byte{'\n'})
+	f := newFixture(t, map[string]string{envLogFormat: synth.DetectFormat.String()})
+	s, err := f.invoke(t, packFlows(t, text, 200)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Records == 0 || s.Late == 0 || s.Late > s.Records {
+		t.Fatalf("summary %+v: want late records", s)
+	}
+	var emf struct{ LateRecords int64 }
+	if err := json.Unmarshal(bytes.TrimSpace(f.metrics.Bytes()), &emf); err != nil {
+		t.Fatal(err)
+	}
+	if emf.LateRecords != s.Late {
+		t.Errorf("EMF LateRecords = %d, want %d", emf.LateRecords, s.Late)
+	}
+	logs := f.logText()
+	if !strings.Contains(logs, "late records not judged") || !strings.Contains(logs, "2026-11-20T") || !strings.Contains(logs, "req-") {
+		t.Errorf("logs lack the late records' warning with a sample and the request id:\n%s", logs)
+	}
+}

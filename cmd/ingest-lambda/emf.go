@@ -22,6 +22,7 @@ var emfMetrics = []struct{ Name, Unit string }{
 	{"ParquetBytes", "Bytes"},
 	{"Skipped", "Count"},
 	{"JSONFallbacks", "Count"},
+	{"LateRecords", "Count"},
 	{"Errors", "Count"},
 	{"Duration", "Milliseconds"},
 }
@@ -46,6 +47,7 @@ type emfLine struct {
 	ParquetBytes   int64   `json:"ParquetBytes"`
 	Skipped        int     `json:"Skipped"`
 	JSONFallbacks  int     `json:"JSONFallbacks"`
+	LateRecords    int64   `json:"LateRecords"`
 	Errors         int     `json:"Errors"`
 	Duration       float64 `json:"Duration"`
 	RequestID      string  `json:"requestId,omitempty"`
@@ -70,6 +72,7 @@ func (h *handler) emitMetrics(ctx context.Context, s *summary, err error) {
 	}
 	l.Records, l.BadLines, l.Bytes, l.Alerts = s.Records, s.BadLines, s.Bytes, s.Alerts
 	l.ParquetObjects, l.ParquetBytes, l.Skipped, l.JSONFallbacks = s.Objects, s.LakeBytes, s.Skipped, s.Fallbacks
+	l.LateRecords = s.Late
 	l.Duration = s.DurationMS
 	if err != nil {
 		l.Errors = 1

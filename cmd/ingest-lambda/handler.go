@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/flowq/flowq/internal/cwlogs"
+	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/pipeline"
 	"github.com/flowq/flowq/internal/source"
@@ -43,6 +44,7 @@ type handler struct {
 	log      *slog.Logger
 	metrics  io.Writer // EMF lines (stdout in Lambda)
 	maxBytes int64
+	detector interface{ Summary() detect.Summary } // for the late-record count; may be nil
 
 	mu  sync.Mutex // Lambda runs one event at a time per instance; this guards the buffers if not
 	dec *cwlogs.Decoder
@@ -61,6 +63,7 @@ type summary struct {
 	LakeBytes  int64   `json:"lake_bytes"`
 	Skipped    int     `json:"skipped,omitempty"` // control messages, empty batches, objects that are not flow logs
 	Fallbacks  int     `json:"json_fallbacks,omitempty"`
+	Late       int64   `json:"late_records,omitempty"` // records older than the detectors' retention: stored, not judged
 	DurationMS float64 `json:"duration_ms"`
 }
 
@@ -89,6 +92,10 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	var sum summary
 	var err error
+	var late0 int64
+	if h.detector != nil {
+		late0 = h.detector.Summary().Late
+	}
 	switch eventKind(payload) {
 	case inputCloudWatch:
 		sum.Input = inputCloudWatch
@@ -99,10 +106,13 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	default:
 		err = errUnknownEvent
 	}
+	if h.detector != nil {
+		sum.Late = h.detector.Summary().Late - late0
+	}
 	sum.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	h.emitMetrics(ctx, &sum, err)
 	attrs := []any{"input", sum.Input, "batches", sum.Batches, "records", sum.Records, "bad_lines", sum.BadLines,
-		"bytes", sum.Bytes, "alerts", sum.Alerts, "objects", sum.Objects, "duration_ms", sum.DurationMS}
+		"bytes", sum.Bytes, "alerts", sum.Alerts, "objects", sum.Objects, "late_records", sum.Late, "duration_ms", sum.DurationMS}
 	if err != nil {
 		// Lambda retries the event, then sends it to the on-failure destination.
 		h.log.ErrorContext(ctx, "event failed", append(attrs, "err", err)...)

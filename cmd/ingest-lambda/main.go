@@ -85,7 +85,7 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	eng, err := detect.New(cfg.Detect, newState(cfg, awsCfg), time.Now)
+	eng, err := detect.New(cfg.Detect, newState(cfg, awsCfg), time.Now, detect.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -94,9 +94,10 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 		return nil, err
 	}
 	log.Info("ingest-lambda ready", "lake", cfg.Lake, "state", stateName(cfg), "alerts", sinkName(cfg),
-		"watch", fmt.Sprint(cfg.Detect.Watch), "exfil_bytes", cfg.Detect.ExfilBytes, "window", cfg.Detect.Window.String())
+		"watch", fmt.Sprint(cfg.Detect.Watch), "exfil_bytes", cfg.Detect.ExfilBytes, "exfil_budgets", len(cfg.Detect.ExfilBudgets),
+		"window", cfg.Detect.Window.String(), "retention", cfg.Detect.Retention.String(), "detectors", fmt.Sprint(cfg.Detect.Detectors))
 	return &handler{
-		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes,
+		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes, detector: eng,
 		dec: cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
 	}, nil
 }

@@ -197,6 +197,10 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 	e.sum.Records += rec.NumRows()
 	lateBefore := e.sum.Late
 	e.aggregate(&cols, int(rec.NumRows()), now.Unix())
+	if late := e.sum.Late - lateBefore; late > 0 {
+		e.log.WarnContext(ctx, "late records not judged: their window's state may be gone", "records", late,
+			"retention", e.cfg.Retention.String(), "sample", e.lateSample)
+	}
 	if len(e.aggs) == 0 {
 		return nil, nil
 	}
@@ -239,10 +243,6 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 			continue
 		}
 		alerts = append(alerts, e.alert(&cols, &e.aggs[i], ups[i].Key, t))
-	}
-	if late := e.sum.Late - lateBefore; late > 0 {
-		e.log.WarnContext(ctx, "late records not judged: their window's state may be gone", "records", late,
-			"retention", e.cfg.Retention.String(), "sample", e.lateSample)
 	}
 	slices.SortFunc(alerts, func(a, b Alert) int {
 		return cmp.Or(a.WindowStart.Compare(b.WindowStart), cmp.Compare(detOrder(a.Detector), detOrder(b.Detector)),

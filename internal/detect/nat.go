@@ -47,7 +47,7 @@ func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.Record
 		rec.Retain()
 		return []arrow.RecordBatch{rec}, 0
 	}
-	lastENI, lastNAT := "", false
+	natENI := map[string]bool{}
 	nat := func(i int) bool {
 		if typ != nil {
 			if t, ok := typ(i); ok {
@@ -65,10 +65,12 @@ func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.Record
 		}
 		if eni != nil && isNAT != nil {
 			if e, ok := eni(i); ok {
-				if e != lastENI { // records of one interface come together
-					lastENI, lastNAT = strings.Clone(e), isNAT(e)
+				v, seen := natENI[e]
+				if !seen {
+					v = isNAT(e)
+					natENI[strings.Clone(e)] = v
 				}
-				return lastNAT
+				return v
 			}
 		}
 		return false

@@ -86,6 +86,12 @@ type policyKey struct {
 	accepted                   bool
 }
 
+// convKey is a conversation: a policyKey without the client's port.
+type convKey struct {
+	src, dst          string
+	dstPort, protocol int
+}
+
 type policyAgg struct {
 	key      Key
 	finding  PolicyFinding
@@ -113,6 +119,7 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	w := int64(d.cfg.Window / time.Second)
 	ret := int64(d.cfg.Retention / time.Second)
 	judged := map[policyKey]*PolicyFinding{}
+	convOK := map[convKey]bool{}
 	aggs := map[Key]*policyAgg{}
 	var order []Key
 	for i := 0; i < int(rec.NumRows()); i++ {
@@ -133,6 +140,28 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 		}
 		if c.dstPort.valid(i) {
 			k.dstPort = int(c.dstPort.value(i))
+		}
+		if k.accepted {
+			// Most ACCEPTed records are requests the rules allow whatever
+			// the client's port: judge each conversation once with no port,
+			// and record by record only where that finds something.
+			ck := convKey{src: k.src, dst: k.dst, dstPort: k.dstPort, protocol: k.protocol}
+			ok, seen := convOK[ck]
+			if !seen {
+				src, err1 := netip.ParseAddr(k.src)
+				dst, err2 := netip.ParseAddr(k.dst)
+				ok = err1 != nil || err2 != nil
+				if !ok {
+					_, bad := d.judge.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), DstPort: k.dstPort, Protocol: k.protocol,
+						Accepted: true, At: time.Unix(start, 0).UTC()})
+					ok = !bad
+				}
+				ck.src, ck.dst = stringsClone(ck.src), stringsClone(ck.dst)
+				convOK[ck] = ok
+			}
+			if ok {
+				continue
+			}
 		}
 		f, seen := judged[k]
 		if !seen {
