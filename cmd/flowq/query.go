@@ -44,7 +44,8 @@ Tables fit the terminal without cutting a value (prose wraps; columns that
 do not fit are left out and named); byte counts show as 1.5 MB unless --raw.
 For an s3:// lake, the objects in the range are downloaded once and kept by
 ETag under $FLOWQ_CACHE (default: your user cache directory).`,
-		Example: `  flowq query "SELECT action, count(*) FROM flows GROUP BY ALL"
+		Example: `  flowq query "DESCRIBE flows"
+  flowq query "SELECT action, count(*) FROM flows GROUP BY ALL"
   flowq query --since 24h "SELECT srcaddr, sum(bytes) FROM flows WHERE in_cidr(srcaddr, '10.0.11.0/24') GROUP BY 1"
   flowq query -o csv "SELECT * FROM flows WHERE dstport = 22" > ssh.csv
   flowq query --since 1h "SELECT to_timestamp(start) AS t, srcaddr, dstaddr, bytes FROM flows ORDER BY bytes DESC LIMIT 5"`,
