@@ -100,4 +100,5 @@
   });
   drawCharts();
   document.body.dataset.drawn = "true";
+  document.body.dataset.drawnMs = String(Math.round(performance.now()));
 })();
