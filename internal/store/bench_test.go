@@ -3,6 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
@@ -134,5 +137,85 @@ func cpuTime() time.Duration {
 func reportCPU(b *testing.B, n int, since time.Duration) {
 	if d := cpuTime() - since; d > 0 {
 		b.ReportMetric(float64(n)*float64(b.N)/d.Seconds()/1e6, "MB/cpu-s")
+	}
+}
+
+// BenchmarkSource measures a source streamed through Begin/Write/Commit
+// (parse batch by batch, stage chunks, move at Commit) beside parsing
+// alone in the same run, and reports the peak Go heap while it runs: it
+// follows the chunk size (Options.ChunkRows), not the input size.
+func BenchmarkSource(b *testing.B) {
+	text := hourText(600_000)
+	ctx := context.Background()
+	b.Run("parse-only", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		peak := heapPeak(b)
+		for b.Loop() {
+			r := parse.NewBytesReader(text, parse.Options{})
+			for r.Next() {
+			}
+			r.Release()
+		}
+		peak()
+	})
+	for _, chunk := range []int64{DefaultChunkRows, 4 * DefaultChunkRows} {
+		b.Run(fmt.Sprintf("source-chunk=%dKi", chunk>>10), func(b *testing.B) {
+			l, err := Open(ctx, b.TempDir(), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			peak := heapPeak(b)
+			i := 0
+			for b.Loop() {
+				i++
+				w, err := l.Begin(ctx, SourceInfo{ID: fmt.Sprint(i), Name: "bench"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.chunk = chunk
+				r := parse.NewBytesReader(text, parse.Options{})
+				for r.Next() {
+					if err := w.Write(ctx, r.RecordBatch()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				r.Release()
+				if _, err := w.Commit(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			peak()
+		})
+	}
+}
+
+// heapPeak samples the Go heap every 5 ms until the returned function is
+// called, which reports the peak as peak-heap-MB.
+func heapPeak(b *testing.B) func() {
+	runtime.GC()
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var peak uint64
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		b.ReportMetric(float64(<-done)/(1<<20), "peak-heap-MB")
 	}
 }

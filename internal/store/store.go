@@ -113,6 +113,10 @@ type Options struct {
 	RowGroupRows int64
 	// CompressionLevel is the zstd level (default 1).
 	CompressionLevel int
+	// ChunkRows is how many records a SourceWriter holds before it stages
+	// them (default DefaultChunkRows): memory is bounded by it, not by the
+	// size of the source.
+	ChunkRows int64
 	// Create makes a local lake directory if it does not exist. Without it,
 	// Open of a missing directory fails with ErrNotExist.
 	Create bool
@@ -136,6 +140,9 @@ type Lake struct {
 func Open(ctx context.Context, uri string, opts Options) (*Lake, error) {
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	if opts.ChunkRows <= 0 {
+		opts.ChunkRows = DefaultChunkRows
 	}
 	if opts.CompressionLevel == 0 {
 		opts.CompressionLevel = DefaultCompressionLevel
