@@ -93,7 +93,7 @@ func (in *Input) Identify(ctx context.Context) (Info, error) {
 		}
 		w = io.MultiWriter(h, in.spool.f)
 	}
-	n, err := io.Copy(w, r)
+	n, err := io.CopyBuffer(w, onlyReader{r}, make([]byte, 1<<20)) // big reads: fewer syscalls
 	if err != nil {
 		return Info{}, fmt.Errorf("%s: %w", in.Name, err)
 	}
@@ -125,3 +125,6 @@ func (in *Input) openStored(ctx context.Context) (io.ReadCloser, error) {
 	}
 	return in.open(ctx)
 }
+
+// onlyReader hides WriterTo, so io.CopyBuffer uses the buffer given.
+type onlyReader struct{ io.Reader }
