@@ -209,7 +209,10 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 		a := &e.aggs[i]
 		ups[i] = Update{Key: e.key(a.key), Delta: Delta{Bytes: a.bytes, Head: a.head, Packets: a.packets, Count: a.count, First: a.first, Last: a.last}}
 		if a.key.det == detScan {
-			ups[i].Delta.Ports = a.ports.list()
+			// ScanPorts distinct ports of one batch make the key due
+			// whatever the others: no need to store more.
+			ps := a.ports.list()
+			ups[i].Delta.Ports = ps[:min(len(ps), e.cfg.ScanPorts)]
 		}
 		if e.ret > 0 {
 			ups[i].Expires = a.key.win + e.span(a.key) + e.ret

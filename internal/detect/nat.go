@@ -47,7 +47,32 @@ func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.Record
 		rec.Retain()
 		return []arrow.RecordBatch{rec}, 0
 	}
-	natENI := map[string]bool{}
+	// The interfaces seen so far and their answers, found by the last 8
+	// bytes of the ID (cheaper to hash than the string; the full ID is
+	// compared on a hit).
+	type seen struct {
+		eni string
+		nat bool
+	}
+	byTail := map[uint64]seen{}
+	other := map[string]bool{} // IDs sharing a tail with an earlier one
+	natOf := func(e string) bool {
+		t := tail8(e)
+		if s, ok := byTail[t]; ok {
+			if s.eni == e {
+				return s.nat
+			}
+			if v, ok := other[e]; ok {
+				return v
+			}
+			v := isNAT(e)
+			other[strings.Clone(e)] = v
+			return v
+		}
+		v := isNAT(e)
+		byTail[t] = seen{strings.Clone(e), v}
+		return v
+	}
 	nat := func(i int) bool {
 		if typ != nil {
 			if t, ok := typ(i); ok {
@@ -65,12 +90,7 @@ func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.Record
 		}
 		if eni != nil && isNAT != nil {
 			if e, ok := eni(i); ok {
-				v, seen := natENI[e]
-				if !seen {
-					v = isNAT(e)
-					natENI[strings.Clone(e)] = v
-				}
-				return v
+				return natOf(e)
 			}
 		}
 		return false
@@ -124,4 +144,13 @@ func stringColumn(rec arrow.RecordBatch, name string) func(int) (string, bool) {
 		}
 		return get(i), true
 	}
+}
+
+// tail8 packs the last 8 bytes of s (fewer when shorter) into an integer.
+func tail8(s string) uint64 {
+	var t uint64
+	for i := max(0, len(s)-8); i < len(s); i++ {
+		t = t<<8 | uint64(s[i])
+	}
+	return t
 }

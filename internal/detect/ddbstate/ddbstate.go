@@ -5,29 +5,35 @@
 // else, TTL on the attribute "ttl" (epoch seconds), on-demand capacity. One
 // item per detector key and window:
 //
-//	pk        "detector#window-start#src#dst"
+//	pk        "detector#window-start#src#dst[#span]"
 //	det, win, src, dst   the key's parts
-//	bytes, packets, cnt  counters (atomic ADD)
-//	seen      number set of first/last times (min/max on read)
-//	ports     number set of destination ports (port scan only)
-//	batches   string set of the batch tokens applied (idempotence)
+//	bytes, head, packets, cnt  counters (atomic ADD)
+//	first, last  earliest start and latest end seen
+//	ports     number set of destination ports (port scan only), at most
+//	          Options.MaxPorts plus one batch's
+//	toks      list of the last batch tokens applied (idempotence), at most
+//	          Options.MaxTokens after trimming
 //	claimed_by, claimed_until, sent   the alert claim and its acknowledgement
 //	ttl       window end + Config.Retention + 1h
 //
-// Apply is one UpdateItem per key: ADD of the counters, sets and the batch
-// token, conditional on the token not being in the item's batches. The
+// Apply is one UpdateItem per key: ADD of the counters, the batch token
+// appended to toks, conditional on the token not being in toks. The
 // condition and the ADD are one atomic write, so a key is counted once per
 // batch whatever fails around it; when the condition fails, the item as it
-// was (ReturnValuesOnConditionCheckFailure ALL_OLD) gives the totals. Claim
-// and Ack are conditional UpdateItems. Throttling and 5xx errors are retried
-// by the SDK's standard retryer, with backoff.
+// was (ReturnValuesOnConditionCheckFailure ALL_OLD) gives the totals. A few
+// rare extra writes keep the item bounded: trimming toks back to MaxTokens
+// once it holds half as many more, lowering first or raising last for a
+// record that arrived out of order, and leaving out the ports of a key that
+// already holds MaxPorts. Claim and Ack are conditional UpdateItems.
+// Throttling and 5xx errors are retried by the SDK's standard retryer.
 //
-// Size and cost: a key's batches grow by one 16-character token per batch
-// that touches it. Flow logs reach CloudWatch Logs once per aggregation
-// interval per ENI stream, so a key sees some 60 batches an hour at the
-// 1-minute interval (6 at the default 10): items stay near 1-2 KB and a
-// write costs 1-2 write units. The 400 KB item limit allows about 15,000
-// batches per key per window, and a port scan over all 65,536 ports.
+// Size: an item holds fixed counters, at most 1.5 × MaxTokens tokens of 16
+// characters and at most 2 × MaxPorts ports: under 10 KB with the defaults
+// (32 tokens, 512 ports), whatever the traffic; most items, without ports,
+// stay under 1 KB: one write unit. Exactly once: a batch retried after
+// failing part-way finds its token in every key it had reached, unless
+// MaxTokens later batches touched that key in between (a retry comes within
+// minutes; a key sees a batch every minute or so per log stream).
 // (moto_server does not serialise concurrent conditional writes to an item
 // as DynamoDB does; the tests replay sequentially.)
 package ddbstate
@@ -38,6 +44,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +69,13 @@ type Options struct {
 	// TTLMargin is added to an update's expiry for the item's TTL
 	// (default 1h), so state outlives the late-record cutoff.
 	TTLMargin time.Duration
+	// MaxTokens is the number of recent batch tokens an item keeps for
+	// idempotence (default 32).
+	MaxTokens int
+	// MaxPorts caps the ports a port-scan item collects (default 512,
+	// detectconfig.MaxScanPorts): past it, a key is due whatever its
+	// threshold.
+	MaxPorts int
 }
 
 // State is a detect.State in a DynamoDB table.
@@ -81,6 +95,12 @@ func New(db API, table string, opts Options) *State {
 	if opts.TTLMargin == 0 {
 		opts.TTLMargin = time.Hour
 	}
+	if opts.MaxTokens <= 0 {
+		opts.MaxTokens = 32
+	}
+	if opts.MaxPorts <= 0 {
+		opts.MaxPorts = 512
+	}
 	return &State{db: db, table: table, opts: opts}
 }
 
@@ -96,9 +116,10 @@ const (
 	aHead    = "head"
 	aPackets = "packets"
 	aCount   = "cnt"
-	aSeen    = "seen"
+	aFirst   = "first"
+	aLast    = "last"
 	aPorts   = "ports"
-	aBatches = "batches"
+	aToks    = "toks"
 	aBy      = "claimed_by"
 	aUntil   = "claimed_until"
 	aSent    = "sent"
@@ -148,27 +169,28 @@ func (s *State) Apply(ctx context.Context, batch string, now time.Time, ups []de
 
 func (s *State) apply(ctx context.Context, batch string, u *detect.Update) (detect.Totals, error) {
 	d := &u.Delta
-	seen := []string{strconv.FormatInt(d.First, 10)}
-	if d.Last != d.First {
-		seen = append(seen, strconv.FormatInt(d.Last, 10))
-	}
 	vals := map[string]types.AttributeValue{
-		":b":    num(d.Bytes),
-		":p":    num(d.Packets),
-		":c":    num(d.Count),
-		":seen": &types.AttributeValueMemberNS{Value: seen},
-		":bt":   &types.AttributeValueMemberSS{Value: []string{batch}},
-		":bid":  &types.AttributeValueMemberS{Value: batch},
-		":det":  &types.AttributeValueMemberS{Value: u.Key.Detector},
-		":win":  num(u.Key.Window),
-		":src":  &types.AttributeValueMemberS{Value: u.Key.Src},
-		":dst":  &types.AttributeValueMemberS{Value: u.Key.Dst},
+		":b":     num(d.Bytes),
+		":p":     num(d.Packets),
+		":c":     num(d.Count),
+		":f":     num(d.First),
+		":l":     num(d.Last),
+		":tl":    &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: batch}}},
+		":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
+		":bid":   &types.AttributeValueMemberS{Value: batch},
+		":det":   &types.AttributeValueMemberS{Value: u.Key.Detector},
+		":win":   num(u.Key.Window),
+		":src":   &types.AttributeValueMemberS{Value: u.Key.Src},
+		":dst":   &types.AttributeValueMemberS{Value: u.Key.Dst},
 	}
-	expr := "ADD #bytes :b, #packets :p, #cnt :c, #seen :seen, #batches :bt"
-	ns := names(aBytes, aPackets, aCount, aSeen, aBatches, aDet, aWin, aSrc, aDst)
+	add := "ADD #bytes :b, #packets :p, #cnt :c"
+	set := "SET #toks = list_append(if_not_exists(#toks, :empty), :tl), #first = if_not_exists(#first, :f), " +
+		"#last = if_not_exists(#last, :l), #det = :det, #win = :win, #src = :src, #dst = :dst"
+	cond := "NOT contains(#toks, :bid)"
+	ns := names(aBytes, aPackets, aCount, aToks, aFirst, aLast, aDet, aWin, aSrc, aDst)
 	if d.Head != 0 {
 		vals[":h"] = num(d.Head)
-		expr += ", #head :h"
+		add += ", #head :h"
 		ns["#"+aHead] = aHead
 	}
 	if len(d.Ports) > 0 {
@@ -177,27 +199,32 @@ func (s *State) apply(ctx context.Context, batch string, u *detect.Update) (dete
 			ps[i] = strconv.Itoa(int(p))
 		}
 		vals[":ports"] = &types.AttributeValueMemberNS{Value: ps}
-		expr += ", #ports :ports"
+		vals[":pcap"] = num(int64(s.opts.MaxPorts))
+		add += ", #ports :ports"
+		cond += " AND (attribute_not_exists(#ports) OR size(#ports) < :pcap)"
 		ns["#"+aPorts] = aPorts
 	}
-	expr += " SET #det = :det, #win = :win, #src = :src, #dst = :dst"
 	if u.Expires > 0 {
 		vals[":ttl"] = num(u.Expires + int64(s.opts.TTLMargin/time.Second))
-		expr += ", #ttl = :ttl"
+		set += ", #ttl = :ttl"
 		ns["#"+aTTL] = aTTL
 	}
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(u.Key),
-		UpdateExpression:                    aws.String(expr),
-		ConditionExpression:                 aws.String("NOT contains(#batches, :bid)"),
+		UpdateExpression:                    aws.String(set + " " + add),
+		ConditionExpression:                 aws.String(cond),
 		ExpressionAttributeNames:            ns,
 		ExpressionAttributeValues:           vals,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
-		return totals(res.Attributes)
+		t, err := totals(res.Attributes)
+		if err != nil {
+			return t, err
+		}
+		return t, s.tidy(ctx, u, res.Attributes, &t)
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
@@ -211,9 +238,81 @@ func (s *State) apply(ctx context.Context, batch string, u *detect.Update) (dete
 		}
 		item = got.Item
 	}
+	if !hasToken(item, batch) && len(d.Ports) > 0 {
+		// Not a replay: the item holds MaxPorts ports already. Count the
+		// batch without its ports.
+		v := *u
+		v.Delta.Ports = nil
+		return s.apply(ctx, batch, &v)
+	}
 	t, err := totals(item)
 	t.Replayed = true
 	return t, err
+}
+
+func hasToken(item map[string]types.AttributeValue, batch string) bool {
+	l, _ := item[aToks].(*types.AttributeValueMemberL)
+	if l == nil {
+		return false
+	}
+	for _, v := range l.Value {
+		if s, ok := v.(*types.AttributeValueMemberS); ok && s.Value == batch {
+			return true
+		}
+	}
+	return false
+}
+
+// tidy keeps an item exact and bounded after an update: first and last
+// moved for records that came out of order, and toks trimmed to MaxTokens
+// once it holds half as many more. Each is a conditional write that a
+// concurrent batch may make unnecessary.
+func (s *State) tidy(ctx context.Context, u *detect.Update, item map[string]types.AttributeValue, t *detect.Totals) error {
+	var ccf *types.ConditionalCheckFailedException
+	for _, m := range []struct {
+		name, cmp string
+		v         int64
+		ok        bool
+	}{{aFirst, ">", u.Delta.First, u.Delta.First < t.First}, {aLast, "<", u.Delta.Last, u.Delta.Last > t.Last}} {
+		if !m.ok {
+			continue
+		}
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: key(u.Key),
+			UpdateExpression:          aws.String("SET #a = :v"),
+			ConditionExpression:       aws.String("#a " + m.cmp + " :v"),
+			ExpressionAttributeNames:  map[string]string{"#a": m.name},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(m.v)},
+		})
+		if err != nil && !errors.As(err, &ccf) {
+			return fmt.Errorf("update %s %s: %w", u.Key, m.name, err)
+		}
+		if m.name == aFirst {
+			t.First = m.v
+		} else {
+			t.Last = m.v
+		}
+	}
+	l, _ := item[aToks].(*types.AttributeValueMemberL)
+	if l == nil || len(l.Value) <= s.opts.MaxTokens*3/2 {
+		return nil
+	}
+	drop := len(l.Value) - s.opts.MaxTokens
+	paths := make([]string, drop)
+	for i := range paths {
+		paths[i] = "#toks[" + strconv.Itoa(i) + "]"
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(u.Key),
+		UpdateExpression:          aws.String("REMOVE " + strings.Join(paths, ", ")),
+		ConditionExpression:       aws.String("size(#toks) = :n"),
+		ExpressionAttributeNames:  names(aToks),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(int64(len(l.Value)))},
+	})
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("trim %s: %w", u.Key, err)
+	}
+	return nil
 }
 
 // totals reads an item's state.
@@ -232,19 +331,8 @@ func totals(item map[string]types.AttributeValue) (detect.Totals, error) {
 		return v
 	}
 	t.Bytes, t.Packets, t.Count, t.Head = geti(aBytes), geti(aPackets), geti(aCount), geti(aHead)
+	t.First, t.Last = geti(aFirst), geti(aLast)
 	t.ClaimedUntil = geti(aUntil)
-	if ns, ok := item[aSeen].(*types.AttributeValueMemberNS); ok {
-		for i, s := range ns.Value {
-			v, e := strconv.ParseInt(s, 10, 64)
-			if e != nil {
-				return t, fmt.Errorf("attribute %s: %w", aSeen, e)
-			}
-			if i == 0 {
-				t.First, t.Last = v, v
-			}
-			t.First, t.Last = min(t.First, v), max(t.Last, v)
-		}
-	}
 	if ns, ok := item[aPorts].(*types.AttributeValueMemberNS); ok {
 		for _, s := range ns.Value {
 			v, e := strconv.ParseUint(s, 10, 16)

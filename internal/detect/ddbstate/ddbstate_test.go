@@ -3,6 +3,7 @@ package ddbstate_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,8 +78,8 @@ func TestItemShape(t *testing.T) {
 	if !ok || ttl.Value != fmt.Sprint(7200+86400+3600) {
 		t.Errorf("ttl = %v, want window end + retention + 1h", out.Item["ttl"])
 	}
-	if bs, ok := out.Item["batches"].(*types.AttributeValueMemberSS); !ok || len(bs.Value) != 2 {
-		t.Errorf("batches = %v, want 2 tokens", out.Item["batches"])
+	if bs, ok := out.Item["toks"].(*types.AttributeValueMemberL); !ok || len(bs.Value) != 2 {
+		t.Errorf("toks = %v, want 2 tokens", out.Item["toks"])
 	}
 	// Claims: one holder at a time, the holder may re-claim, none after ack.
 	claim := func(batch string, at time.Time) bool {
@@ -194,4 +195,102 @@ func processText(t *testing.T, eng *detect.Engine, id string, recs []detecttest.
 		out = append(out, as...)
 	}
 	return out, nil
+}
+
+// itemSize is the size DynamoDB bills for an item: attribute names plus
+// values (numbers as their digits, lists and sets element by element).
+func itemSize(item map[string]types.AttributeValue) int {
+	var size func(types.AttributeValue) int
+	size = func(v types.AttributeValue) int {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			return len(v.Value)
+		case *types.AttributeValueMemberN:
+			return len(v.Value)/2 + 1
+		case *types.AttributeValueMemberNS:
+			n := 0
+			for _, x := range v.Value {
+				n += len(x)/2 + 1
+			}
+			return n
+		case *types.AttributeValueMemberSS:
+			n := 0
+			for _, x := range v.Value {
+				n += len(x)
+			}
+			return n
+		case *types.AttributeValueMemberL:
+			n := 3
+			for _, x := range v.Value {
+				n += 1 + size(x)
+			}
+			return n
+		}
+		return 1
+	}
+	n := 0
+	for k, v := range item {
+		n += len(k) + size(v)
+	}
+	return n
+}
+
+// TestItemSizeBounded: a source scanning all 65,536 ports of a host and
+// sending to one destination in 400 batches (400 tokens, 2 records a batch
+// for each key) leaves items under 10 KB, and replays of recent batches still
+// count once.
+func TestItemSizeBounded(t *testing.T) {
+	srv := motoserver.Start(t)
+	db := dynamodb.NewFromConfig(srv.Config(t))
+	table := newTable(t, db)
+	cfg := detect.DefaultConfig()
+	cfg.Retention = 0
+	now := time.Unix(detecttest.Base+3000, 0)
+	eng, err := detect.New(cfg, ddbstate.New(db, table, ddbstate.Options{}), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batches = 400
+	for b := range batches {
+		var recs []detecttest.Rec
+		for p := b * 164; p < min((b+1)*164, 1<<16); p++ {
+			recs = append(recs, detecttest.Rec{Src: "10.0.12.51", Dst: "10.0.21.100", DstPort: p, Bytes: 44, At: int64(b)})
+		}
+		recs = append(recs, detecttest.Rec{Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 100, At: int64(b)},
+			detecttest.Rec{Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 100, At: int64(b) + 1})
+		alerts, err := processText(t, eng, "batch-"+strconv.Itoa(b), recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Ack(t.Context(), alerts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A replay of a recent batch changes nothing.
+	before := eng.Summary().Replayed
+	if _, err := processText(t, eng, "batch-"+strconv.Itoa(batches-1), []detecttest.Rec{
+		{Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 100, At: batches - 1}, {Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 100, At: batches}}); err != nil {
+		t.Fatal(err)
+	}
+	if eng.Summary().Replayed == before {
+		t.Error("replay of the last batch was counted again")
+	}
+	out, err := db.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) == 0 {
+		t.Fatal("no items")
+	}
+	for _, it := range out.Items {
+		pk := it["pk"].(*types.AttributeValueMemberS).Value
+		if n := itemSize(it); n > 10_000 {
+			t.Errorf("item %s: %d bytes, over 10 KB", pk, n)
+		}
+		if strings.HasPrefix(pk, detect.Exfiltration) {
+			if c := it["cnt"].(*types.AttributeValueMemberN).Value; c != strconv.Itoa(2*batches) {
+				t.Errorf("item %s: count %s, want %d", pk, c, 2*batches)
+			}
+		}
+	}
 }
