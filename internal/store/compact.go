@@ -65,7 +65,15 @@ type CompactOptions struct {
 	// constants); an error stops Compact right there, as a crash would.
 	// For tests of crash safety.
 	Hook func(step string) error
+	// MarkerTTL is how long the marker of a merged batch file is kept
+	// (default DefaultMarkerTTL): a retry of that batch later than this
+	// would be stored again.
+	MarkerTTL time.Duration
 }
+
+// DefaultMarkerTTL is well beyond the Lambda's retry horizon (an
+// asynchronous event is retried for at most 6 hours).
+const DefaultMarkerTTL = 7 * 24 * time.Hour
 
 // CompactResult tells what Compact did.
 type CompactResult struct {
@@ -97,6 +105,9 @@ func (l *Lake) Compact(ctx context.Context, opts CompactOptions) (CompactResult,
 	if opts.SmallBytes <= 0 {
 		opts.SmallBytes = 64 << 20
 	}
+	if opts.MarkerTTL <= 0 {
+		opts.MarkerTTL = DefaultMarkerTTL
+	}
 	if opts.Hook == nil {
 		opts.Hook = func(string) error { return nil }
 	}
@@ -116,7 +127,23 @@ func (l *Lake) Compact(ctx context.Context, opts CompactOptions) (CompactResult,
 			return res, fmt.Errorf("compact %s: %w", ps.part, err)
 		}
 	}
-	return res, nil
+	return res, l.pruneMarkers(ctx, opts.MarkerTTL, &res)
+}
+
+// pruneMarkers deletes the markers older than ttl.
+func (l *Lake) pruneMarkers(ctx context.Context, ttl time.Duration, res *CompactResult) error {
+	infos, err := l.be.list(ctx, markerDir)
+	if err != nil && !errors.Is(err, ErrNotExist) {
+		return err
+	}
+	var old []string
+	for _, in := range infos {
+		if time.Since(in.modified) > ttl {
+			old = append(old, in.key)
+		}
+	}
+	res.Removed += len(old)
+	return l.be.remove(ctx, old)
 }
 
 func (l *Lake) compactPartition(ctx context.Context, ps *partScan, opts CompactOptions, res *CompactResult) error {

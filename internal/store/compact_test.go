@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -278,5 +279,38 @@ func TestLegacyManifestMovesOut(t *testing.T) {
 	athenaFiles(t, root)
 	if got, plain := flowqRows(t, l), plainRows(t, root); got != want || plain != want {
 		t.Errorf("flowq counts %d, plain readers %d; want %d", got, plain, want)
+	}
+}
+
+// TestMarkersExpire: markers of merged batches are deleted once older than
+// MarkerTTL, so they do not pile up under _flowq/.
+func TestMarkersExpire(t *testing.T) {
+	ctx := context.Background()
+	l, _, _ := crashLake(t)
+	if _, err := l.Compact(ctx, CompactOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(l.Local(), "_flowq", "compacted")
+	var markers []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			markers = append(markers, p)
+		}
+		return nil
+	})
+	if len(markers) == 0 {
+		t.Fatal("no markers: the test does not test")
+	}
+	old := time.Now().Add(-2 * DefaultMarkerTTL)
+	for _, p := range markers[1:] {
+		os.Chtimes(p, old, old)
+	}
+	if _, err := l.Compact(ctx, CompactOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range markers {
+		if _, err := os.Stat(p); (err == nil) != (i == 0) {
+			t.Errorf("%s: %v (young: %v)", p, err, i == 0)
+		}
 	}
 }
