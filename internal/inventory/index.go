@@ -27,6 +27,8 @@ type Index struct {
 	natByENI    map[string]*NATGateway
 	natHosts    map[string]bool // interfaces of NAT gateways and NAT instances
 	sgMembers   map[string][]netip.Addr
+	aclSorted   map[*NetworkACL][2][]ACLRule // ingress, egress; by rule number
+	prefixes    map[string]netip.Prefix      // every CIDR of the rules, parsed
 }
 
 type subnetPrefix struct {
@@ -51,6 +53,13 @@ func NewIndex(s *Snapshot) *Index {
 		natByENI:    map[string]*NATGateway{},
 		natHosts:    map[string]bool{},
 		sgMembers:   map[string][]netip.Addr{},
+		aclSorted:   map[*NetworkACL][2][]ACLRule{},
+		prefixes:    map[string]netip.Prefix{},
+	}
+	addPrefix := func(c string) {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			x.prefixes[c] = p
+		}
 	}
 	for i := range s.Subnets {
 		sub := &s.Subnets[i]
@@ -97,10 +106,19 @@ func NewIndex(s *Snapshot) *Index {
 		}
 	}
 	for i := range s.SecurityGroups {
-		x.sgByID[s.SecurityGroups[i].ID] = &s.SecurityGroups[i]
+		g := &s.SecurityGroups[i]
+		x.sgByID[g.ID] = g
+		for _, r := range append(slices.Clone(g.Ingress), g.Egress...) {
+			addPrefix(r.CIDR)
+		}
 	}
 	for i := range s.NetworkACLs {
 		a := &s.NetworkACLs[i]
+		for _, e := range a.Entries {
+			addPrefix(e.CIDR)
+		}
+		dirs := sortedRules(a, x.prefixes)
+		x.aclSorted[a] = dirs
 		if a.Default {
 			x.defaultACL[a.VPCID] = a
 		}
@@ -118,6 +136,7 @@ func NewIndex(s *Snapshot) *Index {
 		}
 		// A route to an instance's interface (a NAT instance) marks it.
 		for _, r := range rt.Routes {
+			addPrefix(r.Destination)
 			if strings.HasPrefix(r.Target, "eni-") {
 				x.natHosts[r.Target] = true
 			}
@@ -125,8 +144,66 @@ func NewIndex(s *Snapshot) *Index {
 	}
 	for i := range s.PrefixLists {
 		x.plByID[s.PrefixLists[i].ID] = &s.PrefixLists[i]
+		for _, c := range s.PrefixLists[i].CIDRs {
+			addPrefix(c)
+		}
 	}
 	return x
+}
+
+// ACLRule is a network-ACL entry with its protocol number and CIDR parsed
+// (Valid false when the CIDR is malformed: it never matches).
+type ACLRule struct {
+	ACLEntry
+	Proto  int // -1: all
+	Prefix netip.Prefix
+	Valid  bool
+}
+
+// ACLRules returns a network ACL's entries of one direction in rule-number
+// order, parsed.
+func (x *Index) ACLRules(acl *NetworkACL, egress bool) []ACLRule {
+	d, ok := x.aclSorted[acl]
+	if !ok { // an ACL not of this snapshot
+		d = sortedRules(acl, nil)
+	}
+	if egress {
+		return d[1]
+	}
+	return d[0]
+}
+
+func sortedRules(acl *NetworkACL, prefixes map[string]netip.Prefix) [2][]ACLRule {
+	var d [2][]ACLRule
+	for _, e := range acl.Entries {
+		r := ACLRule{ACLEntry: e}
+		proto, ok := ProtocolNumber(e.Protocol)
+		if p, known := prefixes[e.CIDR]; known {
+			r.Prefix, r.Valid = p, ok
+		} else if p, err := netip.ParsePrefix(e.CIDR); err == nil {
+			r.Prefix, r.Valid = p, ok
+		}
+		r.Proto = proto
+		if e.Egress {
+			d[1] = append(d[1], r)
+		} else {
+			d[0] = append(d[0], r)
+		}
+	}
+	for _, l := range d {
+		slices.SortStableFunc(l, func(p, q ACLRule) int { return p.Number - q.Number })
+	}
+	return d
+}
+
+// Prefix returns a CIDR of the snapshot's rules parsed (others are parsed
+// on the spot); false when it is malformed.
+func (x *Index) Prefix(cidr string) (netip.Prefix, bool) {
+	if p, ok := x.prefixes[cidr]; ok {
+		return p, true
+	}
+	p, err := netip.ParsePrefix(cidr)
+	return p, err == nil
 }
 
 // Interface returns the interface with the given ID, or nil.

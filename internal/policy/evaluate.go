@@ -15,10 +15,17 @@ type evaluation struct {
 	src, dst end
 	srcPort  int
 	steps    []Step
+	quiet    bool // leave the rule texts out
 }
 
-func (ev *evaluation) add(layer, check, result, rule string) {
-	ev.steps = append(ev.steps, Step{Layer: layer, Check: check, Result: result, Rule: rule, Reply: strings.Contains(check, "replies")})
+// add records a check; its rule text is only made when the evaluation
+// describes (not for Quick).
+func (ev *evaluation) add(layer, check, result string, rule func() string) {
+	st := Step{Layer: layer, Check: check, Result: result, Reply: strings.Contains(check, "replies")}
+	if !ev.quiet {
+		st.Rule = rule()
+	}
+	ev.steps = append(ev.steps, st)
 }
 
 // run checks, in the order a packet meets them: the source's security
@@ -33,14 +40,13 @@ func (ev *evaluation) run() {
 	// Network ACLs sit at subnet boundaries: traffic inside one subnet never
 	// meets them.
 	crossSubnet := src.subnet == nil || dst.subnet == nil || src.subnet.ID != dst.subnet.ID
-	what := fmt.Sprintf("%s to %s", protoPortOf(q.Protocol, q.DstPort), q.Dst)
 
 	ev.securityGroups("source security groups, egress", src, dst, true, q.DstPort)
 	if src.subnet != nil && crossSubnet {
 		ev.acl("source network acl, outbound", src.subnet, true, dst.addr, q.DstPort)
 	}
 	if src.subnet != nil {
-		ev.route("source route table", src, dst, what)
+		ev.route("source route table", src, dst, func() string { return fmt.Sprintf("%s to %s", protoPortOf(q.Protocol, q.DstPort), q.Dst) })
 	}
 	if dst.subnet != nil && crossSubnet {
 		ev.acl("destination network acl, inbound", dst.subnet, false, src.addr, q.DstPort)
@@ -49,7 +55,7 @@ func (ev *evaluation) run() {
 
 	// Replies.
 	if src.subnet == nil && dst.subnet != nil {
-		ev.route("destination route table, replies", dst, src, fmt.Sprintf("replies to %s", q.Src))
+		ev.route("destination route table, replies", dst, src, func() string { return fmt.Sprintf("replies to %s", q.Src) })
 	}
 	if dst.subnet != nil && crossSubnet {
 		ev.acl("destination network acl, outbound replies", dst.subnet, true, src.addr, ev.srcPort)
@@ -67,64 +73,66 @@ func (ev *evaluation) securityGroups(check string, self, peer end, egress bool, 
 	x := ev.x
 	switch {
 	case self.iface == nil:
-		ev.add(LayerSG, check, Skip, fmt.Sprintf("no interface with address %s in the inventory", self.addr))
+		ev.add(LayerSG, check, Skip, func() string { return fmt.Sprintf("no interface with address %s in the inventory", self.addr) })
 		return
 	case len(self.groups) == 0:
-		ev.add(LayerSG, check, Skip, fmt.Sprintf("%s (%s) has no security groups", self.iface.ID, self.iface.Type))
+		ev.add(LayerSG, check, Skip, func() string { return fmt.Sprintf("%s (%s) has no security groups", self.iface.ID, self.iface.Type) })
 		return
 	}
 	g, r := sgMatch(x, self.groups, egress, sgPeer{addr: peer.addr, groups: peer.groups}, ev.q.Protocol, port)
 	if r != nil {
-		ev.add(LayerSG, check, Allow, describeSGRule(x, g, r, egress))
+		ev.add(LayerSG, check, Allow, func() string { return describeSGRule(x, g, r, egress) })
 		return
 	}
 	dir, word := "ingress", "from"
 	if egress {
 		dir, word = "egress", "to"
 	}
-	ev.add(LayerSG, check, Deny, fmt.Sprintf("%s %s: no rule allows %s %s %s", groupNames(x, self.groups), dir, protoPortOf(ev.q.Protocol, port), word, peer.addr))
+	ev.add(LayerSG, check, Deny, func() string {
+		return fmt.Sprintf("%s %s: no rule allows %s %s %s", groupNames(x, self.groups), dir, protoPortOf(ev.q.Protocol, port), word, peer.addr)
+	})
 }
 
 func (ev *evaluation) acl(check string, sub *inventory.Subnet, egress bool, peer netip.Addr, port int) {
 	acl := ev.x.NetworkACL(sub)
 	if acl == nil {
-		ev.add(LayerACL, check, Skip, fmt.Sprintf("no network acl for %s in the inventory", sub.ID))
+		ev.add(LayerACL, check, Skip, func() string { return fmt.Sprintf("no network acl for %s in the inventory", sub.ID) })
 		return
 	}
-	e, ok := aclDecision(acl, egress, peer, ev.q.Protocol, port)
+	e, ok := aclDecision(ev.x, acl, egress, peer, ev.q.Protocol, port)
 	result := Deny
 	if ok && e.Allow {
 		result = Allow
 	}
-	ev.add(LayerACL, check, result, describeACLEntry(acl, e))
+	ev.add(LayerACL, check, result, func() string { return describeACLEntry(acl, e) })
 }
 
 // route checks that self's subnet routes traffic to peer.
-func (ev *evaluation) route(check string, self, peer end, what string) {
+func (ev *evaluation) route(check string, self, peer end, what func() string) {
 	x := ev.x
 	rt := x.RouteTable(self.subnet)
 	if rt == nil {
-		ev.add(LayerRoute, check, Skip, fmt.Sprintf("no route table for %s in the inventory", self.subnet.ID))
+		ev.add(LayerRoute, check, Skip, func() string { return fmt.Sprintf("no route table for %s in the inventory", self.subnet.ID) })
 		return
 	}
 	r := route(x, rt, peer.addr)
-	table := named(rt.ID, rt.Name)
 	if r == nil {
-		ev.add(LayerRoute, check, Deny, fmt.Sprintf("%s: no route for %s", table, what))
+		table := named(rt.ID, rt.Name)
+		ev.add(LayerRoute, check, Deny, func() string { return fmt.Sprintf("%s: no route for %s", table, what()) })
 		return
 	}
 	dest := r.Destination
 	if dest == "" {
 		dest = r.PrefixList
 	}
-	rule := fmt.Sprintf("%s %s -> %s", table, dest, r.Target)
+	rule := func() string { return fmt.Sprintf("%s %s -> %s", named(rt.ID, rt.Name), dest, r.Target) }
 	switch {
 	case r.State == "blackhole":
-		ev.add(LayerRoute, check, Deny, rule+" (blackhole)")
+		ev.add(LayerRoute, check, Deny, func() string { return rule() + " (blackhole)" })
 	case peer.subnet != nil && r.Target != "local" && sameVPC(self, peer):
-		ev.add(LayerRoute, check, Deny, rule+" (not the local route)")
+		ev.add(LayerRoute, check, Deny, func() string { return rule() + " (not the local route)" })
 	case strings.HasPrefix(r.Target, "igw-") && peer.subnet == nil && self.iface != nil && self.addr.Is4() && len(self.iface.PublicIPs) == 0:
-		ev.add(LayerRoute, check, Deny, fmt.Sprintf("%s: %s has no public address", rule, self.addr))
+		ev.add(LayerRoute, check, Deny, func() string { return fmt.Sprintf("%s: %s has no public address", rule(), self.addr) })
 	default:
 		ev.add(LayerRoute, check, Allow, rule)
 	}

@@ -33,28 +33,34 @@ func protoMatches(rule string, proto int) bool {
 
 // cidrContains reports whether CIDR s holds addr (false for a malformed
 // CIDR or the other address family).
-func cidrContains(s string, addr netip.Addr) bool {
-	p, err := netip.ParsePrefix(s)
-	return err == nil && p.Contains(addr)
+func cidrContains(x *inventory.Index, s string, addr netip.Addr) bool {
+	p, ok := x.Prefix(s)
+	return ok && p.Contains(addr)
+}
+
+// inPrefixList reports whether prefix list id holds addr.
+func inPrefixList(x *inventory.Index, id string, addr netip.Addr) bool {
+	pl := x.PrefixList(id)
+	if pl == nil {
+		return false
+	}
+	for _, c := range pl.CIDRs {
+		if cidrContains(x, c, addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // aclDecision is the first entry of a network ACL, in rule-number order,
 // that matches a packet in one direction.
-func aclDecision(acl *inventory.NetworkACL, egress bool, peer netip.Addr, proto, port int) (inventory.ACLEntry, bool) {
-	entries := make([]inventory.ACLEntry, 0, len(acl.Entries))
-	for _, e := range acl.Entries {
-		if e.Egress == egress {
-			entries = append(entries, e)
-		}
-	}
-	slices.SortStableFunc(entries, func(a, b inventory.ACLEntry) int { return a.Number - b.Number })
-	for _, e := range entries {
-		if !protoMatches(e.Protocol, proto) || !cidrContains(e.CIDR, peer) {
+func aclDecision(x *inventory.Index, acl *inventory.NetworkACL, egress bool, peer netip.Addr, proto, port int) (inventory.ACLEntry, bool) {
+	for _, e := range x.ACLRules(acl, egress) {
+		if !e.Valid || (e.Proto != -1 && e.Proto != proto) || !e.Prefix.Contains(peer) {
 			continue
 		}
-		n, _ := inventory.ProtocolNumber(e.Protocol)
-		if n == -1 || portMatches(proto, e.FromPort, e.ToPort, port) {
-			return e, true
+		if e.Proto == -1 || portMatches(proto, e.FromPort, e.ToPort, port) {
+			return e.ACLEntry, true
 		}
 	}
 	// Every ACL ends in the implicit "*" deny.
@@ -167,12 +173,11 @@ func sgMatch(x *inventory.Index, groups []string, egress bool, peer sgPeer, prot
 func sgPeerMatches(x *inventory.Index, r *inventory.SGRule, peer sgPeer) bool {
 	switch {
 	case r.CIDR != "":
-		return cidrContains(r.CIDR, peer.addr)
+		return cidrContains(x, r.CIDR, peer.addr)
 	case r.Group != "":
 		return slices.Contains(peer.groups, r.Group)
 	case r.PrefixList != "":
-		pl := x.PrefixList(r.PrefixList)
-		return pl != nil && pl.Contains(peer.addr)
+		return inPrefixList(x, r.PrefixList, peer.addr)
 	}
 	return false
 }
@@ -230,13 +235,13 @@ func route(x *inventory.Index, rt *inventory.RouteTable, addr netip.Addr) *inven
 		bits := -1
 		switch {
 		case r.Destination != "":
-			if p, err := netip.ParsePrefix(r.Destination); err == nil && p.Contains(addr) {
+			if p, ok := x.Prefix(r.Destination); ok && p.Contains(addr) {
 				bits = p.Bits()
 			}
 		case r.PrefixList != "":
 			if pl := x.PrefixList(r.PrefixList); pl != nil {
 				for _, c := range pl.CIDRs {
-					if p, err := netip.ParsePrefix(c); err == nil && p.Contains(addr) {
+					if p, ok := x.Prefix(c); ok && p.Contains(addr) {
 						bits = max(bits, p.Bits())
 					}
 				}

@@ -149,7 +149,13 @@ func locate(x *inventory.Index, addr netip.Addr) (end, Endpoint) {
 }
 
 // Evaluate judges q against the snapshot indexed by x.
-func Evaluate(x *inventory.Index, q Query) (Result, error) {
+func Evaluate(x *inventory.Index, q Query) (Result, error) { return evaluate(x, q, false) }
+
+// Quick is Evaluate without the rule texts (Rule is "" in the result and
+// its steps): for judging many flows, when only the verdicts matter.
+func Quick(x *inventory.Index, q Query) (Result, error) { return evaluate(x, q, true) }
+
+func evaluate(x *inventory.Index, q Query, quiet bool) (Result, error) {
 	if err := q.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -162,7 +168,7 @@ func Evaluate(x *inventory.Index, q Query) (Result, error) {
 	if srcPort == 0 {
 		srcPort = EphemeralPort
 	}
-	ev := &evaluation{x: x, q: q, src: src, dst: dst, srcPort: srcPort}
+	ev := &evaluation{x: x, q: q, src: src, dst: dst, srcPort: srcPort, quiet: quiet, steps: make([]Step, 0, 8)}
 	ev.run()
 	res := Result{
 		Src: srcEP, Dst: dstEP, Protocol: ProtocolName(q.Protocol), DstPort: q.DstPort, SrcPort: srcPort,

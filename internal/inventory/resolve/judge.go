@@ -1,7 +1,11 @@
 package resolve
 
 import (
+	"net/netip"
+	"sync"
+
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/policy"
 )
 
@@ -22,22 +26,51 @@ func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
 	}
 	q := policy.Query{Src: f.Src, Dst: f.Dst, SrcPort: f.SrcPort, DstPort: f.DstPort, Protocol: f.Protocol}
 	if f.Accepted {
+		// Whether the request's own path is allowed does not depend on the
+		// client's port: remember it per snapshot and conversation.
+		key := memoKey{x: x, src: f.Src, dst: f.Dst, dstPort: f.DstPort, proto: f.Protocol}
+		if r.memo.allowed(key) {
+			return detect.PolicyFinding{}, false
+		}
+		fwd, err := policy.Quick(x, q)
+		if err != nil {
+			return detect.PolicyFinding{}, false
+		}
+		if requestAllowed(&fwd) {
+			r.memo.put(key)
+			return detect.PolicyFinding{}, false
+		}
 		v, err := policy.Record(x, q)
 		if err != nil || v.Allowed {
 			return detect.PolicyFinding{}, false
 		}
 		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true
 	}
+	// Security groups that deny the request itself rule out a finding for
+	// every client port: remember that per conversation.
+	rk := memoKey{x: x, src: f.Src, dst: f.Dst, dstPort: f.DstPort, proto: f.Protocol, rejected: true}
+	mayReply := q.SrcPort != 0 && q.SrcPort < q.DstPort
+	if !mayReply && r.memo.allowed(rk) {
+		return detect.PolicyFinding{}, false
+	}
 	cands := []policy.Query{q}
-	if q.SrcPort != 0 {
+	// The record may be a reply when it comes from the lower port (a
+	// service's) to the higher (a client's ephemeral one).
+	if mayReply {
 		cands = append(cands, policy.Query{Src: q.Dst, Dst: q.Src, SrcPort: q.DstPort, DstPort: q.SrcPort, Protocol: q.Protocol})
 	}
-	for _, c := range cands {
-		res, err := policy.Evaluate(x, c)
-		if err != nil || res.Verdict != policy.Deny || res.Layer != policy.LayerACL {
+	for i, c := range cands {
+		res, err := policy.Quick(x, c)
+		if err != nil {
 			continue
 		}
-		if groupsAllow(&res) {
+		if i == 0 && !mayReply && groupsDenyRequest(&res) {
+			r.memo.put(rk)
+		}
+		if res.Verdict != policy.Deny || res.Layer != policy.LayerACL || !groupsAllow(&res) {
+			continue
+		}
+		if res, err = policy.Evaluate(x, c); err == nil {
 			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true
 		}
 	}
@@ -58,4 +91,61 @@ func groupsAllow(res *policy.Result) bool {
 		allowed = allowed || s.Result == policy.Allow
 	}
 	return allowed
+}
+
+// groupsDenyRequest reports whether a security group denies the request's
+// own path.
+func groupsDenyRequest(res *policy.Result) bool {
+	for _, s := range res.Steps {
+		if s.Layer == policy.LayerSG && s.Result == policy.Deny && !s.Reply {
+			return true
+		}
+	}
+	return false
+}
+
+// requestAllowed reports whether no check of the request's own path
+// denies it.
+func requestAllowed(res *policy.Result) bool {
+	for _, s := range res.Steps {
+		if s.Result == policy.Deny && !s.Reply {
+			return false
+		}
+	}
+	return true
+}
+
+// memoKey is a conversation judged against one snapshot: ACCEPTed ones
+// whose requests the rules allow, REJECTed ones whose requests the
+// security groups deny.
+type memoKey struct {
+	x              *inventory.Index
+	src, dst       netip.Addr
+	dstPort, proto int
+	rejected       bool
+}
+
+// memo remembers conversations (see memoKey); it is emptied when it
+// reaches its bound.
+type memo struct {
+	mu sync.Mutex
+	m  map[memoKey]struct{}
+}
+
+const memoMax = 1 << 16
+
+func (m *memo) allowed(k memoKey) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.m[k]
+	return ok
+}
+
+func (m *memo) put(k memoKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= memoMax {
+		m.m = make(map[memoKey]struct{})
+	}
+	m.m[k] = struct{}{}
 }

@@ -51,6 +51,8 @@ type Resolver struct {
 	calls   int
 	failed  int
 	snapErr bool
+
+	memo memo // conversations whose requests the rules allow
 }
 
 // New returns a Resolver over snaps (which may be nil: Lookup only).
