@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -166,5 +167,28 @@ func TestIngestUsage(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errb, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// TestIngestDetect: --detect runs the detectors over what was stored and
+// prints their alerts; ingesting the same file again stores and alerts
+// nothing.
+func TestIngestDetect(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 3 { // 3 × 600 kB from a watched host to the internet: over 1 MB
+		b.WriteString(strings.Join([]string{"2 123456789012 eni-0a1b2c3d4e5f60011 10.0.11.50 203.0.113.77 40000 443 6 10 600000",
+			strconv.Itoa(1795132800 + i*60), strconv.Itoa(1795132830 + i*60), "ACCEPT OK\n"}, " "))
+	}
+	p := filepath.Join(dir, "exfil.log")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	lake := filepath.Join(dir, "lake")
+	code, out, errb := runCLI(t, "", nil, "--lake", lake, "ingest", "--detect", p)
+	if code != 0 || !strings.Contains(out, "203.0.113.77") || !strings.Contains(out, "1 alerts") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	code, out, _ = runCLI(t, "", nil, "--lake", lake, "ingest", "--detect", p)
+	if code != 0 || strings.Contains(out, "203.0.113.77") || !strings.Contains(out, "1 already stored") {
+		t.Errorf("again: exit %d\n%s", code, out)
 	}
 }

@@ -125,3 +125,65 @@ func slicesDiff(got, want []string) string {
 	}
 	return fmt.Sprintf("%d rows, want %d", len(got), len(want))
 }
+
+// TestS3ObjectsOnce: an AWS object copied to another key (a replication or
+// sync target that also notifies) is stored once; an object that is not
+// flow logs is logged and skipped without failing the event (a retry could
+// not help); a gzip cut short fails it (Lambda retries, then the
+// on-failure destination).
+func TestS3ObjectsOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	const src = "flow-log-delivery"
+	if _, err := f.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(src)}); err != nil {
+		t.Fatal(err)
+	}
+	fm := parse.MustParseFormat(seedFormat)
+	text, _ := traffic(2000)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(fm.Header() + "\n"))
+	zw.Write(text)
+	zw.Close()
+	name := "123456789012_vpcflowlogs_us-east-1_fl-0abc_20261120T1400Z_1a2b3c4d.log.gz"
+	var binary bytes.Buffer
+	zw = gzip.NewWriter(&binary)
+	zw.Write([]byte{0, 1, 2, 3, 0, 0xff})
+	zw.Close()
+	keys = []string{
+		"AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/20/" + name,
+		"replica/AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/20/" + name,
+		"AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/20/garbage.log.gz",
+	}
+	var outs []*s3.PutObjectOutput
+	for i, body := range [][]byte{gz.Bytes(), gz.Bytes(), binary.Bytes()} {
+		o, err := f.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String(keys[i]), Body: bytes.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, o)
+	}
+	s, err := f.invoke(t, s3Event(t, src, outs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := textRows(t, text)
+	if s.Records != int64(len(want)) || s.Batches != 1 || s.Skipped != 2 {
+		t.Errorf("summary %+v, want %d records from 1 object, 2 skipped (the copy, the garbage)", s, len(want))
+	}
+	if got, _ := f.lakeRows(t); len(got) != len(want) {
+		t.Errorf("lake holds %d records, want %d", len(got), len(want))
+	}
+
+	keys = []string{"AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/20/123456789012_vpcflowlogs_us-east-1_fl-0abc_20261120T1405Z_99.log.gz"}
+	o, err := f.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String(keys[0]), Body: bytes.NewReader(gz.Bytes()[:gz.Len()-8])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.invoke(t, s3Event(t, src, o)); err == nil || !strings.Contains(err.Error(), "gzip stream cut short") {
+		t.Errorf("a truncated object: err = %v", err)
+	}
+	if got, _ := f.lakeRows(t); len(got) != len(want) {
+		t.Errorf("after the truncated object the lake holds %d records, want %d", len(got), len(want))
+	}
+}
