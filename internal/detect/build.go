@@ -20,9 +20,16 @@ func (e *Engine) alert(c *columns, a *agg, k Key, t *Totals) Alert {
 		al.Rule = e.rules[a.key.rule].text
 	}
 	if k.Detector == PortScan {
+		// State keeps scan-ports of a batch's ports; the batch itself
+		// knows all of its own.
 		for _, p := range t.Ports {
 			al.Ports = append(al.Ports, int(p))
 		}
+		for _, p := range a.ports.list() {
+			al.Ports = append(al.Ports, int(p))
+		}
+		slices.Sort(al.Ports)
+		al.Ports = slices.Compact(al.Ports)
 	} else {
 		for _, p := range a.ports.list() {
 			al.Ports = append(al.Ports, int(p))
