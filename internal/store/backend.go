@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,18 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 )
 
 // backend stores objects under slash-separated keys relative to the root.
@@ -107,13 +99,19 @@ func (b *localBackend) put(_ context.Context, key string, data []byte, ifAbsent 
 // writeTmp writes data to a hidden temporary file beside dst.
 func (b *localBackend) writeTmp(dst string, data []byte) (string, error) {
 	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, "."+filepath.Base(dst)+"."+hex.EncodeToString(rnd[:])+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	var f *os.File
+	var err error
+	for try := 0; try < 3; try++ { // a concurrent remove may prune the directory
+		if err = os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		if f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -167,6 +165,18 @@ func (b *localBackend) move(_ context.Context, from, to string) error {
 		return err
 	}
 	err := os.Rename(b.path(from), dst)
+	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 3; try++ {
+		if _, serr := os.Stat(b.path(from)); serr != nil {
+			break // the source is gone, not the target directory
+		}
+		// A concurrent remove pruned the emptied target directory.
+		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+			err = os.Rename(b.path(from), dst)
+		}
+	}
+	if err == nil {
+		b.pruneDirs(from)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(dst); serr == nil {
 			return nil
@@ -218,164 +228,19 @@ func (b *localBackend) remove(_ context.Context, keys []string) error {
 		if err := os.Remove(b.path(k)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
+		b.pruneDirs(k)
 	}
 	return errors.Join(errs...)
 }
 
-// s3Backend is a bucket and key prefix. Keys are deterministic, so a plain
-// PUT is idempotent; writes that must not replace use If-None-Match.
-type s3Backend struct {
-	client *s3.Client
-	bucket string
-	prefix string // "" or "dir/"
-}
-
-func newS3Backend(ctx context.Context, uri string, client *s3.Client) (*s3Backend, error) {
-	rest := strings.TrimPrefix(uri, "s3://")
-	bucket, prefix, _ := strings.Cut(rest, "/")
-	if bucket == "" {
-		return nil, errors.New("s3 URI without a bucket")
-	}
-	prefix = strings.Trim(prefix, "/")
-	if prefix != "" {
-		prefix += "/"
-	}
-	if client == nil {
-		cfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("aws config: %w", err)
-		}
-		client = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	}
-	return &s3Backend{client: client, bucket: bucket, prefix: prefix}, nil
-}
-
-func (b *s3Backend) put(ctx context.Context, key string, data []byte, ifAbsent bool) error {
-	in := &s3.PutObjectInput{
-		Bucket:        aws.String(b.bucket),
-		Key:           aws.String(b.prefix + key),
-		Body:          bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data))),
-	}
-	if ifAbsent {
-		in.IfNoneMatch = aws.String("*")
-	}
-	_, err := b.client.PutObject(ctx, in)
-	if ifAbsent && isPreconditionFailed(err) {
-		return nil // already there: keys are derived from the content
-	}
-	if err != nil {
-		return fmt.Errorf("put s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
-	}
-	return nil
-}
-
-func isPreconditionFailed(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict")
-}
-
-func (b *s3Backend) get(ctx context.Context, key string) ([]byte, error) {
-	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.prefix + key)},
-		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
-	if err != nil {
-		var nk *s3types.NoSuchKey
-		if errors.As(err, &nk) {
-			return nil, fmt.Errorf("s3://%s/%s%s: %w", b.bucket, b.prefix, key, ErrNotExist)
-		}
-		return nil, fmt.Errorf("get s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
-	}
-	defer out.Body.Close()
-	return io.ReadAll(out.Body)
-}
-
-func (b *s3Backend) open(ctx context.Context, key string) (readerAtSeekCloser, error) {
-	data, err := b.get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	return nopCloser{bytes.NewReader(data)}, nil
-}
-
-type nopCloser struct{ *bytes.Reader }
-
-func (nopCloser) Close() error { return nil }
-
-func (b *s3Backend) create(ctx context.Context, key string, data []byte) error {
-	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:        aws.String(b.bucket),
-		Key:           aws.String(b.prefix + key),
-		Body:          bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data))),
-		IfNoneMatch:   aws.String("*"),
-	})
-	if isPreconditionFailed(err) {
-		return fmt.Errorf("s3://%s/%s%s: %w", b.bucket, b.prefix, key, errExists)
-	}
-	if err != nil {
-		return fmt.Errorf("put s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
-	}
-	return nil
-}
-
-// move is a server-side copy, then a delete of the source.
-func (b *s3Backend) move(ctx context.Context, from, to string) error {
-	_, err := b.client.CopyObject(ctx, &s3.CopyObjectInput{
-		Bucket:     aws.String(b.bucket),
-		Key:        aws.String(b.prefix + to),
-		CopySource: aws.String(url.PathEscape(b.bucket + "/" + b.prefix + from)),
-	})
-	if err != nil {
-		var nk *s3types.NoSuchKey
-		var ae smithy.APIError
-		if errors.As(err, &nk) || errors.As(err, &ae) && ae.ErrorCode() == "NoSuchKey" {
-			if _, herr := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.prefix + to)}); herr == nil {
-				return nil
-			}
-			return fmt.Errorf("move s3://%s/%s%s: %w", b.bucket, b.prefix, from, ErrNotExist)
-		}
-		return fmt.Errorf("copy s3://%s/%s%s: %w", b.bucket, b.prefix, from, err)
-	}
-	return b.remove(ctx, []string{from})
-}
-
-func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) {
-	var out []objInfo
-	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: aws.String(b.bucket), Prefix: aws.String(b.prefix + prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			var nb *s3types.NoSuchBucket
-			if errors.As(err, &nb) {
-				return nil, fmt.Errorf("bucket %s %w", b.bucket, ErrNotExist)
-			}
-			return nil, fmt.Errorf("list s3://%s/%s: %w", b.bucket, b.prefix, err)
-		}
-		for _, o := range page.Contents {
-			out = append(out, objInfo{key: strings.TrimPrefix(aws.ToString(o.Key), b.prefix), size: aws.ToInt64(o.Size), modified: aws.ToTime(o.LastModified)})
+// pruneDirs removes the directories of key that are now empty, up to the
+// root (an S3 prefix has no directories to leave behind either).
+func (b *localBackend) pruneDirs(key string) {
+	for dir := path.Dir(key); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if os.Remove(b.path(dir)) != nil {
+			return // not empty, or gone
 		}
 	}
-	return out, nil
-}
-
-func (b *s3Backend) remove(ctx context.Context, keys []string) error {
-	for len(keys) > 0 {
-		n := min(len(keys), 1000)
-		ids := make([]s3types.ObjectIdentifier, n)
-		for i, k := range keys[:n] {
-			ids[i] = s3types.ObjectIdentifier{Key: aws.String(b.prefix + k)}
-		}
-		out, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(b.bucket), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
-		if err != nil {
-			return fmt.Errorf("delete from s3://%s/%s: %w", b.bucket, b.prefix, err)
-		}
-		if len(out.Errors) > 0 {
-			e := out.Errors[0]
-			return fmt.Errorf("delete s3://%s/%s: %s", b.bucket, aws.ToString(e.Key), aws.ToString(e.Message))
-		}
-		keys = keys[n:]
-	}
-	return nil
 }
 
 // keyJoin joins a partition and a name into a key.
