@@ -23,6 +23,9 @@ type backend interface {
 	get(ctx context.Context, key string) ([]byte, error)
 	// open returns a random-access reader over the object.
 	open(ctx context.Context, key string) (readerAtSeekCloser, error)
+	// openTail is open for readers of the end of an object of the given
+	// size (a Parquet footer): a remote backend fetches only the tail.
+	openTail(ctx context.Context, key string, size int64) (readerAtSeekCloser, error)
 	// list returns every object under the root (prefix "" ) or under a
 	// key prefix.
 	list(ctx context.Context, prefix string) ([]objInfo, error)
@@ -184,6 +187,10 @@ func (b *localBackend) move(_ context.Context, from, to string) error {
 		return fmt.Errorf("move %s: %w", from, ErrNotExist)
 	}
 	return err
+}
+
+func (b *localBackend) openTail(ctx context.Context, key string, _ int64) (readerAtSeekCloser, error) {
+	return b.open(ctx, key)
 }
 
 func (b *localBackend) list(_ context.Context, prefix string) ([]objInfo, error) {

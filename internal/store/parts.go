@@ -111,7 +111,11 @@ func fileParts(pf *file.Reader, name string) ([]part, error) {
 // readObjectParts reads one object of the lake like readObject and returns
 // its parts.
 func (l *Lake) readObjectParts(ctx context.Context, o Object, fn func(arrow.RecordBatch) error) ([]part, error) {
-	r, err := l.be.open(ctx, o.Key)
+	open := l.be.open
+	if fn == nil { // the footer only
+		open = func(ctx context.Context, key string) (readerAtSeekCloser, error) { return l.be.openTail(ctx, key, o.Size) }
+	}
+	r, err := open(ctx, o.Key)
 	if err != nil {
 		return nil, err
 	}

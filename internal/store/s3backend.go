@@ -91,6 +91,91 @@ func (b *s3Backend) open(ctx context.Context, key string) (readerAtSeekCloser, e
 	return nopCloser{bytes.NewReader(data)}, nil
 }
 
+// tailBytes is how much of an object's end openTail fetches: a flow-log
+// file's footer is a few KiB.
+const tailBytes = 64 << 10
+
+// openTail fetches the last tailBytes of the object with one ranged GET;
+// reads before them fetch their own range.
+func (b *s3Backend) openTail(ctx context.Context, key string, size int64) (readerAtSeekCloser, error) {
+	if size <= tailBytes {
+		return b.open(ctx, key)
+	}
+	t := &tailReader{ctx: ctx, b: b, key: key, size: size, off: size - tailBytes}
+	var err error
+	if t.tail, err = b.getRange(ctx, key, t.off, size); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (b *s3Backend) getRange(ctx context.Context, key string, from, to int64) ([]byte, error) {
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.prefix + key),
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", from, to-1))},
+		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
+	if err != nil {
+		var nk *s3types.NoSuchKey
+		if errors.As(err, &nk) {
+			return nil, fmt.Errorf("s3://%s/%s%s: %w", b.bucket, b.prefix, key, ErrNotExist)
+		}
+		return nil, fmt.Errorf("get s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
+
+// tailReader serves reads of an object's last bytes from memory.
+type tailReader struct {
+	ctx  context.Context
+	b    *s3Backend
+	key  string
+	size int64
+	off  int64 // where tail starts
+	tail []byte
+	pos  int64
+}
+
+func (t *tailReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= t.size {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(p)), t.size)
+	var src []byte
+	if off >= t.off {
+		src = t.tail[off-t.off : end-t.off]
+	} else {
+		var err error
+		if src, err = t.b.getRange(t.ctx, t.key, off, end); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, src)
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (t *tailReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		t.pos = offset
+	case io.SeekCurrent:
+		t.pos += offset
+	case io.SeekEnd:
+		t.pos = t.size + offset
+	}
+	return t.pos, nil
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.ReadAt(p, t.pos)
+	t.pos += int64(n)
+	return n, err
+}
+
+func (*tailReader) Close() error { return nil }
+
 type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }

@@ -383,4 +383,46 @@ func TestSourcesS3(t *testing.T) {
 	if srcs, err := l.Sources(ctx); err != nil || len(srcs) != 1 || srcs[0].ID != "g/s/1" {
 		t.Errorf("sources = %+v, %v", srcs, err)
 	}
+	// Sources reads only the tail of a large object (one ranged GET), and
+	// reads before the tail fetch their own range.
+	bigText := hourText(40000)
+	big := parseText(t, nil, bigText, 4096)
+	defer release(big)
+	totBig := int64(40000)
+	res, err := l.Write(ctx, "g/s/big", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := l.be.(*s3Backend)
+	var large Object
+	objs, _ := l.Objects(ctx, nil)
+	for _, o := range objs {
+		if o.Size > max(tailBytes, large.Size) {
+			large = o
+		}
+	}
+	if large.Key == "" {
+		t.Fatalf("no object over %d bytes among %v: the test does not test", tailBytes, res.Objects)
+	}
+	whole, _ := be.get(ctx, large.Key)
+	tr, err := be.openTail(ctx, large.Key, large.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, 100, large.Size - tailBytes - 10, large.Size - 8} {
+		buf := make([]byte, 8)
+		if n, err := tr.ReadAt(buf, off); n != 8 || err != nil || !bytes.Equal(buf, whole[off:off+8]) {
+			t.Errorf("ReadAt(%d) = %d, %v", off, n, err)
+		}
+	}
+	srcs, err := l.Sources(ctx)
+	var n int64
+	for _, s := range srcs {
+		if s.ID == "g/s/big" {
+			n = s.Records
+		}
+	}
+	if err != nil || n != totBig {
+		t.Errorf("big batch: %d records in sources (%v), want %d", n, err, totBig)
+	}
 }
