@@ -31,7 +31,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"CloudWatch Logs subscription events", "ENI log streams", "0 bad lines",
 		"ecs-rejects      found", "database-egress  found", "exfiltration     found", "port-scan        found",
-		"exfiltration 10.0.11.50 -> 203.0.113.77",
+		"exfiltration 10.0.11.50 (tradai-backend-api) -> 203.0.113.77",
+		"DENY  security-group  sg-0ecs (tradai-ecs-sg) egress: no rule allows tcp/22 to 10.0.21.100",
 		"flowq run top-talkers", "flowq run rejects-by-source", "flowq run flows-for-ip", "203.0.113.77",
 		"Try next:", lake,
 	} {

@@ -141,7 +141,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	t = time.Now()
 	dcfg := detect.DefaultConfig()
 	dcfg.Retention = 0 // yesterday's windows are history, not late records
-	eng, err := detect.New(dcfg, detect.NewMemoryState(), nil)
+	eng, err := detectors(ctx, lake, dcfg, day) // with the demo network's inventory
 	if err != nil {
 		return res, err
 	}
@@ -182,6 +182,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			}
 		}
 		fmt.Fprintf(out, "   %-16s %s\n", in.Name, mark)
+	}
+	if err := explainRejected(ctx, out, lake, day); err != nil {
+		return res, err
 	}
 
 	// 5. Named queries over the lake with DuckDB.
@@ -263,6 +266,8 @@ func tryNext(c Config, day time.Time) {
 		{"run rejected-from-subnet --param cidr=10.0.11.0/24", "rejected flows from the ECS subnet"},
 		{`query "SELECT action, count(*) AS flows FROM flows GROUP BY ALL"`, "your own SQL over the flows view"},
 		{"detect --since " + day.Format("2006-01-02"), "the detectors over the lake's history"},
+		{"explain --src 10.0.11.51 --dst 10.0.21.100 --dst-port 22", "which rule rejected the ECS task's SSH"},
+		{"run unused-rules", "security-group rules no flow used"},
 		{"demo --fresh", "start over with an empty demo lake"},
 	} {
 		fmt.Fprintf(tw, "  %s %s\t# %s\n", flowq, cmd[0], cmd[1])
