@@ -141,7 +141,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	t = time.Now()
 	dcfg := detect.DefaultConfig()
 	dcfg.Retention = 0 // yesterday's windows are history, not late records
-	eng, err := detectors(ctx, lake, dcfg, day) // with the demo network's inventory
+	// With the demo network's inventory: names, NAT legs, the policy detector.
+	eng, err := detectors(ctx, lake, dcfg, day)
 	if err != nil {
 		return res, err
 	}
