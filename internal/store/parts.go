@@ -113,7 +113,9 @@ func fileParts(pf *file.Reader, name string) ([]part, error) {
 func (l *Lake) readObjectParts(ctx context.Context, o Object, fn func(arrow.RecordBatch) error) ([]part, error) {
 	open := l.be.open
 	if fn == nil { // the footer only
-		open = func(ctx context.Context, key string) (readerAtSeekCloser, error) { return l.be.openTail(ctx, key, o.Size) }
+		open = func(ctx context.Context, key string) (readerAtSeekCloser, error) {
+			return l.be.openTail(ctx, key, o.Size)
+		}
 	}
 	r, err := open(ctx, o.Key)
 	if err != nil {
