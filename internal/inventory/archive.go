@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"io"
 	"slices"
 	"strings"
@@ -68,8 +69,16 @@ func Decode(name string, data []byte) (*Snapshot, error) {
 		defer zr.Close()
 		r = zr
 	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", name, err)
+	}
 	var s Snapshot
-	if err := json.NewDecoder(r).Decode(&s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// encoding/json says what is wrong more plainly.
+		if serr := stdjson.Unmarshal(raw, &s); serr != nil {
+			err = serr
+		}
 		return nil, fmt.Errorf("snapshot %s: %w", name, err)
 	}
 	if s.Version < 1 || s.Version > SnapshotVersion {

@@ -112,7 +112,7 @@ func TestArchiveAsOf(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct{ name, data, want string }{
-		{"not json", "{", "snapshot s1: unexpected EOF"},
+		{"not json", "{", "snapshot s1: unexpected end of JSON input"},
 		{"newer version", `{"version": 99}`, "snapshot s1: version 99"},
 		{"no version", `{}`, "snapshot s1: version 0"},
 	} {
