@@ -193,19 +193,22 @@ func BenchmarkSource(b *testing.B) {
 }
 
 // heapPeak samples the Go heap every 5 ms until the returned function is
-// called, which reports the peak as peak-heap-MB.
+// called, which reports the peaks of the heap's objects (garbage not yet
+// collected included: what RSS follows) as peak-heap-MB and of the heap
+// live after a collection as peak-live-MB.
 func heapPeak(b *testing.B) func() {
 	runtime.GC()
 	stop := make(chan struct{})
-	done := make(chan uint64)
+	done := make(chan [2]uint64)
 	go func() {
-		var peak uint64
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak [2]uint64
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
+			peak[0] = max(peak[0], s[0].Value.Uint64())
+			peak[1] = max(peak[1], s[1].Value.Uint64())
 			select {
 			case <-stop:
 				done <- peak
@@ -216,6 +219,8 @@ func heapPeak(b *testing.B) func() {
 	}()
 	return func() {
 		close(stop)
-		b.ReportMetric(float64(<-done)/(1<<20), "peak-heap-MB")
+		p := <-done
+		b.ReportMetric(float64(p[0])/(1<<20), "peak-heap-MB")
+		b.ReportMetric(float64(p[1])/(1<<20), "peak-live-MB")
 	}
 }
