@@ -1,5 +1,6 @@
-// Command infra is flowq's CDK app: one seed network (preset menotime or tradai)
-// and the flow-log pipeline. See README.md.
+// Command infra is flowq's CDK app: one reference network (preset menotime or
+// tradai) and the flow-log pipeline, or the pipeline alone for an existing VPC. See
+// README.md.
 package main
 
 import (
@@ -9,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/flowq/flowq/infra/stacks"
@@ -29,15 +29,23 @@ func main() {
 	if err != nil {
 		log.Fatalf("infra: %v", err)
 	}
+	if cfg.LooksUpZone() && cfg.Account == "" {
+		// The CDK CLI sets this from its credentials.
+		cfg.LookupAccount = os.Getenv("CDK_DEFAULT_ACCOUNT")
+		if cfg.LookupAccount == "" {
+			log.Fatalf("infra: domain: looking up the public hosted zone of %s needs the account: pass -c account=<12 digits> "+
+				"(or run through the CDK CLI with AWS credentials)", cfg.Domain)
+		}
+	}
 	wd, err := os.Getwd()
 	if err != nil {
 		log.Fatalf("infra: %v", err)
 	}
-	// cdk.json runs the app in infra/; the Lambda lives in the root module.
-	out := filepath.Join(wd, ".build", "ingest-lambda")
-	if err := stacks.BuildIngestLambda(filepath.Dir(wd), out); err != nil {
+	// cdk.json runs the app in infra/; the Lambdas live in the root module.
+	code, err := stacks.BuildBundles(filepath.Dir(wd), filepath.Join(wd, ".build"))
+	if err != nil {
 		log.Fatalf("infra: %v", err)
 	}
-	stacks.Build(app, cfg, awslambda.Code_FromAsset(jsii.String(out), nil))
+	stacks.Build(app, cfg, code)
 	app.Synth(nil)
 }

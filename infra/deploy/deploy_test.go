@@ -248,8 +248,13 @@ func (d *deployment) checkRouteTables(t *testing.T) {
 		got[name] = sorted(lines)
 	}
 	private := func(i int) []string {
-		next := map[string]string{"menotime": fmt.Sprintf("NATGateway%d", i), "tradai": "NATInterface"}[d.p.Name]
-		return []string{"0.0.0.0/0 -> " + next, "10.0.0.0/16 -> local", fmt.Sprintf("subnet PrivateSubnet%d", i)}
+		if d.p.NAT == stacks.NATInstance {
+			// The NAT instance's lifecycle hook makes the default route when the
+			// group launches; moto runs no EventBridge targets (internal/natroute's
+			// tests run the hook against moto).
+			return []string{"10.0.0.0/16 -> local", fmt.Sprintf("subnet PrivateSubnet%d", i)}
+		}
+		return []string{fmt.Sprintf("0.0.0.0/0 -> NATGateway%d", i), "10.0.0.0/16 -> local", fmt.Sprintf("subnet PrivateSubnet%d", i)}
 	}
 	want := map[string][]string{
 		"PublicRouteTable":   {"0.0.0.0/0 -> InternetGateway", "10.0.0.0/16 -> local", "subnet PublicSubnet1", "subnet PublicSubnet2"},
@@ -387,24 +392,6 @@ func (d *deployment) checkNAT(t *testing.T) {
 		}
 		diff(t, "NAT gateways", sorted(got), []string{"NATGateway1 in PublicSubnet1", "NATGateway2 in PublicSubnet2"})
 	case stacks.NATInstance:
-		eni := d.id(t, "Network", "NATInterface")
-		enis, err := d.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := enis.NetworkInterfaces[0]
-		var groups []string
-		for _, g := range n.Groups {
-			groups = append(groups, d.name(aws.ToString(g.GroupId)))
-		}
-		diff(t, "NAT route ENI subnet", d.name(aws.ToString(n.SubnetId)), "PublicSubnet1")
-		props := d.templateProps("Network", "NATInterface")
-		emulated(t, "NAT route ENI source/dest check", aws.ToBool(n.SourceDestCheck), props["SourceDestCheck"] == true, false)
-		var tmplGroups []string
-		for _, g := range props["GroupSet"].([]any) {
-			tmplGroups = append(tmplGroups, refOf(g))
-		}
-		emulated(t, "NAT route ENI security groups", groups, tmplGroups, []string{"NATSecurityGroup"})
 		groupName := d.id(t, "Network", "NATAutoScalingGroup")
 		asgs, err := d.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{groupName}})
 		if err != nil {
@@ -414,8 +401,12 @@ func (d *deployment) checkNAT(t *testing.T) {
 			t.Fatalf("NAT group %s: %d groups", groupName, len(asgs.AutoScalingGroups))
 		}
 		g := asgs.AutoScalingGroups[0]
-		diff(t, "NAT group", []any{aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), aws.ToString(g.HealthCheckType), d.name(aws.ToString(g.VPCZoneIdentifier))},
-			[]any{int32(1), int32(1), int32(1), "EC2", "PublicSubnet1"})
+		var zones []string
+		for _, sn := range strings.Split(aws.ToString(g.VPCZoneIdentifier), ",") {
+			zones = append(zones, d.name(sn))
+		}
+		diff(t, "NAT group", []any{aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), aws.ToString(g.HealthCheckType), sorted(zones)},
+			[]any{int32(1), int32(1), int32(1), "EC2", []string{"PublicSubnet1", "PublicSubnet2"}})
 		lt := d.id(t, "Network", "NATLaunchTemplate")
 		vers, err := d.ec2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: &lt})
 		if err != nil {
@@ -815,7 +806,8 @@ var templateChecks = map[string]templateCheck{
 			Rule: int(props["RuleNumber"].(float64)), Egress: props["Egress"] == true,
 			From: int(pr["From"].(float64)), To: int(pr["To"].(float64)), CIDR: props["CidrBlock"].(string),
 		}
-		for _, tbl := range stacks.NetworkACLTables(d.p) {
+		// menotime is deployed with a bastion, whose path the database ACL admits.
+		for _, tbl := range (stacks.Config{Preset: d.p, BastionCIDR: "198.51.100.7/32"}).NetworkACLTables() {
 			if tbl.Tier != tier {
 				continue
 			}
@@ -852,7 +844,7 @@ var templateChecks = map[string]templateCheck{
 	},
 	"AWS::Glue::Database": func(t *testing.T, d *deployment, props map[string]any, id string) {
 		in, _ := props["DatabaseInput"].(map[string]any)
-		if in["Name"] != stacks.GlueDatabaseName(d.p) {
+		if in["Name"] != stacks.GlueDatabaseName(stacks.Config{Preset: d.p}) {
 			t.Errorf("%s: %v", id, in["Name"])
 		}
 	},

@@ -105,7 +105,7 @@ done
 
 echo "deploy-local: reading the deployment back"
 if ! FLOWQ_DEPLOY_ENDPOINT=$AWS_ENDPOINT_URL FLOWQ_DEPLOY_DIR=$work FLOWQ_DEPLOY_PRESETS="$PRESETS" \
-	go test -count=1 -v ./deploy/ >"$work/deploy-test.log" 2>&1; then
+	go test -count=1 -timeout 40m -v ./deploy/ >"$work/deploy-test.log" 2>&1; then
 	grep -v '^!!' "$work/deploy-test.log"
 	echo "deploy-local: FAIL" >&2
 	exit 1

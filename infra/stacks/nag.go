@@ -33,12 +33,20 @@ func suppress(c constructs.IConstruct, children bool, ss ...suppression) {
 var networkSuppressions = map[string][]suppression{
 	"ALBSecurityGroup":    {{id: "AwsSolutions-EC23", reason: "The ALB is the product's public entry point: both seeds open exactly TCP 443 (HTTPS) and TCP 80 (301 redirect to HTTPS) to 0.0.0.0/0 and nothing else."}},
 	"AccessLogBucket":     {{id: "AwsSolutions-S1", reason: "This bucket is the ALB access-log destination; logging its own access into itself would loop. CloudTrail S3 data events cover it where an audit trail is required."}},
-	"NATAutoScalingGroup": {{id: "AwsSolutions-AS3", reason: "The NAT group is fixed at 1/1 with EC2 health checks (seed 001); its only scaling events are replacements, which re-attach the route ENI by themselves and show in the group's activity history and CloudTrail."}},
+	"NATAutoScalingGroup": {{id: "AwsSolutions-AS3", reason: "The NAT group's launches and terminations, successful or not, reach the alert topic through an EventBridge rule in the pipeline stack (the topic is deployed after the network, so the group cannot name it)."}},
 	"NATInstanceRole": {
-		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*"},
-			reason: "The group's future instance IDs cannot be known; the statements are limited by an aws:ResourceTag/flowq:nat condition to the instances this preset's NAT launch template tags."},
+		{id: "AwsSolutions-IAM4", appliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+			reason: "AmazonSSMManagedInstanceCore is AWS's documented minimum for SSM Session Manager, which replaces the seed's SSH key; AWS keeps it current with the agent's calls."},
+		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*"},
+			reason: "The group's name is generated and the group depends on this role, so the ARN cannot name it; an autoscaling:ResourceTag/flowq:nat condition limits CompleteLifecycleAction to this stack's NAT group."},
 		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::*"},
-			reason: "ec2:DescribeNetworkInterfaces supports no resource-level permissions; it is read-only and the only action on \"*\"."},
+			reason: "autoscaling:DescribeAutoScalingInstances supports no resource-level permissions; it is read-only and the only action on \"*\"."},
+	},
+	"NATRouteFunctionRole": {
+		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*"},
+			reason: "The new NAT instance's interface is unknown until it launches; ModifyNetworkInterfaceAttribute is limited by an ec2:Vpc condition to this VPC, AssociateAddress to this stack's Elastic IP."},
+		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::*"},
+			reason: "ec2:DescribeInstances and ec2:DescribeRouteTables support no resource-level permissions; they are read-only and the only actions on \"*\"."},
 	},
 }
 
@@ -47,11 +55,18 @@ var vpc3 = suppression{id: "AwsSolutions-VPC3", reason: "Network ACLs are a seed
 var pipelineSuppressions = map[string][]suppression{
 	"IngestDeadLetterQueue": {{id: "AwsSolutions-SQS3", reason: "This queue is the ingest Lambda's on-failure destination, i.e. the dead-letter queue itself; its depth has an alarm."}},
 	"IngestFunctionPolicy": {{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::<" + LakeBucketID + ".Arn>/" + LakePrefix + "/*"},
-		reason: "The Lambda writes and reads Parquet objects with generated hourly keys under the lake prefix flows/; the grant is only s3:GetObject/PutObject on that prefix (no delete)."}},
+		reason: "The Lambda stages each source's Parquet objects under flows/_flowq/, copies them to generated hourly keys under flows/ and deletes the staged copies (internal/store); the grant is Get/Put/DeleteObject on the lake prefix only, and TestLeastPrivilege checks each action against the code's calls."},
+		{id: "AwsSolutions-IAM5", appliesTo: []string{`Resource::arn:<AWS::Partition>:s3:::flowq-flowlogs-{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}/AWSLogs/<AWS::AccountId>/vpcflowlogs/*`},
+			reason: "S3 delivery: AWS names each flow-log object itself (AWSLogs/<account>/vpcflowlogs/<region>/<date>/<hour>/...); the Lambda may only s3:GetObject under that prefix of the flow-log bucket, nothing else of it."}},
 }
+
+var s3FlowLogVPC7 = suppression{id: "AwsSolutions-VPC7", reason: "With -c flowLogDestination=s3 the VPC's flow log is turned on by the pipeline stack (it needs the pipeline's bucket, whose notifications invoke the ingest Lambda), not by the network stack."}
 
 func suppressNetwork(n *NetworkStack, cfg Config) {
 	applySuppressions(n.Stack, networkSuppressions)
+	if cfg.Pipeline.FlowLogDestination == FlowLogToS3 {
+		suppress(n.VPC, false, s3FlowLogVPC7)
+	}
 	cdknag.NagSuppressions_AddStackSuppressions(n.Stack, &[]*cdknag.NagPackSuppression{{Id: jsii.String(vpc3.id), Reason: jsii.String(vpc3.reason)}}, nil)
 }
 

@@ -23,6 +23,7 @@ func TestNagAwsSolutions(t *testing.T) {
 		{"menotime", nil},
 		{"menotime", map[string]string{"domain": "menotime.example", "bastionCidr": "198.51.100.7/32", "alertEmail": "ops@example.com"}},
 		{"tradai", map[string]string{"interfaceEndpoints": "true"}},
+		{"tradai", s3Context},
 	} {
 		t.Run(fmt.Sprint(tc.preset, tc.ctx), func(t *testing.T) {
 			s := synth(t, tc.preset, tc.ctx)
@@ -47,7 +48,7 @@ func TestSuppressionsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := []suppression{vpc3}
+	all := []suppression{vpc3, s3FlowLogVPC7}
 	for _, m := range []map[string][]suppression{networkSuppressions, pipelineSuppressions} {
 		for _, ss := range m {
 			all = append(all, ss...)

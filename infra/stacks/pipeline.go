@@ -1,13 +1,8 @@
 package stacks
 
 import (
-	"strings"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -24,8 +19,12 @@ import (
 type PipelineStackProps struct {
 	awscdk.StackProps
 	Config Config
-	// FlowLogGroup is the network stack's flow-log group, the subscription source.
+	// FlowLogGroup is the log group to subscribe the Lambda to: the network stack's,
+	// or a group of an existing flow log (-c flowLogGroup). Nil: the pipeline turns on
+	// the flow log for VPCID itself (always so with S3 delivery).
 	FlowLogGroup awslogs.ILogGroup
+	// VPCID is the VPC whose flow log the pipeline creates when FlowLogGroup is nil.
+	VPCID *string
 	// LambdaCode is the ingest Lambda's bundle (a directory holding `bootstrap`);
 	// see BuildIngestLambda.
 	LambdaCode awslambda.Code
@@ -34,11 +33,15 @@ type PipelineStackProps struct {
 // PipelineStack is the lake, the alert topic, the state table and the ingest Lambda.
 type PipelineStack struct {
 	awscdk.Stack
-	LakeBucket awss3.Bucket
-	Topic      awssns.Topic
-	StateTable awsdynamodb.Table
-	Function   awslambda.Function
-	DLQ        awssqs.Queue
+	LakeBucket    awss3.Bucket
+	Topic         awssns.Topic
+	AlertKey      awskms.Key // the topic's key
+	StateTable    awsdynamodb.Table
+	Function      awslambda.Function
+	DLQ           awssqs.Queue
+	FlowLogBucket awss3.CfnBucket // S3 delivery only
+	policy        awsiam.Policy   // the Lambda's policy; delivery adds its read grant
+	accessLogs    awss3.Bucket    // server access logs of the stack's buckets
 }
 
 // Pinned logical IDs of the pipeline's stateful resources.
@@ -60,14 +63,20 @@ const (
 	lakeProjectionYear = "2024,2099"
 )
 
-// GlueDatabaseName is the Glue database of a preset. Athena queries name it, so it
-// is a fixed name (Glue names must be lower case, without hyphens), unlike every
-// other resource of the app.
-func GlueDatabaseName(p Preset) string { return "flowq_" + p.Name }
+// GlueDatabaseName is the Glue database of a deployment. Athena queries name it, so
+// it is a fixed name (Glue names must be lower case, without hyphens), unlike every
+// other resource of the app: flowq_<preset>, or flowq_<preset>_<env> with -c env.
+func GlueDatabaseName(cfg Config) string {
+	if cfg.Env != "" {
+		return "flowq_" + cfg.Preset.Name + "_" + cfg.Env
+	}
+	return "flowq_" + cfg.Preset.Name
+}
 
-// NewPipelineStack builds the flowq pipeline: CloudWatch Logs subscription → ingest
-// Lambda → Parquet lake in S3 + alerts on SNS, with DynamoDB state, an SQS
-// on-failure destination, alarms and a Glue table over the lake.
+// NewPipelineStack builds the flowq pipeline: flow logs (CloudWatch Logs
+// subscription or S3 notifications) → ingest Lambda → Parquet lake in S3 + alerts on
+// SNS, with DynamoDB state, an SQS on-failure destination, alarms, a dashboard, and
+// a Glue table and Athena workgroup over the lake.
 func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) *PipelineStack {
 	cfg := props.Config
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -84,6 +93,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		}},
 	})
 	pin(accessLogs, LakeAccessLogsID)
+	s.accessLogs = accessLogs
 	s.LakeBucket = awss3.NewBucket(stack, jsii.String(LakeBucketID), &awss3.BucketProps{
 		Encryption: awss3.BucketEncryption_S3_MANAGED, EnforceSSL: jsii.Bool(true),
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -109,6 +119,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	pin(key, AlertKeyID)
+	s.AlertKey = key
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarmsPublish"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
@@ -120,6 +131,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		MasterKey: key, EnforceSSL: jsii.Bool(true),
 	})
 	pin(s.Topic, AlertTopicID)
+	allowAlarmsToPublish(stack, s.Topic)
 	if cfg.AlertEmail != "" {
 		s.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlertEmail), nil))
 	}
@@ -137,59 +149,88 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	})
 	pin(s.StateTable, StateTableID)
 
-	// On-failure destination for asynchronous invocations.
+	// On-failure destination for asynchronous invocations: what it holds is flow
+	// logs not yet in the lake, so it outlives the stack.
 	s.DLQ = awssqs.NewQueue(stack, jsii.String(DeadLetterQueueID), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   awscdk.RemovalPolicy_RETAIN,
 	})
 	pin(s.DLQ, DeadLetterQueueID)
 
-	// The ingest Lambda, with a role that holds exactly what it calls.
+	s.newIngestFunction(cfg, props.LambdaCode, key)
+	s.connectFlowLogs(cfg, props)
+	newAlarms(s, cfg)
+	newDashboard(s, cfg)
+	newGlueTable(stack, cfg, s.LakeBucket)
+	newAthenaWorkgroup(stack, cfg, accessLogs)
+
+	awscdk.NewCfnOutput(stack, jsii.String("LakeURI"), &awscdk.CfnOutputProps{Value: jsii.String("s3://" + *s.LakeBucket.BucketName() + "/" + LakePrefix)})
+	awscdk.NewCfnOutput(stack, jsii.String("AlertTopicArn"), &awscdk.CfnOutputProps{Value: s.Topic.TopicArn()})
+	awscdk.NewCfnOutput(stack, jsii.String("IngestFunctionName"), &awscdk.CfnOutputProps{Value: s.Function.FunctionName()})
+	awscdk.NewCfnOutput(stack, jsii.String("GlueDatabaseName"), &awscdk.CfnOutputProps{Value: jsii.String(GlueDatabaseName(cfg))})
+	return s
+}
+
+// newIngestFunction adds the ingest Lambda, with a role that holds exactly what its
+// code calls (TestLeastPrivilege compares them), its KMS-encrypted log group and its
+// asynchronous-invocation settings.
+func (s *PipelineStack) newIngestFunction(cfg Config, code awslambda.Code, alertKey awskms.Key) {
+	stack := s.Stack
 	fnLogs := awslogs.NewLogGroup(stack, jsii.String(IngestLogGroupID), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		EncryptionKey: LogKey(stack),
 	})
 	pin(fnLogs, IngestLogGroupID)
 	role := awsiam.NewRole(stack, jsii.String("IngestFunctionRole"), &awsiam.RoleProps{
 		Description: jsii.String("flowq ingest Lambda"),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 	})
-	lakeObjects := s.LakeBucket.ArnForObjects(jsii.String(LakePrefix + "/*"))
 	statements := []*awsiam.PolicyStatementProps{
 		{Sid: jsii.String("Logs"), Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"), Resources: &[]*string{fnLogs.LogGroupArn()}},
-		{Sid: jsii.String("LakeObjects"), Actions: jsii.Strings("s3:GetObject", "s3:PutObject"), Resources: &[]*string{lakeObjects}},
+		// The lake's writer stages each source under flows/_flowq/, then copies it into
+		// its partitions and deletes the staged objects (internal/store).
+		{Sid: jsii.String("LakeObjects"), Actions: jsii.Strings("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+			Resources: &[]*string{s.LakeBucket.ArnForObjects(jsii.String(LakePrefix + "/*"))}},
 		{Sid: jsii.String("LakeList"), Actions: jsii.Strings("s3:ListBucket"), Resources: &[]*string{s.LakeBucket.BucketArn()},
 			Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{LakePrefix, LakePrefix + "/*"}}}},
 		{Sid: jsii.String("Alerts"), Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{s.Topic.TopicArn()}},
-		{Sid: jsii.String("AlertKey"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{key.KeyArn()}},
-		{Sid: jsii.String("State"), Actions: jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), Resources: &[]*string{s.StateTable.TableArn()}},
+		{Sid: jsii.String("AlertKey"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{alertKey.KeyArn()}},
+		{Sid: jsii.String("State"), Actions: jsii.Strings("dynamodb:GetItem", "dynamodb:UpdateItem"), Resources: &[]*string{s.StateTable.TableArn()}},
 		{Sid: jsii.String("OnFailure"), Actions: jsii.Strings("sqs:SendMessage"), Resources: &[]*string{s.DLQ.QueueArn()}},
 	}
-	policy := awsiam.NewPolicy(stack, jsii.String("IngestFunctionPolicy"), &awsiam.PolicyProps{Roles: &[]awsiam.IRole{role}})
+	s.policy = awsiam.NewPolicy(stack, jsii.String(IngestPolicyID), &awsiam.PolicyProps{Roles: &[]awsiam.IRole{role}})
 	for _, st := range statements {
-		policy.AddStatements(awsiam.NewPolicyStatement(st))
+		s.policy.AddStatements(awsiam.NewPolicyStatement(st))
 	}
 
+	env := map[string]*string{
+		"FLOWQ_LAKE":            jsii.String("s3://" + *s.LakeBucket.BucketName() + "/" + LakePrefix),
+		"FLOWQ_LOG_FORMAT":      jsii.String(cfg.readFormat()),
+		"FLOWQ_ALERT_TOPIC_ARN": s.Topic.TopicArn(),
+		"FLOWQ_STATE_TABLE":     s.StateTable.TableName(),
+	}
+	if cfg.Pipeline.DetectConfig != "" {
+		// The detection configuration document itself (validated at synth).
+		env["FLOWQ_CONFIG"] = jsii.String(cfg.Pipeline.DetectConfig)
+	} else {
+		env["FLOWQ_WATCH_CIDRS"] = jsii.String(DetectWatchCIDRs)
+		env["FLOWQ_EXFIL_BYTES"] = jsii.String(DetectExfilBytes)
+		env["FLOWQ_WINDOW"] = jsii.String(DetectWindow)
+	}
 	s.Function = awslambda.NewFunction(stack, jsii.String(IngestFunctionID), &awslambda.FunctionProps{
-		Description:  jsii.String("flowq: VPC flow logs from CloudWatch Logs to Parquet and alerts"),
+		Description:  jsii.String("flowq: VPC flow logs to Parquet and alerts"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         props.LambdaCode,
+		Code:         code,
 		MemorySize:   jsii.Number(512),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(120)),
 		Role:         role,
 		LogGroup:     fnLogs,
-		Environment: &map[string]*string{
-			"FLOWQ_LAKE":            jsii.String("s3://" + *s.LakeBucket.BucketName() + "/" + LakePrefix),
-			"FLOWQ_LOG_FORMAT":      jsii.String(FlowLogFormat),
-			"FLOWQ_ALERT_TOPIC_ARN": s.Topic.TopicArn(),
-			"FLOWQ_STATE_TABLE":     s.StateTable.TableName(),
-			"FLOWQ_WATCH_CIDRS":     jsii.String(DetectWatchCIDRs),
-			"FLOWQ_EXFIL_BYTES":     jsii.String(DetectExfilBytes),
-			"FLOWQ_WINDOW":          jsii.String(DetectWindow),
-		},
+		Environment:  &env,
 	})
-	pin(policy, IngestPolicyID)
+	pin(s.policy, IngestPolicyID)
 	pin(s.Function, IngestFunctionID)
 	// The function needs its policy in place before its first invocation. The
 	// role's dependency that the L2 adds is already implied by Fn::GetAtt.
@@ -202,99 +243,5 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 			OnFailure: &awslambda.CfnEventInvokeConfig_OnFailureProperty{Destination: s.DLQ.QueueArn()},
 		},
 	})
-	invokeConfig.Node().AddDependency(policy)
-
-	// Subscription from the flow-log group.
-	perm := awslambda.NewCfnPermission(stack, jsii.String("IngestFromFlowLogs"), &awslambda.CfnPermissionProps{
-		Action: jsii.String("lambda:InvokeFunction"), FunctionName: s.Function.FunctionArn(),
-		Principal: jsii.String("logs.amazonaws.com"), SourceArn: props.FlowLogGroup.LogGroupArn(),
-		SourceAccount: stack.Account(),
-	})
-	sub := awslogs.NewCfnSubscriptionFilter(stack, jsii.String("FlowLogSubscription"), &awslogs.CfnSubscriptionFilterProps{
-		LogGroupName: props.FlowLogGroup.LogGroupName(), FilterPattern: jsii.String(""),
-		DestinationArn: s.Function.FunctionArn(),
-	})
-	sub.Node().AddDependency(perm)
-
-	// Alarms → the alert topic.
-	action := awscloudwatchactions.NewSnsAction(s.Topic)
-	errs := awscloudwatch.NewAlarm(stack, jsii.String("IngestErrorsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("flowq ingest Lambda returned errors (Lambda retries; the DLQ holds what failed 3 times)"),
-		Metric: s.Function.MetricErrors(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
-		}),
-		Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	errs.AddAlarmAction(action)
-	dlq := awscloudwatch.NewAlarm(stack, jsii.String("DeadLetterDepthAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("flow-log batches failed ingestion and wait in the on-failure queue"),
-		Metric: s.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-		}),
-		Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	dlq.AddAlarmAction(action)
-
-	newGlueTable(stack, cfg, s.LakeBucket)
-
-	awscdk.NewCfnOutput(stack, jsii.String("LakeURI"), &awscdk.CfnOutputProps{Value: jsii.String("s3://" + *s.LakeBucket.BucketName() + "/" + LakePrefix)})
-	awscdk.NewCfnOutput(stack, jsii.String("AlertTopicArn"), &awscdk.CfnOutputProps{Value: s.Topic.TopicArn()})
-	awscdk.NewCfnOutput(stack, jsii.String("IngestFunctionName"), &awscdk.CfnOutputProps{Value: s.Function.FunctionName()})
-	return s
-}
-
-// newGlueTable catalogs the lake for Athena: AWS's flow-log Parquet columns and
-// hourly partitions found by projection, so no crawler or MSCK REPAIR is needed.
-func newGlueTable(stack awscdk.Stack, cfg Config, lake awss3.Bucket) {
-	db := awsglue.NewCfnDatabase(stack, jsii.String("GlueDatabase"), &awsglue.CfnDatabaseProps{
-		CatalogId: stack.Account(),
-		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
-			Name:        jsii.String(GlueDatabaseName(cfg.Preset)),
-			Description: jsii.String("flowq: VPC flow logs lake"),
-		},
-	})
-	var cols []*awsglue.CfnTable_ColumnProperty
-	for _, c := range LakeColumns {
-		cols = append(cols, &awsglue.CfnTable_ColumnProperty{Name: jsii.String(c.Name), Type: jsii.String(c.Type)})
-	}
-	var parts []*awsglue.CfnTable_ColumnProperty
-	params := map[string]any{
-		"classification":     "parquet",
-		"projection.enabled": "true",
-		"storage.location.template": "s3://" + *lake.BucketName() + "/" + LakePrefix +
-			"/year=${year}/month=${month}/day=${day}/hour=${hour}",
-	}
-	for _, k := range []struct {
-		name, rng, digits string
-	}{{"year", lakeProjectionYear, "4"}, {"month", "1,12", "2"}, {"day", "1,31", "2"}, {"hour", "0,23", "2"}} {
-		parts = append(parts, &awsglue.CfnTable_ColumnProperty{Name: jsii.String(k.name), Type: jsii.String("string")})
-		params["projection."+k.name+".type"] = "integer"
-		params["projection."+k.name+".range"] = k.rng
-		params["projection."+k.name+".digits"] = k.digits
-	}
-	table := awsglue.NewCfnTable(stack, jsii.String("GlueFlowsTable"), &awsglue.CfnTableProps{
-		CatalogId: stack.Account(), DatabaseName: jsii.String(GlueDatabaseName(cfg.Preset)),
-		TableInput: &awsglue.CfnTable_TableInputProperty{
-			Name:          jsii.String(GlueTableName),
-			Description:   jsii.String("VPC flow logs, " + strings.ReplaceAll(FlowLogFormat, "$", "")),
-			TableType:     jsii.String("EXTERNAL_TABLE"),
-			Parameters:    params,
-			PartitionKeys: &parts,
-			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
-				Columns:      &cols,
-				Location:     jsii.String("s3://" + *lake.BucketName() + "/" + LakePrefix + "/"),
-				InputFormat:  jsii.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"),
-				OutputFormat: jsii.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
-				SerdeInfo: &awsglue.CfnTable_SerdeInfoProperty{
-					SerializationLibrary: jsii.String("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"),
-					Parameters:           map[string]any{"serialization.format": "1"},
-				},
-			},
-		},
-	})
-	table.Node().AddDependency(db)
+	invokeConfig.Node().AddDependency(s.policy)
 }

@@ -28,6 +28,8 @@ func TestPinnedLogicalIDs(t *testing.T) {
 			{s.pipeline, AlertKeyID, "AWS::KMS::Key"},
 			{s.pipeline, DeadLetterQueueID, "AWS::SQS::Queue"},
 			{s.pipeline, IngestFunctionID, "AWS::Lambda::Function"},
+			{s.pipeline, LogKeyID, "AWS::KMS::Key"},
+			{s.pipeline, AthenaResultsID, "AWS::S3::Bucket"},
 		} {
 			t.Run(preset+"/"+tc.id, func(t *testing.T) {
 				if _, ok := resources(t, tc.tmpl, tc.typ)[tc.id]; !ok {
@@ -147,11 +149,11 @@ func TestIngestFunction(t *testing.T) {
 			}
 			diff(t, "ingest policy", sorted(got), sorted([]string{
 				"Logs [logs:CreateLogStream logs:PutLogEvents] on " + IngestLogGroupID,
-				"LakeObjects [s3:GetObject s3:PutObject] on " + LakeBucketID + "/flows/*",
+				"LakeObjects [s3:GetObject s3:PutObject s3:DeleteObject] on " + LakeBucketID + "/flows/*",
 				"LakeList s3:ListBucket on " + LakeBucketID,
 				"Alerts sns:Publish on " + AlertTopicID,
 				"AlertKey [kms:GenerateDataKey kms:Decrypt] on " + AlertKeyID,
-				"State [dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem] on " + StateTableID,
+				"State [dynamodb:GetItem dynamodb:UpdateItem] on " + StateTableID,
 				"OnFailure sqs:SendMessage on " + DeadLetterQueueID,
 			}))
 			check(t, func() {
@@ -222,18 +224,37 @@ func exportOf(t *testing.T, network assertions.Template, logicalID, attr string)
 }
 
 func TestAlarms(t *testing.T) {
-	tmpl := synth(t, "tradai", nil).pipeline
-	var got []string
-	for _, p := range resources(t, tmpl, "AWS::CloudWatch::Alarm") {
-		dims := asList(p["Dimensions"])
-		got = append(got, fmt.Sprintf("%s/%s %s>=%v on %s -> %s", p["Namespace"], p["MetricName"], p["Statistic"], p["Threshold"],
-			ref(dims[0]["Value"]), ref(p["AlarmActions"].([]any)[0])))
+	for _, tc := range []struct {
+		ctx        map[string]string
+		input      string
+		noRecordsS string
+	}{
+		{nil, "cloudwatch-logs", "1800"},
+		{map[string]string{"flowLogDestination": "s3", "noRecordsMinutes": "90"}, "s3", "5400"},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			tmpl := synth(t, "tradai", tc.ctx).pipeline
+			var got []string
+			for _, p := range resources(t, tmpl, "AWS::CloudWatch::Alarm") {
+				dims := asList(p["Dimensions"])
+				op := map[string]string{"GreaterThanOrEqualToThreshold": ">=", "LessThanThreshold": "<"}[p["ComparisonOperator"].(string)]
+				got = append(got, fmt.Sprintf("%s/%s %s%s%v per %vs on %s missing=%s -> %s ok-> %s", p["Namespace"], p["MetricName"], p["Statistic"],
+					op, p["Threshold"], p["Period"], ref(dims[0]["Value"]), p["TreatMissingData"],
+					ref(p["AlarmActions"].([]any)[0]), ref(p["OKActions"].([]any)[0])))
+			}
+			sort.Strings(got)
+			to := " -> " + AlertTopicID + " ok-> " + AlertTopicID
+			diff(t, "alarms", got, []string{
+				"AWS/Lambda/AsyncEventAge Maximum>=600000 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
+				"AWS/Lambda/AsyncEventsDropped Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
+				"AWS/Lambda/Errors Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
+				"AWS/Lambda/Throttles Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
+				"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum>=1 per 300s on " + DeadLetterQueueID + " missing=notBreaching" + to,
+				"flowq/LateRecords Sum>=1 per 300s on " + tc.input + " missing=notBreaching" + to,
+				"flowq/Records Sum<1 per " + tc.noRecordsS + "s on " + tc.input + " missing=breaching" + to,
+			})
+		})
 	}
-	sort.Strings(got)
-	diff(t, "alarms", got, []string{
-		"AWS/Lambda/Errors Sum>=1 on " + IngestFunctionID + " -> " + AlertTopicID,
-		"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum>=1 on " + DeadLetterQueueID + " -> " + AlertTopicID,
-	})
 }
 
 func TestGlueTable(t *testing.T) {
@@ -250,16 +271,18 @@ func TestGlueTable(t *testing.T) {
 	for _, c := range asList(sd["Columns"]) {
 		cols = append(cols, c["Name"].(string)+" "+c["Type"].(string))
 	}
+	// AWS's types (int = INT_32, bigint = INT_64), written out by hand from AWS's
+	// documentation rather than derived.
 	diff(t, "columns", strings.Join(cols, ", "), "version int, account_id string, interface_id string, srcaddr string, dstaddr string, "+
 		"srcport int, dstport int, protocol int, packets bigint, bytes bigint, start bigint, end bigint, action string, "+
 		"log_status string, vpc_id string, subnet_id string, instance_id string, tcp_flags int, type string, "+
-		"pkt_srcaddr string, pkt_dstaddr string, region string, az_id string, flow_direction string, traffic_path int, "+
-		"pkt_src_aws_service string, pkt_dst_aws_service string")
+		"pkt_srcaddr string, pkt_dstaddr string, region string, az_id string, sublocation_type string, sublocation_id string, "+
+		"flow_direction string, traffic_path int, pkt_src_aws_service string, pkt_dst_aws_service string")
 	var parts []string
 	for _, c := range asList(in["PartitionKeys"]) {
 		parts = append(parts, c["Name"].(string)+" "+c["Type"].(string))
 	}
-	diff(t, "partitions", parts, []string{"year string", "month string", "day string", "hour string"})
+	diff(t, "partitions", parts, []string{"year int", "month int", "day int", "hour int"})
 	diff(t, "serde", sd["SerdeInfo"].(map[string]any)["SerializationLibrary"], "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
 	params := map[string]string{}
 	for k, v := range in["Parameters"].(map[string]any) {

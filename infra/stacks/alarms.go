@@ -1,0 +1,107 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The ingest Lambda's own metrics (Embedded Metric Format, cmd/ingest-lambda/emf.go):
+// namespace, dimension and the value of the dimension per delivery.
+const (
+	MetricsNamespace = "flowq"
+	MetricsDimension = "Input"
+	LateRecordsName  = "LateRecords"
+	// asyncAgeLimit: an event older than this waits in Lambda's queue (throttled or
+	// retried) instead of being ingested; normal is well under a second.
+	asyncAgeLimit = 10 * 60 * 1000 // ms
+)
+
+// metricsInput is the Input dimension value the Lambda reports for a delivery.
+func metricsInput(cfg Config) string {
+	if cfg.Pipeline.FlowLogDestination == FlowLogToS3 {
+		return "s3"
+	}
+	return "cloudwatch-logs"
+}
+
+// flowqMetric is one of the Lambda's EMF metrics for this deployment's delivery.
+func flowqMetric(cfg Config, name, stat string, period float64) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name),
+		DimensionsMap: &map[string]*string{MetricsDimension: jsii.String(metricsInput(cfg))},
+		Statistic:     jsii.String(stat), Period: awscdk.Duration_Minutes(jsii.Number(period)),
+	})
+}
+
+// allowAlarmsToPublish lets CloudWatch alarms of this account and region publish to
+// the topic. A topic policy replaces SNS's default one, so without this statement
+// the TLS-only policy that EnforceSSL adds leaves CloudWatch no way to publish.
+func allowAlarmsToPublish(stack awscdk.Stack, topic awssns.Topic) {
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+			"ArnLike": map[string]any{
+				"aws:SourceArn": "arn:" + *stack.Partition() + ":cloudwatch:" + *stack.Region() + ":" + *stack.Account() + ":alarm:*",
+			},
+		},
+	}))
+}
+
+// alarmSpec is one alarm on the alert topic.
+type alarmSpec struct {
+	id, description string
+	metric          awscloudwatch.IMetric
+	threshold       float64
+	cmp             awscloudwatch.ComparisonOperator
+	missing         awscloudwatch.TreatMissingData
+}
+
+// newAlarms adds the pipeline's alarms, each notifying the alert topic when it
+// fires and when it recovers.
+func newAlarms(s *PipelineStack, cfg Config) {
+	five := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
+	ge := awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+	quiet := awscloudwatch.TreatMissingData_NOT_BREACHING
+	n := cfg.Pipeline.NoRecordsMinutes
+	specs := []alarmSpec{
+		{"IngestErrorsAlarm", "flowq ingest Lambda returned errors (Lambda retries; the DLQ holds what failed 3 times)",
+			s.Function.MetricErrors(five), 1, ge, quiet},
+		{"IngestThrottlesAlarm", "flowq ingest Lambda was throttled: flow logs wait in Lambda's queue (raise the account's concurrency or reserve some)",
+			s.Function.MetricThrottles(five), 1, ge, quiet},
+		{"AsyncEventAgeAlarm", "flow-log events waited over 10 minutes for the ingest Lambda (throttling or retries): alerts are late",
+			s.Function.Metric(jsii.String("AsyncEventAge"), &awscloudwatch.MetricOptions{
+				Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+			}), asyncAgeLimit, ge, quiet},
+		{"AsyncEventsDroppedAlarm", "Lambda dropped flow-log events without running them (too old, or the on-failure queue unreachable)",
+			s.Function.Metric(jsii.String("AsyncEventsDropped"), five), 1, ge, quiet},
+		{"DeadLetterDepthAlarm", "flow-log batches failed ingestion and wait in the on-failure queue",
+			s.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+				Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+			}), 1, ge, quiet},
+		{"LateRecordsAlarm", "flow-log records arrived older than the detectors' state retention: they are in the lake but were not checked for alerts",
+			flowqMetric(cfg, LateRecordsName, "Sum", 5), 1, ge, quiet},
+		{"NoRecordsAlarm", fmt.Sprintf("no flow-log record was ingested for %d minutes: flow logs, delivery or the Lambda stopped (-c noRecordsMinutes)", n),
+			flowqMetric(cfg, "Records", "Sum", float64(n)), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+			awscloudwatch.TreatMissingData_BREACHING},
+	}
+	action := awscloudwatchactions.NewSnsAction(s.Topic)
+	for _, a := range specs {
+		al := awscloudwatch.NewAlarm(s.Stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String(a.description), Metric: a.metric,
+			Threshold: jsii.Number(a.threshold), EvaluationPeriods: jsii.Number(1),
+			ComparisonOperator: a.cmp, TreatMissingData: a.missing,
+		})
+		al.AddAlarmAction(action)
+		al.AddOkAction(action)
+	}
+}
