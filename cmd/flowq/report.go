@@ -49,7 +49,7 @@ Without --since and --until the report covers the whole lake.`,
   flowq --lake s3://bucket/flows report --since 7d -o week.html`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			now := time.Now()
+			now := time.Now().UTC().Truncate(time.Minute) // buckets on whole minutes
 			tr, err := tf.timeRange(now)
 			if err != nil {
 				return err
@@ -58,7 +58,7 @@ Without --since and --until the report covers the whole lake.`,
 				return usageError("--top %d: want 1 or more", top)
 			}
 			if !tr.Since.IsZero() && tr.Until.IsZero() {
-				tr.Until = now.UTC() // so the previous period has a length
+				tr.Until = now // so the previous period has a length
 			}
 			dcfg, err := df.config(os.ReadFile)
 			if err != nil {
@@ -70,7 +70,7 @@ Without --since and --until the report covers the whole lake.`,
 					return report.Detect(ctx, lake, tr, dcfg)
 				}
 			}
-			res, err := writeReport(cmd.Context(), a, tr, out, report.Config{Top: top, Generated: now}, alerts)
+			res, err := writeReport(cmd.Context(), a, tr, out, report.Config{Top: top, Generated: time.Now()}, alerts)
 			if err != nil {
 				return err
 			}

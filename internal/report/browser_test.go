@@ -169,6 +169,9 @@ func openInChromium(t *testing.T, html []byte) (pageCheck, []string, []string, [
 }
 
 func TestReportInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the Chromium check runs in the full test run (make test-go)")
+	}
 	for _, tc := range reportCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.texts, tc.lakeTR)
