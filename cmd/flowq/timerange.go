@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -36,18 +34,4 @@ func parseTimeRange(since, until string, now time.Time) (timeRange, error) {
 		return tr, usageError("%v", err)
 	}
 	return tr, nil
-}
-
-// timeRangeSQL returns the row predicate of the range on the start column
-// (Unix seconds), and on the year partition column so DuckDB can skip files
-// by path as well; "" for an unbounded range.
-func timeRangeSQL(r timeRange) string {
-	var conds []string
-	if !r.Since.IsZero() {
-		conds = append(conds, fmt.Sprintf(`"start" >= %d`, r.Since.Unix()), fmt.Sprintf("year >= %d", r.Since.Year()))
-	}
-	if !r.Until.IsZero() {
-		conds = append(conds, fmt.Sprintf(`"start" < %d`, r.Until.Unix()), fmt.Sprintf("year <= %d", r.Until.Year()))
-	}
-	return strings.Join(conds, " AND ")
 }
