@@ -337,8 +337,7 @@ func (l *Lake) removeParts(ctx context.Context, match func(part) bool) (int64, e
 				return removed, err
 			}
 			var res CompactResult
-			hook := func(string) error { return nil }
-			if err := l.merge(ctx, h.o.Partition, sc, []Object{h.o}, h.drop, manifests[h.o.Partition], hook, &res); err != nil {
+			if err := l.merge(ctx, h.o.Partition, sc, []Object{h.o}, h.drop, manifests[h.o.Partition], l.removeHook, &res); err != nil {
 				return removed, err
 			}
 		}

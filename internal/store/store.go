@@ -133,6 +133,10 @@ type Lake struct {
 
 	scratch sync.Pool // *dictScratch, reused across writes
 	out     sync.Pool // *bytes.Buffer, reused across writes
+
+	// removeHook is called after each step of a merged file's rewrite by
+	// RemoveSource (the Step constants); tests make it fail, as a crash.
+	removeHook func(step string) error
 }
 
 // Open opens the lake at uri: "./dir", "/abs/dir", "file:///abs/dir" or
@@ -171,7 +175,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Lake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake %s: %w", uri, err)
 	}
-	return &Lake{uri: uri, be: be, opts: opts, mem: mem, raw: raw}, nil
+	return &Lake{uri: uri, be: be, opts: opts, mem: mem, raw: raw, removeHook: func(string) error { return nil }}, nil
 }
 
 // URI returns the lake's location as given to Open.
