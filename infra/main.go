@@ -4,7 +4,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"log"
 	"os"
 	"path/filepath"
@@ -35,6 +37,11 @@ func main() {
 		if cfg.LookupAccount == "" {
 			log.Fatalf("infra: domain: looking up the public hosted zone of %s needs the account: pass -c account=<12 digits> "+
 				"(or run through the CDK CLI with AWS credentials)", cfg.Domain)
+		}
+	}
+	if cfg.VPCID != "" {
+		if err := checkVPC(context.Background(), slog.New(slog.NewTextHandler(os.Stderr, nil)), cfg.VPCID, cfg.Region); err != nil {
+			log.Fatalf("infra: %v", err)
 		}
 	}
 	wd, err := os.Getwd()

@@ -28,7 +28,8 @@ import (
 // scripts/deploy-local.sh started (and bootstrapped in the presets' regions), under
 // their own -c env so they sit beside the preset deployments, and reads them back:
 //
-//   - no certificate: synth stops before anything is created;
+//   - no certificate, or a VPC ID that names no VPC: synth stops before anything is
+//     created;
 //   - -c vpcId with a VPC made outside the app: the pipeline alone, with flowq's flow
 //     log on that VPC;
 //   - -c flowLogGroup with a log group made outside the app: the pipeline alone,
@@ -42,6 +43,7 @@ func TestDeployModes(t *testing.T) {
 	}
 	m := newModes(t, endpoint)
 	t.Run("NoCertificate", m.noCertificate)
+	t.Run("NoSuchVPC", m.noSuchVPC)
 	t.Run("ExistingVPC", m.existingVPC)
 	t.Run("ExistingFlowLog", m.existingFlowLog)
 	if strings.Contains(" "+os.Getenv("FLOWQ_DEPLOY_PRESETS")+" ", " tradai ") {
@@ -161,6 +163,19 @@ func (m *modes) noCertificate(t *testing.T) {
 	}
 	after := m.stackNames(t)
 	for name := range after {
+		if !before[name] {
+			t.Errorf("stack %s was created", name)
+		}
+	}
+}
+
+func (m *modes) noSuchVPC(t *testing.T) {
+	before := m.stackNames(t)
+	_, out, err := m.deploy(t, "preset=tradai", "env=novpc", "vpcId=vpc-0123456789abcdef0")
+	if err == nil || !strings.Contains(out, "vpcId: vpc-0123456789abcdef0 does not exist in us-east-1") {
+		t.Errorf("cdk deploy with an unknown VPC: err %v, output:\n%s", err, tail(out))
+	}
+	for name := range m.stackNames(t) {
 		if !before[name] {
 			t.Errorf("stack %s was created", name)
 		}
