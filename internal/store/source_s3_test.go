@@ -46,6 +46,10 @@ func TestSourcesS3(t *testing.T) {
 	if got := flowqRows(t, l); got != totA.Rows+totB.Rows {
 		t.Errorf("flowq counts %d, want %d", got, totA.Rows+totB.Rows)
 	}
+	// A retry of the merged batch finds its markers and keeps nothing.
+	if res, err := l.Write(ctx, "g/s/1", b); err != nil || len(res.Objects) != 0 || res.Merged == 0 {
+		t.Errorf("retry of a merged batch: %+v, %v", res, err)
+	}
 	if s, err := l.RemoveSource(ctx, "aws:x.log.gz"); err != nil || s.Records != totA.Rows {
 		t.Errorf("rm = %+v, %v", s, err)
 	}

@@ -247,7 +247,9 @@ func (l *Lake) eachPart(ctx context.Context, fn func(Object, part)) error {
 // a batch Write stored, by its batch id), also from merged files that hold
 // other sources' records too, and returns the source with Records set to
 // the number of records removed. An unknown ID is an error wrapping
-// ErrNotExist.
+// ErrNotExist. If it is interrupted, flowq's readers still count every
+// remaining record once; run it again to finish. Do not run it while
+// Compact runs.
 func (l *Lake) RemoveSource(ctx context.Context, id string) (Source, error) {
 	r, err := l.sourceRecord(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotExist) {
