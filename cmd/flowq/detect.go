@@ -209,7 +209,8 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	defer d.Close()
 	// The lake's inventory names alerts' resources, leaves out NAT legs and
 	// feeds the policy detector (see resolve.Contextual).
-	cx, err := resolve.Contextual(ctx, d.Lake, cfg, detect.NewMemoryState(), time.Now, slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	cx, err := resolve.Contextual(d.Lake, cfg, detect.NewMemoryState(), time.Now,
+		resolve.Options{Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return usageError("%v", err)
 	}

@@ -28,7 +28,7 @@ func detectors(ctx context.Context, lake *store.Lake, cfg detect.Config, day tim
 	if _, err := arch.Save(ctx, inventory.DemoSnapshot(day.Add(-time.Hour))); err != nil {
 		return nil, err
 	}
-	return resolve.Contextual(ctx, lake, cfg, detect.NewMemoryState(), time.Now, nil)
+	return resolve.Contextual(lake, cfg, detect.NewMemoryState(), time.Now, resolve.Options{})
 }
 
 // explainRejected prints flowq explain for the ECS task's rejected SSH

@@ -9,7 +9,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +36,9 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives failures, once per interface (default: discard).
 	Logger *slog.Logger
+	// Refresh is how often Open's snapshots are listed again, to see new
+	// syncs (0: once; a long-running Lambda sets it).
+	Refresh time.Duration
 }
 
 // Resolver implements detect.Resolver over inventory snapshots.
@@ -174,25 +176,17 @@ func resource(x *inventory.Index, ifc *inventory.Interface) *detect.Resource {
 	return res
 }
 
-// NAT implements detect.Resolver: the newest snapshot's view, else the
-// interface's type and source/destination check as Lookup reports them.
+// NAT implements detect.Resolver: whether the snapshot in force now
+// marks the interface as a NAT gateway's or a NAT instance's. It never
+// calls Lookup (it runs per interface on the records' path): a NAT created
+// after the last sync is known from the next one, or at once from v11's
+// interface-type.
 func (r *Resolver) NAT(eni string) bool {
 	if eni == "" || eni == "-" {
 		return false
 	}
-	if x := r.index(time.Time{}); x != nil {
-		if x.IsNAT(eni) {
-			return true
-		}
-		if x.Interface(eni) != nil {
-			return false
-		}
-	}
-	if r.opts.Lookup == nil || !strings.HasPrefix(eni, "eni-") {
-		return false
-	}
-	ifc := r.lookup(eni, "")
-	return ifc != nil && (ifc.Type == inventory.TypeNATGateway || !ifc.SourceDestCheck)
+	x := r.index(time.Time{})
+	return x != nil && x.IsNAT(eni)
 }
 
 // lookup asks Lookup once per key and remembers the answer, found or not,
@@ -234,17 +228,42 @@ func (r *Resolver) lookup(eni, addr string) *inventory.Interface {
 }
 
 // Open returns a Resolver over the snapshots kept in meta (the lake),
-// holding at most keep of them indexed (0 = 4).
-func Open(ctx context.Context, meta inventory.MetaStore, keep int, opts Options) (*Resolver, error) {
-	arch, err := inventory.OpenArchive(ctx, meta, keep)
-	if err != nil {
-		return nil, err
-	}
-	return New(arch, opts), nil
+// holding at most keep of them indexed (0 = 4). The snapshots are listed on
+// first use and again every opts.Refresh; a failure to read them is logged
+// and leaves alerts with addresses only.
+func Open(meta inventory.MetaStore, keep int, opts Options) *Resolver {
+	return New(&lakeSnapshots{meta: meta, keep: keep, every: opts.Refresh}, opts)
 }
 
-// HasSnapshots reports whether the resolver has any snapshot to go by.
-func (r *Resolver) HasSnapshots() bool {
-	a, ok := r.snaps.(*inventory.Archive)
-	return r.snaps != nil && (!ok || len(a.Times()) > 0)
+// lakeSnapshots opens the lake's archive lazily and lists it again every
+// so often.
+type lakeSnapshots struct {
+	meta  inventory.MetaStore
+	keep  int
+	every time.Duration
+
+	mu     sync.Mutex
+	arch   *inventory.Archive
+	listed time.Time
+	err    error
+}
+
+func (l *lakeSnapshots) AsOf(ctx context.Context, t time.Time) (*inventory.Index, error) {
+	l.mu.Lock()
+	if l.listed.IsZero() || (l.every > 0 && time.Since(l.listed) > l.every) {
+		l.listed = time.Now()
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if l.arch == nil {
+			l.arch, l.err = inventory.OpenArchive(lctx, l.meta, l.keep)
+		} else {
+			l.err = l.arch.Refresh(lctx)
+		}
+		cancel()
+	}
+	arch, err := l.arch, l.err
+	l.mu.Unlock()
+	if arch == nil {
+		return nil, err
+	}
+	return arch.AsOf(ctx, t)
 }
