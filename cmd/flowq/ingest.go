@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -22,6 +19,7 @@ import (
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/pipeline"
+	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/source"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -112,8 +110,15 @@ func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error 
 	if !strings.Contains(a.lake, "://") {
 		src.Skip = a.lake
 	}
-	if err := awsClients(ctx, &src, args); err != nil {
-		return err
+	if s3Args, cwArgs := source.NeedsAWS(args); s3Args || cwArgs {
+		if cwArgs && src.Since.IsZero() {
+			return usageError("cloudwatch: give --since (such as --since 24h)")
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("aws config: %w", err)
+		}
+		src.UseAWS(cfg, args)
 	}
 	inputs, problems, err := src.Expand(ctx, args)
 	if err != nil {
@@ -155,36 +160,8 @@ func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error 
 		return err
 	}
 	rep.summary(lake.URI())
-	if rep.failed > 0 || rep.total.BadLines > 0 || len(problems) > 0 {
+	if rep.Rejected > 0 || rep.Stats.BadLines > 0 || len(problems) > 0 {
 		return errRejected
-	}
-	return nil
-}
-
-// awsClients makes the S3, CloudWatch Logs and EC2 clients the arguments
-// need, from the environment's AWS configuration.
-func awsClients(ctx context.Context, src *source.Config, args []string) error {
-	var needS3, needCW bool
-	for _, arg := range args {
-		needS3 = needS3 || strings.HasPrefix(arg, "s3://")
-		needCW = needCW || strings.HasPrefix(arg, "cloudwatch:")
-	}
-	if !needS3 && !needCW {
-		return nil
-	}
-	if needCW && src.Since.IsZero() {
-		return usageError("cloudwatch: give --since (such as --since 24h)")
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
-	}
-	if needS3 {
-		src.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	}
-	if needCW {
-		src.CloudWatch = cloudwatchlogs.NewFromConfig(cfg)
-		src.EC2 = ec2.NewFromConfig(cfg)
 	}
 	return nil
 }
@@ -192,17 +169,13 @@ func awsClients(ctx context.Context, src *source.Config, args []string) error {
 // ingestReport prints what ingest does: rejected lines (a few, then a
 // summary), failed inputs, progress on a terminal, the totals.
 type ingestReport struct {
-	a       *app
-	mu      sync.Mutex
-	sum     parse.Summary
-	bar     *progressbar.ProgressBar
-	start   time.Time
-	total   source.Stats
-	inputs  int
-	stored  int
-	skipped int
-	failed  int
-	alerts  int
+	a      *app
+	mu     sync.Mutex
+	sum    parse.Summary
+	bar    *progressbar.ProgressBar
+	start  time.Time
+	inputs int
+	pipeline.Tally
 }
 
 func newIngestReport(a *app, inputs []*source.Input) *ingestReport {
@@ -238,22 +211,13 @@ func (r *ingestReport) progress(n int64) {
 }
 
 func (r *ingestReport) input(res pipeline.InputResult) error {
-	r.total.Stats.Add(res.Stats.Stats)
-	r.total.Stored += res.Stats.Stored
-	r.alerts += len(res.Alerts)
+	r.Add(res)
+	var se *source.Error
 	switch {
+	case errors.As(res.Err, &se): // names the input
+		fmt.Fprintf(r.a.stderr, "flowq: %v; nothing of it was stored\n", res.Err)
 	case res.Err != nil:
-		r.failed++
-		var se *source.Error
-		if errors.As(res.Err, &se) {
-			fmt.Fprintf(r.a.stderr, "flowq: %v; nothing of it was stored\n", res.Err)
-		} else {
-			fmt.Fprintf(r.a.stderr, "flowq: %s: %v; nothing of it was stored\n", res.Info.Name, res.Err)
-		}
-	case res.Skipped != "":
-		r.skipped++
-	default:
-		r.stored++
+		fmt.Fprintf(r.a.stderr, "flowq: %s: %v; nothing of it was stored\n", res.Info.Name, res.Err)
 	}
 	return nil
 }
@@ -267,25 +231,21 @@ func (r *ingestReport) finish() {
 // summary prints the totals.
 func (r *ingestReport) summary(lake string) {
 	r.finish()
-	for _, s := range r.sum.Report(r.total.Stats) {
+	for _, s := range r.sum.Report(r.Stats.Stats) {
 		fmt.Fprintln(r.a.stderr, "flowq:", s)
 	}
-	st := r.total
+	st := r.Stats
 	fmt.Fprintf(r.a.stdout, "ingested %d of %d inputs into %s: %s records (%s NODATA, %s SKIPDATA), %s bad lines",
-		r.stored, r.inputs, lake, parse.Group(st.Records), parse.Group(st.NoData), parse.Group(st.SkipData), parse.Group(st.BadLines))
-	if r.skipped > 0 {
-		fmt.Fprintf(r.a.stdout, ", %d already stored", r.skipped)
-	}
-	if r.failed > 0 {
-		fmt.Fprintf(r.a.stdout, ", %d rejected", r.failed)
-	}
-	if st.Millis > 0 {
-		fmt.Fprintf(r.a.stdout, ", %s millisecond timestamps as seconds", parse.Group(st.Millis))
-	}
-	if r.alerts > 0 {
-		fmt.Fprintf(r.a.stdout, ", %d alerts", r.alerts)
+		r.Stored, r.inputs, lake, render.Count(st.Records), render.Count(st.NoData), render.Count(st.SkipData), render.Count(st.BadLines))
+	for _, x := range []struct {
+		n    int64
+		what string
+	}{{int64(r.Skipped), "already stored"}, {int64(r.Rejected), "rejected"}, {st.Millis, "millisecond timestamps as seconds"}, {int64(r.Alerts), "alerts"}} {
+		if x.n > 0 {
+			fmt.Fprintf(r.a.stdout, ", %s %s", render.Count(x.n), x.what)
+		}
 	}
 	d := time.Since(r.start)
 	fmt.Fprintf(r.a.stdout, "\n  read %s (%s of flow-log text) in %s, %.0f MB/s\n",
-		humanBytes(st.Stored), humanBytes(st.Bytes), d.Round(time.Millisecond), float64(st.Bytes)/1e6/max(d.Seconds(), 1e-9))
+		render.Bytes(st.Stored), render.Bytes(st.Bytes), d.Round(time.Millisecond), float64(st.Bytes)/1e6/max(d.Seconds(), 1e-9))
 }

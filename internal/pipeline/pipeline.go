@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -115,6 +116,8 @@ func (c *Config) Validate() error {
 type Pipeline struct {
 	cfg Config
 	log *slog.Logger
+
+	detectMu sync.Mutex // Ingest's workers detect one input at a time
 }
 
 // New returns a Pipeline.
