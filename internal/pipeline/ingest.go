@@ -165,7 +165,7 @@ func (p *Pipeline) input(ctx context.Context, in *source.Input, ro source.ReadOp
 // ingesting it again (or retrying) does not count its records twice.
 func (p *Pipeline) detectInput(ctx context.Context, in *source.Input, info source.Info, ro source.ReadOptions) ([]detect.Alert, error) {
 	ro.OnBadLine, ro.OnWarning, ro.Progress = nil, nil, nil // reported by the first read
-	p.detectMu.Lock() // the detector and the sink see one input at a time
+	p.detectMu.Lock()                                       // the detector and the sink see one input at a time
 	defer p.detectMu.Unlock()
 	var alerts []detect.Alert
 	i := 0
