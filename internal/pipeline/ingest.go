@@ -164,8 +164,10 @@ func (p *Pipeline) input(ctx context.Context, in *source.Input, ro source.ReadOp
 // delivers the alerts. The batch ids derive from the input's identity, so
 // ingesting it again (or retrying) does not count its records twice.
 func (p *Pipeline) detectInput(ctx context.Context, in *source.Input, info source.Info, ro source.ReadOptions) ([]detect.Alert, error) {
-	ro.OnBadLine, ro.OnWarning, ro.Progress = nil, nil, nil // reported by the first read
-	p.detectMu.Lock()                                       // the detector and the sink see one input at a time
+	// Rejected lines and progress were reported by the first read; the
+	// detector and the sink see one input at a time.
+	ro.OnBadLine, ro.OnWarning, ro.Progress = nil, nil, nil
+	p.detectMu.Lock()
 	defer p.detectMu.Unlock()
 	var alerts []detect.Alert
 	i := 0
