@@ -159,7 +159,7 @@ func (w *SourceWriter) flush(ctx context.Context) error {
 			return fmt.Errorf("stage %s: %w", g.part, err)
 		}
 		n := len(w.files)
-		name := fmt.Sprintf("s-%s-%04d.parquet", w.tx, n)
+		name := fmt.Sprintf("%s%s-%04d.parquet", sourcePrefix, w.tx, n)
 		p := part{Name: name, Source: w.info.ID, Kind: w.info.Kind, Rows: g.rows}
 		p.First, p.Last = startSpan(rec)
 		data, err := w.l.writeWithParts(rec, []part{p})

@@ -166,7 +166,9 @@ func (l *Lake) Sources(ctx context.Context) ([]Source, error) {
 		out = append(out, r.Source)
 	}
 	batches := map[string]*Source{}
-	err = l.eachPart(ctx, func(_ Object, p part) {
+	// Files of committed sources are accounted for by their records.
+	skip := func(o Object) bool { return strings.HasPrefix(o.Name(), sourcePrefix) }
+	err = l.eachPart(ctx, skip, func(_ Object, p part) {
 		if p.Kind != KindBatch {
 			return
 		}
@@ -201,9 +203,10 @@ func (l *Lake) Sources(ctx context.Context) ([]Source, error) {
 	return out, nil
 }
 
-// eachPart calls fn with every part of every live file: from the manifest
-// of a merged file, from the footer of the others.
-func (l *Lake) eachPart(ctx context.Context, fn func(Object, part)) error {
+// eachPart calls fn with every part of every live file but those skip
+// selects: from the manifest of a merged file, from the footer of the
+// others.
+func (l *Lake) eachPart(ctx context.Context, skip func(Object) bool, fn func(Object, part)) error {
 	parts, err := l.scan(ctx, nil)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
@@ -223,7 +226,7 @@ func (l *Lake) eachPart(ctx context.Context, fn func(Object, part)) error {
 			}
 		}
 		for _, o := range ps.files {
-			if covered[o.Name()] {
+			if covered[o.Name()] || skip != nil && skip(o) {
 				continue
 			}
 			var pp []part
@@ -300,7 +303,7 @@ func (l *Lake) removeParts(ctx context.Context, match func(part) bool) (int64, e
 	}
 	var hits []*hit
 	byKey := map[string]*hit{}
-	err := l.eachPart(ctx, func(o Object, p part) {
+	err := l.eachPart(ctx, nil, func(o Object, p part) {
 		h := byKey[o.Key]
 		if h == nil {
 			h = &hit{o: o, drop: map[string]bool{}, all: true}

@@ -339,6 +339,7 @@ func batchName(batchID string, i int) string {
 
 const (
 	batchPrefix     = "b-"
+	sourcePrefix    = "s-"
 	compactedPrefix = "c-"
 	manifestSuffix  = ".json"
 )
