@@ -169,13 +169,18 @@ func (l *Lake) Sources(ctx context.Context) ([]Source, error) {
 	// Files of committed sources are accounted for by their records.
 	skip := func(o Object) bool { return strings.HasPrefix(o.Name(), sourcePrefix) }
 	err = l.eachPart(ctx, skip, func(_ Object, p part) {
-		if p.Kind != KindBatch {
+		info := SourceInfo{ID: p.Source, Name: p.Source, Kind: KindBatch}
+		switch {
+		case p.Kind == "" && p.Source == "":
+			// A file written before flowq kept provenance.
+			info = SourceInfo{ID: "", Name: "(records stored before flowq kept their source)", Kind: "unknown"}
+		case p.Kind != KindBatch:
 			return
 		}
-		s := batches[p.Source]
+		s := batches[info.ID]
 		if s == nil {
-			s = &Source{SourceInfo: SourceInfo{ID: p.Source, Name: p.Source, Kind: KindBatch}}
-			batches[p.Source] = s
+			s = &Source{SourceInfo: info}
+			batches[info.ID] = s
 		}
 		s.Records += p.Rows
 		if f := time.Unix(p.First, 0).UTC(); p.First != 0 && (s.First.IsZero() || f.Before(s.First)) {
