@@ -37,7 +37,8 @@ var ErrEmpty = errors.New("the lake is empty")
 type Options struct {
 	// CacheDir keeps the objects of s3:// lakes that DuckDB reads, by ETag,
 	// so a second query over the same range downloads nothing. "" means
-	// the user's cache directory (os.UserCacheDir()/flowq/lake).
+	// the user's cache directory (os.UserCacheDir()/flowq/lake), or the
+	// temporary directory's when there is none.
 	CacheDir string
 	// S3 is the client that lists and downloads s3:// lakes' objects. nil
 	// loads the default configuration, which honours AWS_ENDPOINT_URL.
@@ -113,8 +114,8 @@ func (d *DB) localFiles(ctx context.Context, objs []store.Object, opts Options) 
 	dir := opts.CacheDir
 	if dir == "" {
 		base, err := os.UserCacheDir()
-		if err != nil {
-			return nil, fmt.Errorf("no cache directory for s3 objects (set FLOWQ_CACHE): %w", err)
+		if err != nil { // no $HOME: a shared temporary directory still saves downloads
+			base = os.TempDir()
 		}
 		dir = filepath.Join(base, "flowq", "lake")
 	}
