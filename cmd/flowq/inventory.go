@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/inventory/ec2sync"
 	"github.com/flowq/flowq/internal/store"
 )
 
@@ -61,7 +62,7 @@ points the client elsewhere (moto, LocalStack).`,
 			}
 			log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			start := time.Now()
-			snap, err := inventory.Sync(ctx, ec2.NewFromConfig(cfg), inventory.SyncOptions{Region: cfg.Region, VPCID: vpcID, Logger: log})
+			snap, err := ec2sync.Sync(ctx, ec2.NewFromConfig(cfg), ec2sync.Options{Region: cfg.Region, VPCID: vpcID, Logger: log})
 			if err != nil {
 				return err
 			}

@@ -1,8 +1,9 @@
-// Package inventory reads a VPC's network configuration (interfaces, subnets,
-// security groups, network ACLs, route tables, NAT gateways, VPC endpoints,
-// prefix lists) through the EC2 API into a timestamped Snapshot, keeps every
-// snapshot with the lake, and answers "what was this address or interface at
-// that time".
+// Package inventory holds a VPC's network configuration (interfaces,
+// subnets, security groups, network ACLs, route tables, NAT gateways, VPC
+// endpoints, prefix lists) as timestamped Snapshots, keeps every snapshot
+// with the lake, and answers "what was this address or interface at that
+// time". It imports no AWS SDK: internal/inventory/ec2sync reads snapshots
+// through the EC2 API, so the ingest Lambda links only what it uses.
 package inventory
 
 import (

@@ -1,4 +1,6 @@
-package inventory
+// Package ec2sync reads a VPC's network configuration through the EC2 API
+// into an inventory.Snapshot (Sync), and single interfaces (LookupInterface).
+package ec2sync
 
 import (
 	"context"
@@ -12,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/flowq/flowq/internal/inventory"
 )
 
 // EC2 is the part of the EC2 API Sync reads (*ec2.Client satisfies it).
@@ -30,8 +34,8 @@ type EC2 interface {
 	ec2.GetManagedPrefixListEntriesAPIClient
 }
 
-// SyncOptions select what Sync reads.
-type SyncOptions struct {
+// Options select what Sync reads.
+type Options struct {
 	Region string // recorded in the snapshot; the client decides where it calls
 	VPCID  string // only this VPC's resources ("" = every VPC of the region)
 	// Concurrency bounds the API calls in flight (default 8).
@@ -43,7 +47,7 @@ type SyncOptions struct {
 }
 
 // Validate reports every problem of the options at once.
-func (o SyncOptions) Validate() error {
+func (o Options) Validate() error {
 	var errs []error
 	if o.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency %d: must be at least 0", o.Concurrency))
@@ -63,9 +67,9 @@ const pageSize = 1000
 // Sync reads the network configuration through api into a snapshot: every
 // resource kind is read concurrently (at most opts.Concurrency calls in
 // flight), each through its paginator.
-func Sync(ctx context.Context, api EC2, opts SyncOptions) (Snapshot, error) {
+func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error) {
 	if err := opts.Validate(); err != nil {
-		return Snapshot{}, fmt.Errorf("inventory sync: %w", err)
+		return inventory.Snapshot{}, fmt.Errorf("inventory sync: %w", err)
 	}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 8
@@ -77,7 +81,7 @@ func Sync(ctx context.Context, api EC2, opts SyncOptions) (Snapshot, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	snap := Snapshot{Version: SnapshotVersion, Taken: opts.Now().UTC(), Region: opts.Region, VPCID: opts.VPCID}
+	snap := inventory.Snapshot{Version: inventory.SnapshotVersion, Taken: opts.Now().UTC(), Region: opts.Region, VPCID: opts.VPCID}
 	var vpcFilter []types.Filter
 	if opts.VPCID != "" {
 		vpcFilter = []types.Filter{{Name: aws.String("vpc-id"), Values: []string{opts.VPCID}}}
@@ -225,7 +229,7 @@ func Sync(ctx context.Context, api EC2, opts SyncOptions) (Snapshot, error) {
 		}
 		return len(snap.VPCEndpoints), nil
 	})
-	var awsLists, managed []PrefixList
+	var awsLists, managed []inventory.PrefixList
 	kind("prefix lists", func() (int, error) {
 		p := ec2.NewDescribePrefixListsPaginator(api, &ec2.DescribePrefixListsInput{})
 		for p.HasMorePages() {
@@ -234,7 +238,7 @@ func Sync(ctx context.Context, api EC2, opts SyncOptions) (Snapshot, error) {
 				return 0, err
 			}
 			for _, pl := range out.PrefixLists {
-				awsLists = append(awsLists, PrefixList{ID: str(pl.PrefixListId), Name: str(pl.PrefixListName), CIDRs: pl.Cidrs})
+				awsLists = append(awsLists, inventory.PrefixList{ID: str(pl.PrefixListId), Name: str(pl.PrefixListName), CIDRs: pl.Cidrs})
 			}
 		}
 		return len(awsLists), nil
@@ -245,18 +249,18 @@ func Sync(ctx context.Context, api EC2, opts SyncOptions) (Snapshot, error) {
 		return len(managed), err
 	})
 	if err := g.Wait(); err != nil {
-		return Snapshot{}, err
+		return inventory.Snapshot{}, err
 	}
 	snap.PrefixLists = mergePrefixLists(awsLists, managed)
-	snap.sort()
+	sortSnapshot(&snap)
 	return snap, nil
 }
 
 // managedPrefixLists reads customer-managed prefix lists and their entries
 // (AWS-managed lists also appear here; their entries come from
 // DescribePrefixLists already).
-func managedPrefixLists(ctx context.Context, api EC2) ([]PrefixList, error) {
-	var lists []PrefixList
+func managedPrefixLists(ctx context.Context, api EC2) ([]inventory.PrefixList, error) {
+	var lists []inventory.PrefixList
 	p := ec2.NewDescribeManagedPrefixListsPaginator(api, &ec2.DescribeManagedPrefixListsInput{})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
@@ -267,7 +271,7 @@ func managedPrefixLists(ctx context.Context, api EC2) ([]PrefixList, error) {
 			if str(pl.OwnerId) == "AWS" {
 				continue
 			}
-			l := PrefixList{ID: str(pl.PrefixListId), Name: str(pl.PrefixListName)}
+			l := inventory.PrefixList{ID: str(pl.PrefixListId), Name: str(pl.PrefixListName)}
 			ep := ec2.NewGetManagedPrefixListEntriesPaginator(api, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: pl.PrefixListId})
 			for ep.HasMorePages() {
 				eout, err := ep.NextPage(ctx)
@@ -284,9 +288,9 @@ func managedPrefixLists(ctx context.Context, api EC2) ([]PrefixList, error) {
 	return lists, nil
 }
 
-func mergePrefixLists(a, b []PrefixList) []PrefixList {
+func mergePrefixLists(a, b []inventory.PrefixList) []inventory.PrefixList {
 	seen := map[string]bool{}
-	var out []PrefixList
+	var out []inventory.PrefixList
 	for _, l := range append(a, b...) {
 		if !seen[l.ID] {
 			seen[l.ID] = true
@@ -298,17 +302,17 @@ func mergePrefixLists(a, b []PrefixList) []PrefixList {
 
 // sort orders every list by ID, so two syncs of the same network encode to
 // the same bytes.
-func (s *Snapshot) sort() {
-	slices.SortFunc(s.VPCs, func(a, b VPC) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.Subnets, func(a, b Subnet) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.Interfaces, func(a, b Interface) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.Instances, func(a, b Instance) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.SecurityGroups, func(a, b SecurityGroup) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.NetworkACLs, func(a, b NetworkACL) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.RouteTables, func(a, b RouteTable) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.NATGateways, func(a, b NATGateway) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.VPCEndpoints, func(a, b VPCEndpoint) int { return cmpStr(a.ID, b.ID) })
-	slices.SortFunc(s.PrefixLists, func(a, b PrefixList) int { return cmpStr(a.ID, b.ID) })
+func sortSnapshot(s *inventory.Snapshot) {
+	slices.SortFunc(s.VPCs, func(a, b inventory.VPC) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.Subnets, func(a, b inventory.Subnet) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.Interfaces, func(a, b inventory.Interface) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.Instances, func(a, b inventory.Instance) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.SecurityGroups, func(a, b inventory.SecurityGroup) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.NetworkACLs, func(a, b inventory.NetworkACL) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.RouteTables, func(a, b inventory.RouteTable) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.NATGateways, func(a, b inventory.NATGateway) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.VPCEndpoints, func(a, b inventory.VPCEndpoint) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(s.PrefixLists, func(a, b inventory.PrefixList) int { return cmpStr(a.ID, b.ID) })
 }
 
 func cmpStr(a, b string) int {

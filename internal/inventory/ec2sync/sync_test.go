@@ -1,7 +1,8 @@
-package inventory_test
+package ec2sync_test
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/inventory/ec2sync"
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
@@ -45,7 +47,7 @@ func TestSyncMoto(t *testing.T) {
 	}
 
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	snap, err := inventory.Sync(ctx, c, inventory.SyncOptions{Region: motoserver.Region, VPCID: n.VPC, Now: func() time.Time { return at }})
+	snap, err := ec2sync.Sync(ctx, c, ec2sync.Options{Region: motoserver.Region, VPCID: n.VPC, Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,3 +143,5 @@ func TestSyncMoto(t *testing.T) {
 		t.Errorf("round trip changed the interfaces")
 	}
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

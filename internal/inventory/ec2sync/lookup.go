@@ -1,4 +1,4 @@
-package inventory
+package ec2sync
 
 import (
 	"context"
@@ -6,12 +6,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/flowq/flowq/internal/inventory"
 )
 
 // LookupInterface finds one interface through the EC2 API with a single
 // DescribeNetworkInterfaces call: by ID, or by private address when eni is
 // "". It returns nil, nil when there is none.
-func LookupInterface(ctx context.Context, api ec2.DescribeNetworkInterfacesAPIClient, eni, addr string) (*Interface, error) {
+func LookupInterface(ctx context.Context, api ec2.DescribeNetworkInterfacesAPIClient, eni, addr string) (*inventory.Interface, error) {
 	in := &ec2.DescribeNetworkInterfacesInput{}
 	if eni != "" {
 		in.Filters = []types.Filter{{Name: aws.String("network-interface-id"), Values: []string{eni}}}

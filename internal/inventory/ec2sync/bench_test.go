@@ -1,4 +1,4 @@
-package inventory_test
+package ec2sync_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/inventory/ec2sync"
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
@@ -54,7 +54,7 @@ func BenchmarkSyncMoto10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	setup := time.Since(start)
-	opts := inventory.SyncOptions{VPCID: *vpc.Vpc.VpcId}
+	opts := ec2sync.Options{VPCID: *vpc.Vpc.VpcId}
 	for _, tc := range []struct {
 		name        string
 		concurrency int
@@ -64,7 +64,7 @@ func BenchmarkSyncMoto10k(b *testing.B) {
 			o.Concurrency = tc.concurrency
 			b.ReportAllocs()
 			for b.Loop() {
-				s, err := inventory.Sync(ctx, c, o)
+				s, err := ec2sync.Sync(ctx, c, o)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,9 +1,9 @@
-package inventory
+package ec2sync
 
 import (
-	"strconv"
-
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/flowq/flowq/internal/inventory"
 )
 
 // Conversions from the EC2 API's types to the snapshot's plain ones.
@@ -33,8 +33,8 @@ func tags(ts []types.Tag) map[string]string {
 	return m
 }
 
-func vpcFrom(v types.Vpc) VPC {
-	out := VPC{ID: str(v.VpcId), Name: tags(v.Tags)["Name"]}
+func vpcFrom(v types.Vpc) inventory.VPC {
+	out := inventory.VPC{ID: str(v.VpcId), Name: tags(v.Tags)["Name"]}
 	for _, a := range v.CidrBlockAssociationSet {
 		out.CIDRs = append(out.CIDRs, str(a.CidrBlock))
 	}
@@ -47,9 +47,9 @@ func vpcFrom(v types.Vpc) VPC {
 	return out
 }
 
-func subnetFrom(s types.Subnet) Subnet {
+func subnetFrom(s types.Subnet) inventory.Subnet {
 	t := tags(s.Tags)
-	out := Subnet{ID: str(s.SubnetId), Name: t["Name"], VPCID: str(s.VpcId), AZ: str(s.AvailabilityZone), Tags: t}
+	out := inventory.Subnet{ID: str(s.SubnetId), Name: t["Name"], VPCID: str(s.VpcId), AZ: str(s.AvailabilityZone), Tags: t}
 	if s.MapPublicIpOnLaunch != nil {
 		out.Public = *s.MapPublicIpOnLaunch
 	}
@@ -62,8 +62,8 @@ func subnetFrom(s types.Subnet) Subnet {
 	return out
 }
 
-func interfaceFrom(n types.NetworkInterface) Interface {
-	out := Interface{
+func interfaceFrom(n types.NetworkInterface) inventory.Interface {
+	out := inventory.Interface{
 		ID:          str(n.NetworkInterfaceId),
 		Type:        string(n.InterfaceType),
 		Description: str(n.Description),
@@ -78,7 +78,7 @@ func interfaceFrom(n types.NetworkInterface) Interface {
 		SourceDestCheck: n.SourceDestCheck == nil || *n.SourceDestCheck,
 	}
 	if out.Type == "" {
-		out.Type = TypeInterface
+		out.Type = inventory.TypeInterface
 	}
 	if n.RequesterManaged != nil {
 		out.RequesterManaged = *n.RequesterManaged
@@ -119,13 +119,13 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-func instanceFrom(in types.Instance) Instance {
+func instanceFrom(in types.Instance) inventory.Instance {
 	t := tags(in.Tags)
-	return Instance{ID: str(in.InstanceId), Name: t["Name"], Type: string(in.InstanceType), Tags: t}
+	return inventory.Instance{ID: str(in.InstanceId), Name: t["Name"], Type: string(in.InstanceType), Tags: t}
 }
 
-func groupFrom(sg types.SecurityGroup) SecurityGroup {
-	return SecurityGroup{
+func groupFrom(sg types.SecurityGroup) inventory.SecurityGroup {
+	return inventory.SecurityGroup{
 		ID:          str(sg.GroupId),
 		Name:        str(sg.GroupName),
 		Description: str(sg.Description),
@@ -138,10 +138,10 @@ func groupFrom(sg types.SecurityGroup) SecurityGroup {
 
 // sgRules flattens the API's permissions (several peers each) into one
 // rule per peer.
-func sgRules(perms []types.IpPermission) []SGRule {
-	rules := []SGRule{}
+func sgRules(perms []types.IpPermission) []inventory.SGRule {
+	rules := []inventory.SGRule{}
 	for _, p := range perms {
-		base := SGRule{Protocol: str(p.IpProtocol), FromPort: i32(p.FromPort, -1), ToPort: i32(p.ToPort, -1)}
+		base := inventory.SGRule{Protocol: str(p.IpProtocol), FromPort: i32(p.FromPort, -1), ToPort: i32(p.ToPort, -1)}
 		for _, r := range p.IpRanges {
 			rule := base
 			rule.CIDR, rule.Description = str(r.CidrIp), str(r.Description)
@@ -166,9 +166,9 @@ func sgRules(perms []types.IpPermission) []SGRule {
 	return rules
 }
 
-func aclFrom(a types.NetworkAcl) NetworkACL {
+func aclFrom(a types.NetworkAcl) inventory.NetworkACL {
 	t := tags(a.Tags)
-	out := NetworkACL{ID: str(a.NetworkAclId), Name: t["Name"], VPCID: str(a.VpcId), Tags: t, Subnets: []string{}, Entries: []ACLEntry{}}
+	out := inventory.NetworkACL{ID: str(a.NetworkAclId), Name: t["Name"], VPCID: str(a.VpcId), Tags: t, Subnets: []string{}, Entries: []inventory.ACLEntry{}}
 	if a.IsDefault != nil {
 		out.Default = *a.IsDefault
 	}
@@ -178,7 +178,7 @@ func aclFrom(a types.NetworkAcl) NetworkACL {
 		}
 	}
 	for _, e := range a.Entries {
-		en := ACLEntry{
+		en := inventory.ACLEntry{
 			Number:   i32(e.RuleNumber, 32767),
 			Protocol: str(e.Protocol),
 			Allow:    e.RuleAction == types.RuleActionAllow,
@@ -200,9 +200,9 @@ func aclFrom(a types.NetworkAcl) NetworkACL {
 	return out
 }
 
-func routeTableFrom(rt types.RouteTable) RouteTable {
+func routeTableFrom(rt types.RouteTable) inventory.RouteTable {
 	t := tags(rt.Tags)
-	out := RouteTable{ID: str(rt.RouteTableId), Name: t["Name"], VPCID: str(rt.VpcId), Tags: t, Routes: []Route{}}
+	out := inventory.RouteTable{ID: str(rt.RouteTableId), Name: t["Name"], VPCID: str(rt.VpcId), Tags: t, Routes: []inventory.Route{}}
 	for _, a := range rt.Associations {
 		if a.Main != nil && *a.Main {
 			out.Main = true
@@ -216,7 +216,7 @@ func routeTableFrom(rt types.RouteTable) RouteTable {
 		if dst == "" {
 			dst = str(r.DestinationIpv6CidrBlock)
 		}
-		out.Routes = append(out.Routes, Route{
+		out.Routes = append(out.Routes, inventory.Route{
 			Destination: dst,
 			PrefixList:  str(r.DestinationPrefixListId),
 			Target:      routeTarget(r),
@@ -239,8 +239,8 @@ func routeTarget(r types.Route) string {
 	return ""
 }
 
-func natFrom(n types.NatGateway) NATGateway {
-	out := NATGateway{ID: str(n.NatGatewayId), Name: tags(n.Tags)["Name"], SubnetID: str(n.SubnetId), VPCID: str(n.VpcId), State: string(n.State)}
+func natFrom(n types.NatGateway) inventory.NATGateway {
+	out := inventory.NATGateway{ID: str(n.NatGatewayId), Name: tags(n.Tags)["Name"], SubnetID: str(n.SubnetId), VPCID: str(n.VpcId), State: string(n.State)}
 	for _, a := range n.NatGatewayAddresses {
 		if e := str(a.NetworkInterfaceId); e != "" {
 			out.ENIs = appendNew(out.ENIs, e)
@@ -255,8 +255,8 @@ func natFrom(n types.NatGateway) NATGateway {
 	return out
 }
 
-func endpointFrom(e types.VpcEndpoint) VPCEndpoint {
-	out := VPCEndpoint{
+func endpointFrom(e types.VpcEndpoint) inventory.VPCEndpoint {
+	out := inventory.VPCEndpoint{
 		ID:          str(e.VpcEndpointId),
 		Type:        string(e.VpcEndpointType),
 		Service:     str(e.ServiceName),
@@ -269,26 +269,4 @@ func endpointFrom(e types.VpcEndpoint) VPCEndpoint {
 		out.SecurityGroups = append(out.SecurityGroups, str(g.GroupId))
 	}
 	return out
-}
-
-// ProtocolNumber returns the IANA number of a protocol as the EC2 API spells
-// it ("tcp", "udp", "icmp", "icmpv6", "-1" or a number); -1 means all.
-func ProtocolNumber(p string) (int, bool) {
-	switch p {
-	case "-1", "all", "":
-		return -1, true
-	case "tcp":
-		return 6, true
-	case "udp":
-		return 17, true
-	case "icmp":
-		return 1, true
-	case "icmpv6":
-		return 58, true
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < -1 || n > 255 {
-		return 0, false
-	}
-	return n, true
 }
