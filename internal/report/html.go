@@ -36,6 +36,7 @@ type section struct {
 	ID, Title, Note string
 	SVG             template.HTML // a hand-made chart, or
 	Plot            bool          // a uPlot time series drawn by page.js from Charts
+	Wide            bool          // the table goes below the chart, full width
 	Table           table
 }
 

@@ -75,6 +75,9 @@ func Build(ctx context.Context, in Input, cfg Config) (*Data, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	if in.DB == nil {
+		return nil, errors.New("report: no DuckDB session (Input.DB)")
+	}
 	if cfg.Top == 0 {
 		cfg.Top = DefaultTop
 	}

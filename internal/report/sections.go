@@ -180,7 +180,7 @@ func heatmapSection(d *Data) section {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	return section{ID: "heatmap", Title: "Rejected records by destination port and hour of day (records, UTC)", Table: t,
+	return section{ID: "heatmap", Wide: true, Title: "Rejected records by destination port and hour of day (records, UTC)", Table: t,
 		Note: "The busiest rejected destination ports, every day of the range added up by hour.", SVG: heatmapChart(d.Heatmap)}
 }
 
@@ -195,7 +195,7 @@ func alertsSection(d *Data) section {
 		t.Rows = append(t.Rows, []tcell{{Text: a.WindowStart.UTC().Format("2006-01-02 15:04"), Sort: fmt.Sprint(a.WindowStart.Unix())},
 			textCell(a.Detector), textCell(a.Severity), textCell(a.Src), textCell(dst), bytesCell(a.Bytes), numCell(a.Count), {HTML: evidence(a)}})
 	}
-	return section{ID: "alerts", Title: fmt.Sprintf("%d alerts on a timeline (window start, UTC)", len(d.Alerts)), Table: t,
+	return section{ID: "alerts", Wide: true, Title: fmt.Sprintf("%d alerts on a timeline (window start, UTC)", len(d.Alerts)), Table: t,
 		Note: "Each bar is one alert's window; its evidence records are in the table.", SVG: alertChart(d.Alerts, d.Since, d.Until)}
 }
 
