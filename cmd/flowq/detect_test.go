@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -312,5 +313,72 @@ func TestDetectSNS(t *testing.T) {
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("alerts on the queue (-got +want):\n%s", diff)
+	}
+}
+
+// TestNamedQueriesMatchDetectors: exfil-candidates and port-scan apply the
+// detectors' scopes, so over the scenario they name the incidents flowq
+// detect reports, not internal traffic or a database's replies; log-health
+// judges silence at the current time (or --param at=...), not at the newest
+// record.
+func TestNamedQueriesMatchDetectors(t *testing.T) {
+	lake := scenarioLake(t)
+	run := func(args ...string) []map[string]any {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, "", nil, append([]string{"--lake", lake, "run"}, append(args, "-o", "json")...)...)
+		if code != 0 {
+			t.Fatalf("run %v: exit %d: %s", args, code, stderr)
+		}
+		var rows []map[string]any
+		for l := range strings.SplitSeq(strings.TrimSpace(stdout), "\n") {
+			if l == "" {
+				continue
+			}
+			var r map[string]any
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				// A JSON array rather than lines.
+				if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+					t.Fatalf("run %v: output %q", args, stdout)
+				}
+				return rows
+			}
+			rows = append(rows, r)
+		}
+		return rows
+	}
+	rows := run("exfil-candidates")
+	if len(rows) == 0 || rows[0]["srcaddr"] != "10.0.11.50" || rows[0]["dstaddr"] != "203.0.113.77" {
+		t.Errorf("exfil-candidates: first row %v, want the exfiltration incident 10.0.11.50 -> 203.0.113.77", rows)
+	}
+	for _, r := range rows {
+		if dst, _ := r["dstaddr"].(string); strings.HasPrefix(dst, "10.0.") {
+			t.Errorf("exfil-candidates: internal destination %v", r)
+		}
+	}
+	rows = run("port-scan")
+	if len(rows) != 1 || rows[0]["srcaddr"] != "10.0.12.51" || rows[0]["dstaddr"] != "10.0.21.100" {
+		t.Fatalf("port-scan: %v, want the one scan 10.0.12.51 -> 10.0.21.100", rows)
+	}
+	first, _ := time.Parse(time.RFC3339, strings.Replace(fmt.Sprint(rows[0]["first_seen"]), " ", "T", 1))
+	last, _ := time.Parse(time.RFC3339, strings.Replace(fmt.Sprint(rows[0]["last_seen"]), " ", "T", 1))
+	if span := last.Sub(first); first.IsZero() || last.IsZero() || span > 10*time.Minute {
+		t.Errorf("port-scan: spans %v to %v, want the scan's own minutes", rows[0]["first_seen"], rows[0]["last_seen"])
+	}
+	silent := func(rows []map[string]any) int {
+		n := 0
+		for _, r := range rows {
+			if r["silent"] == true {
+				n++
+			}
+		}
+		return n
+	}
+	now := run("log-health")
+	then := run("log-health", "--param", "at="+scenarioStart.Add(2*time.Hour).Format(time.RFC3339))
+	if len(now) == 0 || silent(now) != len(now) {
+		t.Errorf("log-health now: %d of %d ENIs silent, want all (the scenario's records are days old)", silent(now), len(now))
+	}
+	if silent(then) == len(then) {
+		t.Errorf("log-health at the scenario's end: every ENI silent")
 	}
 }
