@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -24,11 +24,10 @@ import (
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/inventory/resolve"
+	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/render"
+	"github.com/flowq/flowq/internal/store"
 )
-
-// detectBatchRows is the number of lake rows per record batch given to the
-// detectors.
-const detectBatchRows = 64 << 10
 
 // detectFlags are the detector options of flowq detect: one flag per
 // option of the detection configuration (internal/detectconfig), plus
@@ -196,28 +195,40 @@ summary goes to stderr.`,
 	return cmd
 }
 
-// runDetect streams the lake's flows in the range through the detectors,
-// in start order, and sends the alerts to sink as they come.
+// runDetect streams the lake's records in the range through the detectors,
+// as Arrow record batches straight from its Parquet files (store.Lake.Scan:
+// partitions in time order), and sends the alerts to sink as they come.
 // printer is the output sink, flushed at the end (tables are sized over
 // every alert).
 func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sink, printer alert.Sink) error {
 	started := time.Now()
-	d, err := openLakeDB(ctx, a, tr)
+	lake, err := store.Open(ctx, a.lake, store.Options{})
+	if err != nil {
+		if errors.Is(err, store.ErrNotExist) {
+			return fmt.Errorf("no lake at %s: create one with 'flowq ingest PATH...' or point --lake (or FLOWQ_LAKE) at an existing one", a.lake)
+		}
+		return err
+	}
+	objs, err := lake.Objects(ctx, tr.Filter())
 	if err != nil {
 		return err
 	}
-	defer d.Close()
 	// The lake's inventory names alerts' resources, leaves out NAT legs and
 	// feeds the policy detector (see resolve.Contextual).
-	cx, err := resolve.Contextual(d.Lake, cfg, detect.NewMemoryState(), time.Now,
+	eng, err := resolve.Contextual(lake, cfg, detect.NewMemoryState(), time.Now,
 		resolve.Options{Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return usageError("%v", err)
 	}
-	eng := cx
-	var alerts int
-	err = scanFlows(ctx, d.DB, func(i int, rec arrow.RecordBatch) error {
-		as, err := eng.Process(ctx, "flowq-detect#"+strconv.Itoa(i), rec)
+	var alerts, batch int
+	err = lake.Scan(ctx, tr.Filter(), func(rec arrow.RecordBatch) error {
+		rec, err := inRange(ctx, rec, tr)
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
+		batch++
+		as, err := eng.Process(ctx, "flowq-detect#"+strconv.Itoa(batch), rec)
 		if err != nil {
 			return err
 		}
@@ -253,116 +264,48 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	if alerts == 1 {
 		plural = ""
 	}
-	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alert%s", groupDigits(s.Records), d.Files, span, alerts, plural)
+	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alert%s", render.Count(s.Records), len(objs), span, alerts, plural)
 	if len(by) > 0 {
 		msg += " (" + strings.Join(by, ", ") + ")"
 	}
 	msg += fmt.Sprintf("; %s REJECT records from outside the watched networks counted, not alerted; %s NODATA/SKIPDATA skipped; %.1fs",
-		groupDigits(s.InboundRejects), groupDigits(s.Skipped), time.Since(started).Seconds())
+		render.Count(s.InboundRejects), render.Count(s.Skipped), time.Since(started).Seconds())
+	if s.Late > 0 {
+		msg += fmt.Sprintf("; %s records older than --retention not judged", render.Count(s.Late))
+	}
 	fmt.Fprintln(a.stderr, msg)
 	return nil
 }
 
-// scanFlows reads the columns of the flows view the detectors use, ordered
-// by start time, as Arrow record batches of up to detectBatchRows rows.
-func scanFlows(ctx context.Context, db *sql.DB, fn func(int, arrow.RecordBatch) error) error {
-	have := map[string]bool{}
-	rows, err := db.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE flows)")
-	if err != nil {
-		return fmt.Errorf("describe flows: %w", err)
+// inRange returns the rows of rec whose start lies in tr (partitions are
+// whole hours; the range need not be), retained: the caller releases it.
+func inRange(ctx context.Context, rec arrow.RecordBatch, tr timeRange) (arrow.RecordBatch, error) {
+	idx := rec.Schema().FieldIndices(parse.ColStart)
+	if tr.IsZero() || len(idx) == 0 {
+		rec.Retain()
+		return rec, nil
 	}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return err
-		}
-		have[c] = true
+	starts, ok := rec.Column(idx[0]).(*array.Int64)
+	if !ok {
+		return nil, fmt.Errorf("lake column %s: type %s, want int64", parse.ColStart, rec.Column(idx[0]).DataType())
 	}
-	rows.Close()
-	strs, ints := detect.Columns()
-	var fields []arrow.Field
-	var sel []string
-	for _, c := range strs {
-		if have[c] {
-			fields = append(fields, arrow.Field{Name: c, Type: arrow.BinaryTypes.String, Nullable: true})
-			sel = append(sel, fmt.Sprintf("NULLIF(CAST(%s AS VARCHAR), '-')", quoteIdent(c)))
-		}
+	n := starts.Len()
+	mask := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer mask.Release()
+	mask.Reserve(n)
+	all := true
+	for i := range n {
+		in := starts.IsValid(i) && tr.Contains(starts.Value(i))
+		all = all && in
+		mask.UnsafeAppend(in)
 	}
-	for _, c := range ints {
-		if have[c] {
-			fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Int64, Nullable: true})
-			sel = append(sel, fmt.Sprintf("CAST(%s AS BIGINT)", quoteIdent(c)))
-		}
+	if all {
+		rec.Retain()
+		return rec, nil
 	}
-	order := []string{"start"}
-	for _, c := range []string{"end", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "bytes"} {
-		if have[c] {
-			order = append(order, quoteIdent(c))
-		}
-	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM flows ORDER BY " + strings.Join(order, ", ")
-	rows, err = db.QueryContext(ctx, q)
-	if err != nil {
-		return fmt.Errorf("read flows: %w", err)
-	}
-	defer rows.Close()
-	schema := arrow.NewSchema(fields, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	vals := make([]any, len(fields))
-	nstr := make([]sql.NullString, len(fields))
-	nint := make([]sql.NullInt64, len(fields))
-	for i, f := range fields {
-		if f.Type.ID() == arrow.STRING {
-			vals[i] = &nstr[i]
-		} else {
-			vals[i] = &nint[i]
-		}
-	}
-	n, batch := 0, 0
-	flush := func() error {
-		rec := b.NewRecordBatch()
-		defer rec.Release()
-		n = 0
-		err := fn(batch, rec)
-		batch++
-		return err
-	}
-	for rows.Next() {
-		if err := rows.Scan(vals...); err != nil {
-			return fmt.Errorf("read flows: %w", err)
-		}
-		for i, f := range fields {
-			if f.Type.ID() == arrow.STRING {
-				sb := b.Field(i).(*array.StringBuilder)
-				if nstr[i].Valid {
-					sb.Append(nstr[i].String)
-				} else {
-					sb.AppendNull()
-				}
-			} else {
-				ib := b.Field(i).(*array.Int64Builder)
-				if nint[i].Valid {
-					ib.Append(nint[i].Int64)
-				} else {
-					ib.AppendNull()
-				}
-			}
-		}
-		if n++; n == detectBatchRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read flows: %w", err)
-	}
-	if n > 0 {
-		return flush()
-	}
-	return nil
+	m := mask.NewBooleanArray()
+	defer m.Release()
+	return compute.FilterRecordBatch(ctx, rec, m, compute.DefaultFilterOptions())
 }
 
 // alertTable prints alerts as one table, one row per alert, at Flush.
@@ -398,7 +341,7 @@ func (t *alertTable) Flush() error {
 			}
 		}
 		rows = append(rows, []string{al.WindowStart.UTC().Format("2006-01-02 15:04"), al.Severity, al.Detector, al.Src, dst,
-			detect.FormatBytes(al.Bytes), groupDigits(al.Count), strings.Join(ports, ","), al.ID})
+			render.Bytes(al.Bytes), render.Count(al.Count), strings.Join(ports, ","), al.ID})
 	}
 	slices.SortStableFunc(rows, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
 	if len(rows) > 0 {
