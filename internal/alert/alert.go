@@ -77,9 +77,23 @@ func (s text) Send(_ context.Context, alerts []detect.Alert) error {
 		if len(a.ENIs) > 0 {
 			fmt.Fprintf(&b, "    enis %s\n", strings.Join(a.ENIs, ", "))
 		}
+		if a.Rule != "" {
+			fmt.Fprintf(&b, "    rule %s\n", a.Rule)
+		}
+		for _, r := range []struct {
+			side string
+			res  *detect.Resource
+		}{{"src", a.SrcResource}, {"dst", a.DstResource}} {
+			if r.res != nil {
+				fmt.Fprintf(&b, "    %s %s\n", r.side, resourceText(r.res))
+			}
+		}
 		for _, e := range a.Evidence {
 			fmt.Fprintf(&b, "    %s %s:%d -> %s:%d proto %d %s %d pkts %s %s\n", e.Start.UTC().Format("15:04:05"),
 				e.Src, e.SrcPort, e.Dst, e.DstPort, e.Protocol, detect.FormatBytes(e.Bytes), e.Packets, e.Action, e.ENI)
+		}
+		if a.EvidenceMore > 0 {
+			fmt.Fprintf(&b, "    +%d more\n", a.EvidenceMore)
 		}
 	}
 	if _, err := io.WriteString(s.w, b.String()); err != nil {
@@ -101,4 +115,18 @@ func joinInts(v []int, max int) string {
 		fmt.Fprint(&b, x)
 	}
 	return b.String()
+}
+
+// resourceText names a resource on one line: name, instance, ENI, subnet.
+func resourceText(r *detect.Resource) string {
+	var parts []string
+	for _, p := range []string{r.Name, r.InstanceID, r.ENI, r.InterfaceType, r.SubnetName, r.SubnetID} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	for _, g := range r.SecurityGroups {
+		parts = append(parts, g.ID)
+	}
+	return strings.Join(parts, " ")
 }

@@ -22,6 +22,9 @@ func sample() detect.Alert {
 		FirstSeen: ws.Add(5 * time.Minute), LastSeen: ws.Add(12 * time.Minute), Ports: []int{443}, ENIs: []string{"eni-0a1b2c3d4e5f60011"},
 		Evidence: []detect.Evidence{{ENI: "eni-0a1b2c3d4e5f60011", Src: "10.0.11.50", Dst: "203.0.113.77", SrcPort: 40001, DstPort: 443,
 			Protocol: 6, Packets: 200, Bytes: 200_000, Start: ws.Add(5 * time.Minute), End: ws.Add(6 * time.Minute), Action: "ACCEPT"}},
+		EvidenceMore: 6, Rule: "1 MB in 1h",
+		SrcResource: &detect.Resource{ENI: "eni-0a1b2c3d4e5f60011", InstanceID: "i-0abc", Name: "orders-task",
+			SecurityGroups: []detect.GroupRef{{ID: "sg-01", Name: "orders"}}},
 	}
 	a.ID = detect.AlertID(a.Key())
 	a.Title = "exfiltration 10.0.11.50 -> 203.0.113.77 1.4 MB"
@@ -42,7 +45,7 @@ func TestJSONL(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"id", "detector", "severity", "src", "dst", "window_start", "window_end", "bytes", "count", "evidence"} {
+	for _, k := range []string{"id", "detector", "severity", "src", "dst", "window_start", "window_end", "bytes", "count", "evidence", "evidence_more", "rule", "src_resource"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, lines[0])
 		}
@@ -61,7 +64,8 @@ func TestText(t *testing.T) {
 	if err := alert.NewText(&buf).Send(context.Background(), []detect.Alert{sample()}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"2026-11-20 09:00  HIGH    exfiltration 10.0.11.50 -> 203.0.113.77 1.4 MB", "1.4 MB in 7 records", "ports 443", "10.0.11.50:40001 -> 203.0.113.77:443"} {
+	for _, want := range []string{"2026-11-20 09:00  HIGH    exfiltration 10.0.11.50 -> 203.0.113.77 1.4 MB", "1.4 MB in 7 records", "ports 443", "10.0.11.50:40001 -> 203.0.113.77:443",
+		"    +6 more\n", "rule 1 MB in 1h", "src orders-task i-0abc eni-0a1b2c3d4e5f60011 sg-01"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, buf.String())
 		}
