@@ -38,10 +38,9 @@ The file is self-contained: scripts, styles and data are inline and no
 request leaves the page, so it opens offline, attaches to a ticket and
 archives with an incident. Times are UTC. Buckets scale with the range
 (5 minutes for a day, a day for a year). The alerts come from running the
-detectors over the range with flowq detect's options and defaults (the
-same flags and --config file). Hosts and subnets
-are named from the lake's inventory snapshot (flowq inventory sync) when
-it has one.
+detectors over the range with flowq detect's flags, --config file and
+defaults. Hosts and subnets are named from the lake's inventory snapshot
+(flowq inventory sync) when it has one.
 
 Without --since and --until the report covers the whole lake.`,
 		Example: `  flowq report --since 24h -o today.html

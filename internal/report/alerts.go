@@ -15,10 +15,10 @@ import (
 // Detect runs the detectors with cfg over the lake's records of the
 // range's hour partitions, in partition order, with in-memory state, and
 // returns every alert; Build keeps those whose window starts in the range.
-// Over history nothing is late: cfg's Retention and ClaimLease are
-// ignored.
+// One process holds the state, so no claim needs a lease (ClaimLease is
+// ignored); over history, pass Retention 0 so that no record is late.
 func Detect(ctx context.Context, lake *store.Lake, tr store.TimeRange, cfg detect.Config) ([]detect.Alert, error) {
-	cfg.Retention, cfg.ClaimLease = 0, 0
+	cfg.ClaimLease = 0
 	eng, err := detect.New(cfg, detect.NewMemoryState(), time.Now)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/lakedb"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/store"
@@ -88,7 +87,7 @@ func BenchmarkReportDay(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			alerts, err := Detect(ctx, lake, tr, detect.DefaultConfig())
+			alerts, err := Detect(ctx, lake, tr, historyConfig())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -168,9 +168,16 @@ const awsV5Text = `version interface-id srcaddr dstaddr srcport dstport protocol
 // fixture's lake.
 func fixtureAlerts(t testing.TB, f *fixture) []detect.Alert {
 	t.Helper()
-	as, err := Detect(context.Background(), f.lake, store.TimeRange{}, detect.DefaultConfig())
+	as, err := Detect(context.Background(), f.lake, store.TimeRange{}, historyConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return as
+}
+
+// historyConfig is flowq detect's: the Lambda's defaults, nothing late.
+func historyConfig() detect.Config {
+	c := detect.DefaultConfig()
+	c.Retention = 0
+	return c
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
@@ -82,7 +81,7 @@ func TestIndexNames(t *testing.T) {
 func TestDetectFindsTheIncidents(t *testing.T) {
 	text, incidents := synth.Scenario(3, synth.DetectFormat, day, 24*time.Hour, 4000, day.Add(14*time.Hour))
 	f := newFixture(t, []string{string(text)}, store.TimeRange{})
-	as, err := Detect(context.Background(), f.lake, store.TimeRange{Since: day, Until: day.Add(24 * time.Hour)}, detect.DefaultConfig())
+	as, err := Detect(context.Background(), f.lake, store.TimeRange{Since: day, Until: day.Add(24 * time.Hour)}, historyConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
