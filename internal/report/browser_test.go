@@ -44,6 +44,7 @@ type pageCheck struct {
 	Drawn  bool         `json:"drawn"`
 	Charts []chartCheck `json:"charts"`
 	Sorted bool         `json:"sorted"`
+	Copied bool         `json:"copied"`
 	Holds  string       `json:"holds"`
 }
 
@@ -57,7 +58,7 @@ type chartCheck struct {
 
 // checkJS inspects every chart: a canvas with painted pixels or an SVG with
 // shapes, its table's rows; and sorts the first numeric column of the
-// top-pairs table to see the click handler work.
+// top-pairs table and presses its copy button to see the handlers work.
 const checkJS = `(() => {
   const charts = [];
   document.querySelectorAll('section.chart').forEach(s => {
@@ -82,7 +83,10 @@ const checkJS = `(() => {
     const v = Array.from(document.querySelectorAll('#pairs table.sortable > tbody > tr')).map(r => r.cells[col] && r.cells[col].dataset.v).filter(x => x !== undefined).map(Number);
     for (let i = 1; i < v.length; i++) if (v[i - 1] < v[i]) sorted = false;
   }
-  return {drawn: document.body.dataset.drawn === 'true', charts, sorted, holds: document.getElementById('holds').textContent};
+  const copy = document.querySelector('#pairs button.copy');
+  copy.click();
+  const copied = copy.textContent === 'Copied';
+  return {drawn: document.body.dataset.drawn === 'true', charts, sorted, copied, holds: document.getElementById('holds').textContent};
 })()`
 
 // openInChromium loads the page from a file in headless Chromium with the
@@ -211,6 +215,9 @@ func TestReportInChromium(t *testing.T) {
 			}
 			if !check.Sorted {
 				t.Error("clicking the bytes column of the top pairs did not sort it")
+			}
+			if !check.Copied {
+				t.Error("the copy button of the top pairs did not copy")
 			}
 			if !strings.Contains(check.Holds, tc.holds) {
 				t.Errorf("the page says %q, want it to say %q", check.Holds, tc.holds)
