@@ -832,8 +832,26 @@ var templateChecks = map[string]templateCheck{
 		}
 	},
 	"AWS::CloudWatch::Alarm": func(t *testing.T, d *deployment, props map[string]any, id string) {
+		// Every alarm notifies the alert topic when it fires and when it recovers.
 		acts, _ := props["AlarmActions"].([]any)
-		if len(acts) != 1 || refOf(acts[0]) != stacks.AlertTopicID || props["Threshold"] != 1.0 {
+		oks, _ := props["OKActions"].([]any)
+		if len(acts) != 1 || refOf(acts[0]) != stacks.AlertTopicID || len(oks) != 1 || refOf(oks[0]) != stacks.AlertTopicID || props["Threshold"] == nil {
+			t.Errorf("%s: %v", id, props)
+		}
+	},
+	"AWS::CloudWatch::Dashboard": func(t *testing.T, d *deployment, props map[string]any, id string) {
+		b, _ := json.Marshal(props["DashboardBody"])
+		for _, m := range []string{"Records", "LateRecords", "ApproximateNumberOfMessagesVisible"} {
+			if !strings.Contains(string(b), m) {
+				t.Errorf("%s lacks %s", id, m)
+			}
+		}
+	},
+	"AWS::Athena::WorkGroup": func(t *testing.T, d *deployment, props map[string]any, id string) {
+		c, _ := props["WorkGroupConfiguration"].(map[string]any)
+		rc, _ := c["ResultConfiguration"].(map[string]any)
+		if props["Name"] != stacks.AthenaWorkgroupName(stacks.Config{Preset: d.p}) || c["EnforceWorkGroupConfiguration"] != true ||
+			c["BytesScannedCutoffPerQuery"] != float64(stacks.DefaultScanLimitGB)*1e9 || rc["EncryptionConfiguration"] == nil {
 			t.Errorf("%s: %v", id, props)
 		}
 	},
