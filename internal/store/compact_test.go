@@ -14,9 +14,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
-	"github.com/flowq/flowq/internal/parse"
-	"github.com/flowq/flowq/internal/synth"
 )
 
 // flowqRows counts what flowq's readers count (Scan, over Objects).
@@ -101,7 +98,8 @@ func crashLake(t *testing.T) (*Lake, []arrow.RecordBatch, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := synth.Text(11, parse.DefaultFormat(), t0, 120, false)
+	text := hourText(120) // two partitions: a merged file and batches in each
+	text = text[bytes.IndexByte(text, '\n')+1:]
 	recs := parseText(t, mem, text, 40)
 	t.Cleanup(func() { release(recs) })
 	for i := range 2 {
