@@ -243,6 +243,21 @@ func TestHandleAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown route table", func(t *testing.T) {
+		bad, err := New(Config{RouteTables: []string{n.tables[0], "rtb-0123456789abcdef0"}, Destination: "0.0.0.0/0"}, n.ec2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bad.Handle(ctx, n.launch(n.newNAT))
+		if err == nil || !strings.Contains(err.Error(), "rtb-0123456789abcdef0") {
+			t.Errorf("err = %v, want one naming the table", err)
+		}
+		// The tables before it are done; a retry of the event finishes the rest.
+		if d := cmp.Diff(n.defaultRoutes(t), map[string]string{n.tables[0]: newENI, n.tables[1]: newENI}); d != "" {
+			t.Errorf("routes (-got +want):\n%s", d)
+		}
+	})
+
 	t.Run("no instance ID", func(t *testing.T) {
 		_, err := u.Handle(ctx, n.launch(""))
 		if err == nil || !strings.Contains(err.Error(), "EC2InstanceId") {
