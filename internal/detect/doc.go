@@ -1,17 +1,23 @@
 // Package detect runs flowq's detectors — exfiltration, REJECT and port
-// scan — over flow-log record batches, in tumbling windows, and reports each
-// finding once per key per window however the records arrive.
+// scan — over flow-log record batches and reports each finding once per key
+// per window however the records arrive. Reject and port scan count in
+// tumbling windows; exfiltration in hopping windows of twice each rule's
+// window, starting every window, so that a transfer within any span of one
+// window is judged whole (see Engine.due and the README's guarantee).
 //
-// It does no I/O: the configuration, the clock and the window State are
-// passed in, and AWS lives at the edges (internal/detect/ddbstate keeps
+// It does no I/O: the configuration (internal/detectconfig), the clock, the
+// window State and optionally a Resolver (WithResolver, naming the resources
+// behind alerts' addresses) are passed in, and AWS lives at the edges (internal/detect/ddbstate keeps
 // state in DynamoDB; internal/alert delivers alerts). It reads the Arrow
 // record batches of internal/parse by column name, so batches from the
 // flow-log Parquet lake work too; columns a format lacks are treated as null.
 //
 // # Detectors
 //
-//   - exfiltration: bytes per (src, dst) pair in a window, alert when strictly
-//     greater than Config.ExfilBytes (default 1,000,000). Default scope: source
+//   - exfiltration: bytes per (src, dst) pair within any span of a window,
+//     alert when strictly greater than Config.ExfilBytes (default 1,000,000);
+//     Config.ExfilBudgets add rules (50 MB per 24h). Replies of a server to
+//     its clients are not counted. Default scope: source
 //     inside Config.Watch (default 10.0.0.0/16), destination outside it;
 //     ExfilAnyPair judges every pair, as the seed's Logs Insights query does.
 //     REJECT records carry no delivered bytes and are not counted. Traffic
@@ -44,7 +50,8 @@
 //
 // # Exactly once
 //
-// Window counters live behind State, keyed by (detector, window, src, dst).
+// Window counters live behind State, keyed by (detector, window, src, dst,
+// and for exfiltration the window's span).
 // Process aggregates a batch per key, then applies each key's delta to State
 // together with the batch's token (a hash of batchID); State applies a token
 // to a key at most once, atomically with the counters (DynamoDB: one
