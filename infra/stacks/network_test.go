@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -418,4 +419,26 @@ func TestExistingVPC(t *testing.T) {
 			t.Errorf("subscriptions: %v", subs)
 		}
 	})
+}
+
+// TestNATUserDataParses: the NAT instance's user data, as CloudFormation renders it,
+// is a bash script bash accepts.
+func TestNATUserDataParses(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("needs bash")
+	}
+	script := strings.NewReplacer("${AWS::Region}", "us-east-1", "${Hook}", "FlowqTradaiNetwork-nat-launch").Replace(natUserData)
+	// Fn::Sub reads every ${...} as a variable: bash's own must be written $NAME.
+	if strings.Contains(script, "${") {
+		t.Fatalf("a ${...} that Fn::Sub would try to substitute:\n%s", script)
+	}
+	cmd := exec.Command(bash, "-n")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("bash -n: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(script, "#!/bin/bash\n") {
+		t.Error("user data does not start with #!/bin/bash")
+	}
 }
