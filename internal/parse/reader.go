@@ -550,13 +550,8 @@ func (r *Reader) isHeader(line []byte) bool {
 	if end < 0 {
 		end = len(line)
 	}
-	if _, ok := r.names[string(line[:end])]; !ok {
+	if _, ok := r.names[string(line[:end])]; !ok || !headerChars(line) {
 		return false
-	}
-	for _, c := range line {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == ' ') {
-			return false
-		}
 	}
 	fm, unknown, err := FromHeader(string(line))
 	if err != nil {
@@ -578,6 +573,30 @@ func (r *Reader) isHeader(line []byte) bool {
 		r.next = fm
 	}
 	return true
+}
+
+// headerChars reports whether line has only the bytes of field names and
+// spaces.
+func headerChars(line []byte) bool {
+	for _, c := range line {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
+// HeaderFormat recognises a header line (line 1 of the files AWS delivers
+// to S3) as the Reader does: every token a field name, the first one
+// known. It returns the format the line declares.
+func HeaderFormat(line []byte) (*Format, bool) {
+	line = bytes.TrimRight(bytes.TrimLeft(line, " "), " \r")
+	first, _, _ := bytes.Cut(line, []byte{' '})
+	if fd, ok := Lookup(string(first)); !ok || fd.Name != string(first) || !headerChars(line) {
+		return nil, false
+	}
+	fm, _, err := FromHeader(string(line))
+	return fm, err == nil
 }
 
 func (r *Reader) rejectCount(line []byte, got int) {

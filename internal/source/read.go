@@ -155,7 +155,7 @@ func (in *Input) readText(ctx context.Context, br *bufio.Reader, opts ReadOption
 		fm = parse.DefaultFormat()
 	}
 	first, _, _ := bytes.Cut(head, []byte{'\n'})
-	if hf, _, herr := parse.FromHeader(string(bytes.TrimSpace(first))); herr == nil && len(first) > 0 && first[0] >= 'a' && first[0] <= 'z' {
+	if hf, ok := parse.HeaderFormat(first); ok {
 		fm = hf
 	}
 	if fm.Index(parse.ColStart) < 0 && !opts.AnyFormat {
