@@ -63,9 +63,9 @@ func TestGroup(t *testing.T) {
 func TestHeaderFormat(t *testing.T) {
 	for line, want := range map[string]string{
 		"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status": parse.DefaultFormatString,
-		"interface-id srcaddr start new-field\r": "${interface-id} ${srcaddr} ${start} ${new-field}",
+		"interface-id srcaddr start new-field\r":                                        "${interface-id} ${srcaddr} ${start} ${new-field}",
 		"eni-0a1b2c3d4e5f60011 10.0.11.50 203.0.113.1 100 1795132800 1795132860 ACCEPT": "", // a record whose first field is a string
-		"2 123456789010 eni-1 - - - - - - - 1 2 - NODATA":                                  "",
+		"2 123456789010 eni-1 - - - - - - - 1 2 - NODATA":                               "",
 		"account_id srcaddr": "", // column names are not a header
 		"":                   "",
 	} {
