@@ -18,6 +18,7 @@ const (
 	metaRoot    = "_flowq/"
 	sourcesDir  = metaRoot + "sources/"   // <sha>.json: one committed source
 	stagingDir  = metaRoot + "staging/"   // <tx>/<n>.staged: chunks before Commit
+	pendingDir  = metaRoot + "pending/"   // <sha>.json: a Commit under way
 	manifestDir = metaRoot + "compact/"   // <partition>/c-<id>.json: what c-<id>.parquet replaced
 	markerDir   = metaRoot + "compacted/" // <partition>/b-<id>.parquet: merged batch files
 	userMetaDir = metaRoot + "meta/"      // PutMeta

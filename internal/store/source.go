@@ -207,6 +207,10 @@ func (w *SourceWriter) Commit(ctx context.Context) (Source, error) {
 	if w.prev != nil {
 		rec.Replaces = w.prev.fileNames()
 	}
+	if err := w.l.be.put(ctx, pendingKey(w.info.ID), nil, false); err != nil {
+		w.abort(ctx)
+		return Source{}, err
+	}
 	if err := w.l.putSourceRecord(ctx, rec, w.prev == nil); err != nil {
 		w.abort(ctx)
 		return Source{}, err

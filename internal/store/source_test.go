@@ -104,6 +104,9 @@ func TestSourceExactlyOnce(t *testing.T) {
 	if len(stagedFiles(t, l.Local())) != 0 {
 		t.Errorf("staging left behind: %v", stagedFiles(t, l.Local()))
 	}
+	if _, err := os.Stat(filepath.Join(l.Local(), pendingDir)); err == nil {
+		t.Error("pending markers left behind")
+	}
 }
 
 // TestSourceInvisibleUntilCommit: chunks staged before Commit are seen by
@@ -172,8 +175,8 @@ func TestSourceInvisibleUntilCommit(t *testing.T) {
 }
 
 // TestCommitCrash stops Commit after its record is written and one chunk
-// moved: the next Sources (or Begin, or Compact) finishes it, and then
-// every reader counts every record once.
+// moved: the next Compact (or Begin of the source, or Sources) finishes
+// it, and then every reader counts every record once.
 func TestCommitCrash(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
@@ -196,13 +199,27 @@ func TestCommitCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &sourceRecord{Source: w.src, State: stateCommitting, Tx: w.tx, Files: w.files}
+	if err := l.be.put(ctx, pendingKey("s"), nil, false); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.putSourceRecord(ctx, rec, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.be.move(ctx, w.files[0].Staged, w.files[0].Key); err != nil {
 		t.Fatal(err)
 	}
-	// Crash. Another ingest of the same source is refused and completes it.
+	// Crash. The next Compact finishes the commit (found by its pending
+	// marker, without reading every source record).
+	if _, err := l.Compact(ctx, CompactOptions{MinFiles: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := l.sourceRecord(ctx, "s"); err != nil || r.State != stateCommitted {
+		t.Fatalf("after Compact: %+v, %v", r, err)
+	}
+	if s := stagedFiles(t, root); len(s) != 0 {
+		t.Errorf("staged chunks left: %v", s)
+	}
+	// Another ingest of the same source is refused.
 	if _, err := l.Begin(ctx, SourceInfo{ID: "s", Name: "again"}); !errors.Is(err, ErrSourceExists) {
 		t.Errorf("Begin after a crashed commit: %v", err)
 	}

@@ -97,8 +97,15 @@ func (l *Lake) finishCommit(ctx context.Context, r *sourceRecord) error {
 		r.Replaces = nil
 	}
 	r.State = stateCommitted
-	return l.putSourceRecord(ctx, r, false)
+	if err := l.putSourceRecord(ctx, r, false); err != nil {
+		return err
+	}
+	return l.be.remove(ctx, []string{pendingKey(r.ID)})
 }
+
+// pendingKey marks a source whose Commit has begun, so that recovery finds
+// interrupted commits without reading every source record.
+func pendingKey(id string) string { return pendingDir + path.Base(sourceKey(id)) }
 
 // records reads every source record, finishing interrupted commits.
 func (l *Lake) records(ctx context.Context) ([]*sourceRecord, error) {
@@ -135,9 +142,32 @@ func (l *Lake) records(ctx context.Context) ([]*sourceRecord, error) {
 // recoverSources finishes interrupted commits and deletes staged chunks
 // that no commit will use (an Abort that did not run: a crash).
 func (l *Lake) recoverSources(ctx context.Context) error {
-	recs, err := l.records(ctx)
-	if err != nil {
+	pending, err := l.be.list(ctx, pendingDir)
+	if err != nil && !errors.Is(err, ErrNotExist) {
 		return err
+	}
+	for _, in := range pending {
+		key := sourcesDir + path.Base(in.key)
+		data, err := l.be.get(ctx, key)
+		if err != nil && !errors.Is(err, ErrNotExist) {
+			return err
+		}
+		r := new(sourceRecord)
+		if err == nil {
+			if err := json.Unmarshal(data, r); err != nil {
+				return fmt.Errorf("source record %s: %w", key, err)
+			}
+		}
+		switch {
+		case r.State == stateCommitting:
+			if err := l.finishCommit(ctx, r); err != nil {
+				return err
+			}
+		case time.Since(in.modified) > orphanAge: // a Commit that failed before its record
+			if err := l.be.remove(ctx, []string{in.key}); err != nil {
+				return err
+			}
+		}
 	}
 	infos, err := l.be.list(ctx, stagingDir)
 	if err != nil && !errors.Is(err, ErrNotExist) {
@@ -149,7 +179,6 @@ func (l *Lake) recoverSources(ctx context.Context) error {
 			stale = append(stale, in.key)
 		}
 	}
-	_ = recs
 	return l.be.remove(ctx, stale)
 }
 

@@ -14,6 +14,7 @@
 //	<root>/_flowq/compacted/<partition>/b-<id>.parquet   empty marker: that batch file was merged
 //	<root>/_flowq/sources/<sha256 of ID>.json       one committed source
 //	<root>/_flowq/staging/<tx>/<n>.staged          a source's chunks before Commit
+//	<root>/_flowq/pending/<sha256 of ID>.json       a Commit under way (for recovery)
 //	<root>/_flowq/meta/<name>                      PutMeta
 //
 // Only flow-log Parquet files live in the partition directories; everything
@@ -42,10 +43,11 @@
 // replaces the earlier version at Commit. Its chunks are staged under
 // _flowq/staging (names no Parquet glob matches) and moved into the
 // partitions by Commit after the source's record is written (state
-// "committing"), so no reader sees any of them before Commit, Abort leaves
-// nothing, and a crash before Commit leaves only staged chunks, deleted
-// by a later Compact once stale. A crash during Commit is finished by the
-// next Begin of that source, Sources or Compact. Batches stored by Write
+// "committing", with a pending marker), so no reader sees any of them
+// before Commit, Abort leaves nothing, and a crash before Commit leaves
+// only staged chunks, deleted by a later Compact once stale. A crash
+// during Commit is finished by the next Compact (which finds it by its
+// pending marker), Begin of that source or Sources. Batches stored by Write
 // (the Lambda) are sources of Kind "batch", found from their footers
 // without any extra request on the write path. RemoveSource removes
 // exactly one source's records, rewriting merged files that also hold
