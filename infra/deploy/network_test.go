@@ -339,6 +339,11 @@ func (m *modes) natInstance(t *testing.T) {
 	if _, ok := net[stacks.NATHookRuleID]; !ok {
 		t.Errorf("the hook's EventBridge rule was not deployed")
 	}
+	// The group's launches and terminations go to the alert topic.
+	pipe := m.physical(t, stacks.Config{Preset: stacks.Presets["tradai"]}.StackID("Pipeline"))
+	if _, ok := pipe[stacks.NATNotifyRuleID]; !ok {
+		t.Errorf("the NAT group's notification rule was not deployed")
+	}
 }
 
 // allocationOf maps an Elastic IP's physical ID (moto reports the address or the
