@@ -196,31 +196,39 @@ func (b *localBackend) openTail(ctx context.Context, key string, _ int64) (reade
 func (b *localBackend) list(_ context.Context, prefix string) ([]objInfo, error) {
 	var out []objInfo
 	start := b.root
-	if prefix != "" {
-		start = b.path(strings.TrimSuffix(prefix, "/"))
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		start = b.path(prefix[:i])
 	}
 	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p != b.root {
-				return nil // removed while walking
+				return nil // removed while walking, or no such prefix
 			}
 			return err
 		}
+		if p == b.root {
+			return nil
+		}
+		rel, err := filepath.Rel(b.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
 		if d.IsDir() {
-			if p != b.root && strings.HasPrefix(d.Name(), ".") {
+			if strings.HasPrefix(d.Name(), ".") ||
+				!strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		if !strings.HasPrefix(key, prefix) {
 			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
 			return nil // removed while walking
 		}
-		rel, err := filepath.Rel(b.root, p)
-		if err != nil {
-			return err
-		}
-		out = append(out, objInfo{key: filepath.ToSlash(rel), size: info.Size(), modified: info.ModTime()})
+		out = append(out, objInfo{key: key, size: info.Size(), modified: info.ModTime()})
 		return nil
 	})
 	if errors.Is(err, fs.ErrNotExist) {

@@ -351,3 +351,25 @@ func TestSourcesOfOldFiles(t *testing.T) {
 		t.Errorf("sources sum to %d (%d unknown), the lake holds %d", sum, unknown, lake)
 	}
 }
+
+// TestListPrefixes: listing the partitions does not walk _flowq/ (source
+// records and markers can be many), and a key prefix that is not a
+// directory selects by prefix.
+func TestListPrefixes(t *testing.T) {
+	ctx := context.Background()
+	l, _, _ := crashLake(t)
+	if _, err := l.Compact(ctx, CompactOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string]string{partitionPrefix: partitionPrefix, manifestDir: manifestDir, markerDir + "year=2026/month=11/day=20/hour=00/b-": markerDir} {
+		infos, err := l.be.list(ctx, prefix)
+		if err != nil || len(infos) == 0 {
+			t.Fatalf("list(%q) = %v, %v", prefix, infos, err)
+		}
+		for _, in := range infos {
+			if !strings.HasPrefix(in.key, want) || !strings.HasPrefix(in.key, prefix) {
+				t.Errorf("list(%q) has %s", prefix, in.key)
+			}
+		}
+	}
+}

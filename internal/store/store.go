@@ -240,10 +240,17 @@ type partScan struct {
 // found under _flowq/compact/<partition>/ (and, in lakes written before
 // they moved there, beside the merged file).
 func (l *Lake) scan(ctx context.Context, filter Filter) ([]*partScan, error) {
-	infos, err := l.be.list(ctx, "")
+	// Two listings: the partitions, and the manifests. The rest of
+	// _flowq/ (sources, markers) can be large and is not listed.
+	infos, err := l.be.list(ctx, partitionPrefix)
 	if err != nil {
 		return nil, err
 	}
+	ms, err := l.be.list(ctx, manifestDir)
+	if err != nil {
+		return nil, err
+	}
+	infos = append(infos, ms...)
 	byPart := map[Partition]*partScan{}
 	var order []*partScan
 	for _, in := range infos {
@@ -340,6 +347,7 @@ func batchName(batchID string, i int) string {
 }
 
 const (
+	partitionPrefix = "year="
 	batchPrefix     = "b-"
 	sourcePrefix    = "s-"
 	compactedPrefix = "c-"
