@@ -25,6 +25,8 @@ import (
 
 	"github.com/flowq/flowq/internal/cwlogs"
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/inventory/ec2query"
+	"github.com/flowq/flowq/internal/inventory/resolve"
 	"github.com/flowq/flowq/internal/pipeline"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -85,7 +87,11 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	eng, err := detect.New(cfg.Detect, newState(cfg, awsCfg), time.Now, detect.WithLogger(log))
+	// With the lake's inventory (internal/inventory/resolve): alerts name
+	// their resources (at most one EC2 call per interface the snapshots
+	// lack), NAT legs are left out, the policy detector runs.
+	eng, err := resolve.Contextual(lake, cfg.Detect, newState(cfg, awsCfg), time.Now,
+		resolve.Options{Logger: log, Refresh: 15 * time.Minute, Lookup: ec2query.New(awsCfg).Lookup}, detect.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +103,7 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 		"watch", fmt.Sprint(cfg.Detect.Watch), "exfil_bytes", cfg.Detect.ExfilBytes, "exfil_budgets", len(cfg.Detect.ExfilBudgets),
 		"window", cfg.Detect.Window.String(), "retention", cfg.Detect.Retention.String(), "detectors", fmt.Sprint(cfg.Detect.Detectors))
 	return &handler{
-		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes, detector: eng,
+		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes, detector: eng.Engine(),
 		dec: cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
 	}, nil
 }
