@@ -47,7 +47,8 @@ type PolicyFinding struct {
 // PolicyJudge judges flows against the rules in force at their time
 // (internal/inventory/resolve implements it from inventory snapshots). It
 // reports false when the flow agrees with the rules or cannot be judged.
-// It must be safe for concurrent use.
+// It must be safe for concurrent use. A judge with a Ready() bool method
+// that reports false is not asked at all (no inventory yet).
 type PolicyJudge interface {
 	Judge(f PolicyFlow) (PolicyFinding, bool)
 }
@@ -108,6 +109,9 @@ type policyAgg struct {
 // Process judges every record of rec and returns the policy alerts that
 // became due, claimed for batchID (see Engine.Process for the contract).
 func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
+	if r, ok := d.judge.(interface{ Ready() bool }); ok && !r.Ready() {
+		return nil, nil // nothing to judge by (no inventory yet)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.scratch.reset()

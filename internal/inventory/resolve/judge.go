@@ -3,6 +3,7 @@ package resolve
 import (
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/inventory"
@@ -76,6 +77,9 @@ func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
 	}
 	return detect.PolicyFinding{}, false
 }
+
+// Ready reports whether any snapshot is there to judge by.
+func (r *Resolver) Ready() bool { return r.index(time.Time{}) != nil }
 
 // groupsAllow reports whether the security groups on the path allowed the
 // flow: at least one checked and none denied.

@@ -7,6 +7,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -90,6 +91,9 @@ func (r *Resolver) index(t time.Time) *inventory.Index {
 		return nil
 	}
 	x, err := r.snaps.AsOf(context.Background(), t)
+	if errors.Is(err, inventory.ErrNoSnapshot) {
+		return nil // never synced: nothing to say
+	}
 	if err != nil {
 		r.mu.Lock()
 		first := !r.snapErr
