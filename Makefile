@@ -14,8 +14,11 @@ all: build
 build: flowq lambda
 
 ## flowq: the CLI (cgo: embeds DuckDB).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+
+## flowq: the CLI (cgo: embeds DuckDB); --version prints $(VERSION).
 flowq:
-	$(GO) build -o $(BIN)/flowq ./cmd/flowq
+	$(GO) build -ldflags='-X main.version=$(VERSION)' -o $(BIN)/flowq ./cmd/flowq
 
 ## lambda: the ingest Lambda for arm64 provided.al2023 (no cgo, no DuckDB).
 lambda:
@@ -23,7 +26,7 @@ lambda:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(LAMBDA_DIR)/bootstrap ./cmd/ingest-lambda
 	@ls -l $(LAMBDA_DIR)/bootstrap | awk '{printf "bootstrap: %.1f MiB\n", $$5/1048576}'
 
-## demo: a day of synthetic traffic for the seed VPC through the whole pipeline.
+## demo: a day of synthetic traffic for the tradai network through the whole pipeline, in ./flowq-demo.
 demo: flowq
 	$(BIN)/flowq demo
 
@@ -40,12 +43,12 @@ test: tools test-go test-race fuzz infra-test
 
 test-go:
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout=30m ./...
 
 # -race on every package without cgo (flowq embeds DuckDB); -short skips the
 # arm64 bootstrap build, which test-go already ran.
 test-race:
-	$(GO) test -count=1 -short -race ./internal/... ./cmd/ingest-lambda/...
+	$(GO) test -count=1 -timeout=30m -short -race ./internal/... ./cmd/ingest-lambda/... ./cmd/nat-hook/...
 
 # A short run of every fuzz target; new findings land in testdata/fuzz.
 fuzz:
@@ -69,4 +72,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf $(BIN) flowlake
+	rm -rf $(BIN) flowlake flowq-demo flowq-demo-report.html
