@@ -184,6 +184,26 @@ func evaluate(x *inventory.Index, q Query, quiet bool) (Result, error) {
 	return res, nil
 }
 
+// GroupsAllow reports whether the security groups of both ends allow q's
+// request (groups the snapshot does not know are not held against it): a
+// quick test before a whole evaluation.
+func GroupsAllow(x *inventory.Index, q Query) bool {
+	if q.Validate() != nil {
+		return false
+	}
+	src, _ := locate(x, q.Src)
+	dst, _ := locate(x, q.Dst)
+	ev := &evaluation{x: x, q: q, src: src, dst: dst, quiet: true, steps: make([]Step, 0, 2)}
+	ev.securityGroups("source security groups, egress", src, dst, true, q.DstPort)
+	ev.securityGroups("destination security groups, ingress", dst, src, false, q.DstPort)
+	for _, s := range ev.steps {
+		if s.Result == Deny {
+			return false
+		}
+	}
+	return true
+}
+
 // decidingAllow names the rule that let an allowed flow in: the
 // destination's security group, else the source's, else the last network
 // ACL or route that allowed it.

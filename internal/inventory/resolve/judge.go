@@ -47,11 +47,10 @@ func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
 		}
 		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true
 	}
-	// Security groups that deny the request itself rule out a finding for
-	// every client port: remember that per conversation.
-	rk := memoKey{x: x, src: f.Src, dst: f.Dst, dstPort: f.DstPort, proto: f.Protocol, rejected: true}
+	// Security groups that deny the request itself rule out a finding (a
+	// quick test: most REJECTs are that).
 	mayReply := q.SrcPort != 0 && q.SrcPort < q.DstPort
-	if !mayReply && r.memo.allowed(rk) {
+	if !mayReply && !policy.GroupsAllow(x, q) {
 		return detect.PolicyFinding{}, false
 	}
 	cands := []policy.Query{q}
@@ -60,13 +59,10 @@ func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
 	if mayReply {
 		cands = append(cands, policy.Query{Src: q.Dst, Dst: q.Src, SrcPort: q.DstPort, DstPort: q.SrcPort, Protocol: q.Protocol})
 	}
-	for i, c := range cands {
+	for _, c := range cands {
 		res, err := policy.Quick(x, c)
 		if err != nil {
 			continue
-		}
-		if i == 0 && !mayReply && groupsDenyRequest(&res) {
-			r.memo.put(rk)
 		}
 		if res.Verdict != policy.Deny || res.Layer != policy.LayerACL || !groupsAllow(&res) {
 			continue
@@ -97,17 +93,6 @@ func groupsAllow(res *policy.Result) bool {
 	return allowed
 }
 
-// groupsDenyRequest reports whether a security group denies the request's
-// own path.
-func groupsDenyRequest(res *policy.Result) bool {
-	for _, s := range res.Steps {
-		if s.Layer == policy.LayerSG && s.Result == policy.Deny && !s.Reply {
-			return true
-		}
-	}
-	return false
-}
-
 // requestAllowed reports whether no check of the request's own path
 // denies it.
 func requestAllowed(res *policy.Result) bool {
@@ -119,14 +104,12 @@ func requestAllowed(res *policy.Result) bool {
 	return true
 }
 
-// memoKey is a conversation judged against one snapshot: ACCEPTed ones
-// whose requests the rules allow, REJECTed ones whose requests the
-// security groups deny.
+// memoKey is an ACCEPTed conversation whose requests the rules allow,
+// judged against one snapshot.
 type memoKey struct {
 	x              *inventory.Index
 	src, dst       netip.Addr
 	dstPort, proto int
-	rejected       bool
 }
 
 // memo remembers conversations (see memoKey); it is emptied when it

@@ -114,4 +114,22 @@ func TestPolicyFindings(t *testing.T) {
 		!strings.Contains(a.Title, "a network ACL drops what the security groups allow") {
 		t.Errorf("acl drop alert: %+v", a)
 	}
+
+	// The private ACL loses its rule for the ALB in zone a and its inbound
+	// ephemeral range (which also admitted 8000): the ALB's requests to the
+	// API are REJECTed though both groups allow them.
+	s = inventory.DemoSnapshot(day)
+	for i := range s.NetworkACLs {
+		if s.NetworkACLs[i].ID == "acl-0private" {
+			s.NetworkACLs[i].Entries = slices.DeleteFunc(s.NetworkACLs[i].Entries, func(e inventory.ACLEntry) bool { return !e.Egress && (e.Number == 100 || e.Number == 130) })
+		}
+	}
+	text = synth.DetectFormat.Header() + "\n" +
+		line("eni-0a1b2c3d4e5f60013", "10.0.1.25", "10.0.12.50", 40000, 8000, "REJECT") +
+		line("eni-0a1b2c3d4e5f60013", "10.0.2.25", "10.0.12.50", 40001, 8000, "ACCEPT")
+	alerts = runPolicy(t, s, text)
+	if len(alerts) != 1 || alerts[0].Src != "10.0.1.25" ||
+		alerts[0].Rule != "network-acl: acl-0private (tradai-private-nacl) ingress rule * deny all from 0.0.0.0/0" {
+		t.Errorf("request dropped by an acl: %+v", alerts)
+	}
 }
