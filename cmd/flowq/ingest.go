@@ -152,7 +152,11 @@ func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error 
 	rep := newIngestReport(a, inputs)
 	defer rep.finish()
 	ro := source.ReadOptions{Format: fm, OnBadLine: rep.badLine, OnWarning: rep.warning, Progress: rep.progress}
-	err = pipe.Ingest(ctx, inputs, pipeline.InputOptions{Read: ro, Workers: f.workers}, rep.input)
+	workers := 1 // files: one at a time, each streamed; log streams: concurrently
+	if _, cwArgs := source.NeedsAWS(args); cwArgs {
+		workers = f.workers
+	}
+	err = pipe.Ingest(ctx, inputs, pipeline.InputOptions{Read: ro, Workers: workers}, rep.input)
 	for _, in := range inputs {
 		in.Close()
 	}

@@ -42,7 +42,7 @@ func ingestDir(t *testing.T, p *Pipeline, args ...string) []InputResult {
 		t.Fatal(err, probs)
 	}
 	var out []InputResult
-	if err := p.Ingest(t.Context(), ins, InputOptions{Workers: 3}, func(r InputResult) error {
+	if err := p.Ingest(t.Context(), ins, InputOptions{Workers: 1}, func(r InputResult) error {
 		out = append(out, r)
 		return nil
 	}); err != nil {
