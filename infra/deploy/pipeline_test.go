@@ -27,7 +27,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/flowq/flowq/infra/iampolicy"
 	"github.com/flowq/flowq/infra/stacks"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -73,6 +75,8 @@ func TestS3Delivery(t *testing.T) {
 	if !strings.HasPrefix(bucket, "flowq-flowlogs-") {
 		t.Errorf("flow-log bucket %q", bucket)
 	}
+
+	t.Run("AlarmsCanPublish", func(t *testing.T) { alarmsCanPublish(t, sns.NewFromConfig(awsCfg), tmpl, res[stacks.AlertTopicID]) })
 
 	// The flow log: the VPC, all traffic, to the bucket, flowq's format.
 	fls, err := m.ec2.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{
@@ -212,6 +216,61 @@ func TestS3Delivery(t *testing.T) {
 		if !strings.HasSuffix(aws.ToString(o.Key), ".parquet") {
 			t.Errorf("partition holds %s: Athena reads every object of a partition", aws.ToString(o.Key))
 		}
+	}
+}
+
+// alarmsCanPublish applies the template's alert-topic policy to the deployed topic
+// as CloudFormation would (moto's CloudFormation skips AWS::SNS::TopicPolicy), reads
+// it back from SNS, and evaluates the stored document: this account's CloudWatch
+// alarms may publish over TLS, the TLS-only deny does not block them, and others may
+// not. Then it publishes to the KMS-encrypted topic.
+func alarmsCanPublish(t *testing.T, c *sns.Client, tmpl template, topic string) {
+	ctx := context.Background()
+	var doc any
+	for _, r := range tmpl.Resources {
+		if r.Type != "AWS::SNS::TopicPolicy" {
+			continue
+		}
+		if ts, _ := r.Properties["Topics"].([]any); len(ts) == 1 && fmt.Sprint(ts[0]) == fmt.Sprint(map[string]any{"Ref": stacks.AlertTopicID}) {
+			doc = r.Properties["PolicyDocument"]
+		}
+	}
+	if doc == nil {
+		t.Fatal("no policy for the alert topic in the template")
+	}
+	vals := iampolicy.Values{"AWS::AccountId": "123456789012", "AWS::Region": modesRegion, "AWS::Partition": "aws", stacks.AlertTopicID: topic}
+	b, err := json.Marshal(vals.ResolveAll(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: &topic, AttributeName: aws.String("Policy"), AttributeValue: aws.String(string(b))}); err != nil {
+		t.Fatalf("SNS refused the topic policy: %v\n%s", err, b)
+	}
+	attrs, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: &topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored map[string]any
+	if err := json.Unmarshal([]byte(attrs.Attributes["Policy"]), &stored); err != nil {
+		t.Fatalf("stored policy %q: %v", attrs.Attributes["Policy"], err)
+	}
+	alarm := "arn:aws:cloudwatch:" + modesRegion + ":123456789012:alarm:FlowqTradaiS3Pipeline-NoRecordsAlarm-1"
+	for _, tc := range []struct {
+		name, service, tls, account, want string
+	}{
+		{"alarm over TLS", "cloudwatch.amazonaws.com", "true", "123456789012", "allow"},
+		{"alarm without TLS", "cloudwatch.amazonaws.com", "false", "123456789012", "deny"},
+		{"another account's alarm", "cloudwatch.amazonaws.com", "true", "210987654321", "implicit deny"},
+		{"another service", "events.amazonaws.com", "true", "123456789012", "implicit deny"},
+	} {
+		r := iampolicy.Request{Service: tc.service, Action: "sns:Publish", Resource: topic,
+			Context: map[string]string{"aws:SecureTransport": tc.tls, "aws:SourceAccount": tc.account, "aws:SourceArn": alarm}}
+		if got := (iampolicy.Values{}).Evaluate(stored, r); got != tc.want {
+			t.Errorf("%s: %s, want %s (stored policy %s)", tc.name, got, tc.want, attrs.Attributes["Policy"])
+		}
+	}
+	if _, err := c.Publish(ctx, &sns.PublishInput{TopicArn: &topic, Subject: aws.String("flowq test"), Message: aws.String("alarm path")}); err != nil {
+		t.Errorf("publish to the alert topic: %v", err)
 	}
 }
 

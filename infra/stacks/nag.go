@@ -57,7 +57,9 @@ var pipelineSuppressions = map[string][]suppression{
 	"IngestFunctionPolicy": {{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::<" + LakeBucketID + ".Arn>/" + LakePrefix + "/*"},
 		reason: "The Lambda stages each source's Parquet objects under flows/_flowq/, copies them to generated hourly keys under flows/ and deletes the staged copies (internal/store); the grant is Get/Put/DeleteObject on the lake prefix only, and TestLeastPrivilege checks each action against the code's calls."},
 		{id: "AwsSolutions-IAM5", appliesTo: []string{`Resource::arn:<AWS::Partition>:s3:::flowq-flowlogs-{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}/AWSLogs/<AWS::AccountId>/vpcflowlogs/*`},
-			reason: "S3 delivery: AWS names each flow-log object itself (AWSLogs/<account>/vpcflowlogs/<region>/<date>/<hour>/...); the Lambda may only s3:GetObject under that prefix of the flow-log bucket, nothing else of it."}},
+			reason: "S3 delivery: AWS names each flow-log object itself (AWSLogs/<account>/vpcflowlogs/<region>/<date>/<hour>/...); the Lambda may only s3:GetObject under that prefix of the flow-log bucket, nothing else of it."},
+		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::*"},
+			reason: "ec2:DescribeNetworkInterfaces (read-only: names in alerts for interfaces the lake's inventory lacks) supports no resource-level permissions; it is the only action on \"*\"."}},
 }
 
 var s3FlowLogVPC7 = suppression{id: "AwsSolutions-VPC7", reason: "With -c flowLogDestination=s3 the VPC's flow log is turned on by the pipeline stack (it needs the pipeline's bucket, whose notifications invoke the ingest Lambda), not by the network stack."}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+
+	"github.com/flowq/flowq/infra/iampolicy"
 )
 
 // s3Context is the S3-delivery variant the tests synthesize (one synth for all of
@@ -26,8 +28,8 @@ const (
 	testStackID  = "arn:aws:cloudformation:us-east-1:123456789012:stack/FlowqTradaiStagingPipeline/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 )
 
-func testIntrinsics() intrinsics {
-	return intrinsics{"AWS::AccountId": testAccount, "AWS::Region": testRegion, "AWS::Partition": "aws", "AWS::StackId": testStackID,
+func testIntrinsics() iampolicy.Values {
+	return iampolicy.Values{"AWS::AccountId": testAccount, "AWS::Region": testRegion, "AWS::Partition": "aws", "AWS::StackId": testStackID,
 		AlertTopicID: testTopicARN, AlertKeyID + ".Arn": "arn:aws:kms:us-east-1:123456789012:key/k"}
 }
 
@@ -59,21 +61,21 @@ func TestTopicPolicyLetsAlarmsPublish(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		req  request
+		req  iampolicy.Request
 		want string
 	}{
-		{"alarm publishes", request{service: "cloudwatch.amazonaws.com", action: "sns:Publish", resource: testTopicARN, context: alarm}, "allow"},
-		{"alarm without TLS", request{service: "cloudwatch.amazonaws.com", action: "sns:Publish", resource: testTopicARN,
-			context: with("aws:SecureTransport", "false")}, "deny"},
-		{"another account's alarm", request{service: "cloudwatch.amazonaws.com", action: "sns:Publish", resource: testTopicARN,
-			context: with("aws:SourceAccount", "210987654321")}, "implicit deny"},
-		{"alarm of another region", request{service: "cloudwatch.amazonaws.com", action: "sns:Publish", resource: testTopicARN,
-			context: with("aws:SourceArn", strings.Replace(testAlarmARN, testRegion, "eu-west-1", 1))}, "implicit deny"},
-		{"another service", request{service: "events.amazonaws.com", action: "sns:Publish", resource: testTopicARN, context: alarm}, "implicit deny"},
-		{"alarm changes the topic", request{service: "cloudwatch.amazonaws.com", action: "sns:SetTopicAttributes", resource: testTopicARN, context: alarm}, "implicit deny"},
+		{"alarm publishes", iampolicy.Request{Service: "cloudwatch.amazonaws.com", Action: "sns:Publish", Resource: testTopicARN, Context: alarm}, "allow"},
+		{"alarm without TLS", iampolicy.Request{Service: "cloudwatch.amazonaws.com", Action: "sns:Publish", Resource: testTopicARN,
+			Context: with("aws:SecureTransport", "false")}, "deny"},
+		{"another account's alarm", iampolicy.Request{Service: "cloudwatch.amazonaws.com", Action: "sns:Publish", Resource: testTopicARN,
+			Context: with("aws:SourceAccount", "210987654321")}, "implicit deny"},
+		{"alarm of another region", iampolicy.Request{Service: "cloudwatch.amazonaws.com", Action: "sns:Publish", Resource: testTopicARN,
+			Context: with("aws:SourceArn", strings.Replace(testAlarmARN, testRegion, "eu-west-1", 1))}, "implicit deny"},
+		{"another service", iampolicy.Request{Service: "events.amazonaws.com", Action: "sns:Publish", Resource: testTopicARN, Context: alarm}, "implicit deny"},
+		{"alarm changes the topic", iampolicy.Request{Service: "cloudwatch.amazonaws.com", Action: "sns:SetTopicAttributes", Resource: testTopicARN, Context: alarm}, "implicit deny"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := in.evaluate(doc, tc.req); got != tc.want {
+			if got := in.Evaluate(doc, tc.req); got != tc.want {
 				b, _ := json.Marshal(doc)
 				t.Errorf("%s; policy %s", got, b)
 			}
@@ -81,9 +83,9 @@ func TestTopicPolicyLetsAlarmsPublish(t *testing.T) {
 	}
 	key := resources(t, tmpl, "AWS::KMS::Key")[AlertKeyID]["KeyPolicy"].(map[string]any)
 	for _, action := range []string{"kms:GenerateDataKey", "kms:Decrypt"} {
-		r := request{service: "cloudwatch.amazonaws.com", action: action, resource: "arn:aws:kms:us-east-1:123456789012:key/k",
-			context: map[string]string{"aws:SourceAccount": testAccount}}
-		if got := in.evaluate(key, r); got != "allow" {
+		r := iampolicy.Request{Service: "cloudwatch.amazonaws.com", Action: action, Resource: "arn:aws:kms:us-east-1:123456789012:key/k",
+			Context: map[string]string{"aws:SourceAccount": testAccount}}
+		if got := in.Evaluate(key, r); got != "allow" {
 			t.Errorf("topic key: CloudWatch %s: %s", action, got)
 		}
 	}
@@ -118,9 +120,9 @@ func TestLogGroupsEncrypted(t *testing.T) {
 			ctx  string
 			want string
 		}{{group, "allow"}, {"arn:aws:logs:" + region + ":210987654321:log-group:y", "implicit deny"}} {
-			r := request{service: "logs." + region + ".amazonaws.com", action: "kms:GenerateDataKey", resource: "k",
-				context: map[string]string{"kms:EncryptionContext:aws:logs:arn": tc.ctx}}
-			if got := in.evaluate(key, r); got != tc.want {
+			r := iampolicy.Request{Service: "logs." + region + ".amazonaws.com", Action: "kms:GenerateDataKey", Resource: "k",
+				Context: map[string]string{"kms:EncryptionContext:aws:logs:arn": tc.ctx}}
+			if got := in.Evaluate(key, r); got != tc.want {
 				t.Errorf("log key for %s: %s, want %s", tc.ctx, got, tc.want)
 			}
 		}
@@ -156,7 +158,7 @@ func TestS3Delivery(t *testing.T) {
 	props := b["Properties"].(map[string]any)
 	in := testIntrinsics()
 	const bucketName = "flowq-flowlogs-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab" // from testStackID
-	diff(t, "bucket name", in.resolve(props["BucketName"]), bucketName)
+	diff(t, "bucket name", in.Resolve(props["BucketName"]), bucketName)
 	diff(t, "encryption", props["BucketEncryption"], map[string]any{"ServerSideEncryptionConfiguration": []any{
 		map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}})
 	lc := asList(props["NotificationConfiguration"].(map[string]any)["LambdaConfigurations"])
@@ -165,7 +167,7 @@ func TestS3Delivery(t *testing.T) {
 	}
 	var rules []string
 	for _, r := range asList(lc[0]["Filter"].(map[string]any)["S3Key"].(map[string]any)["Rules"]) {
-		rules = append(rules, r["Name"].(string)+"="+in.resolve(r["Value"]))
+		rules = append(rules, r["Name"].(string)+"="+in.Resolve(r["Value"]))
 	}
 	diff(t, "notification", []any{lc[0]["Event"], ref(lc[0]["Function"]), rules},
 		[]any{"s3:ObjectCreated:*", IngestFunctionID, []string{"prefix=AWSLogs/" + testAccount + "/vpcflowlogs/", "suffix=.log.parquet"}})
@@ -173,7 +175,7 @@ func TestS3Delivery(t *testing.T) {
 		t.Errorf("bucket does not wait for the Lambda permission: DependsOn %v", b["DependsOn"])
 	}
 	perm := resources(t, tmpl, "AWS::Lambda::Permission")[IngestFromS3ID]
-	diff(t, "permission", []any{perm["Principal"], ref(perm["FunctionName"]), in.resolve(perm["SourceArn"]), ref(perm["SourceAccount"])},
+	diff(t, "permission", []any{perm["Principal"], ref(perm["FunctionName"]), in.Resolve(perm["SourceArn"]), ref(perm["SourceAccount"])},
 		[]any{"s3.amazonaws.com", IngestFunctionID, "arn:aws:s3:::" + bucketName, "AWS::AccountId"})
 	fl := resources(t, tmpl, "AWS::EC2::FlowLog")[S3FlowLogID]
 	diff(t, "flow log", []any{fl["LogDestinationType"], ref(fl["LogDestination"]), fl["LogFormat"], fl["TrafficType"], fl["DestinationOptions"]},
@@ -202,15 +204,15 @@ func TestS3Delivery(t *testing.T) {
 		{"s3:GetObject", obj, "implicit deny"},
 		{"s3:PutObject", "arn:aws:s3:::flowq-flowlogs-x/other/x", "implicit deny"},
 	} {
-		r := request{service: "delivery.logs.amazonaws.com", action: tc.action, resource: tc.resource, context: deliver}
-		if got := in.evaluate(policy, r); got != tc.want {
+		r := iampolicy.Request{Service: "delivery.logs.amazonaws.com", Action: tc.action, Resource: tc.resource, Context: deliver}
+		if got := in.Evaluate(policy, r); got != tc.want {
 			t.Errorf("log delivery %s on %s: %s, want %s", tc.action, tc.resource, got, tc.want)
 		}
 	}
 	var got []string
 	for _, st := range asList(resources(t, tmpl, "AWS::IAM::Policy")[IngestPolicyID]["PolicyDocument"].(map[string]any)["Statement"]) {
 		if st["Sid"] == "FlowLogObjects" {
-			got = append(got, fmt.Sprintf("%v on %s", st["Action"], in.resolve(st["Resource"])))
+			got = append(got, fmt.Sprintf("%v on %s", st["Action"], in.Resolve(st["Resource"])))
 		}
 	}
 	diff(t, "the Lambda's grant on the flow-log bucket", got, []string{"s3:GetObject on arn:aws:s3:::" + bucketName + "/AWSLogs/" + testAccount + "/vpcflowlogs/*"})

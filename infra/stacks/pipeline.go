@@ -198,6 +198,10 @@ func (s *PipelineStack) newIngestFunction(cfg Config, code awslambda.Code, alert
 		{Sid: jsii.String("AlertKey"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{alertKey.KeyArn()}},
 		{Sid: jsii.String("State"), Actions: jsii.Strings("dynamodb:GetItem", "dynamodb:UpdateItem"), Resources: &[]*string{s.StateTable.TableArn()}},
 		{Sid: jsii.String("OnFailure"), Actions: jsii.Strings("sqs:SendMessage"), Resources: &[]*string{s.DLQ.QueueArn()}},
+		// Names in alerts for interfaces the lake's inventory snapshots lack (one call
+		// per interface; internal/inventory/ec2query). Read-only; EC2's Describe
+		// actions support no resource-level permissions.
+		{Sid: jsii.String("Interfaces"), Actions: jsii.Strings("ec2:DescribeNetworkInterfaces"), Resources: jsii.Strings("*")},
 	}
 	s.policy = awsiam.NewPolicy(stack, jsii.String(IngestPolicyID), &awsiam.PolicyProps{Roles: &[]awsiam.IRole{role}})
 	for _, st := range statements {

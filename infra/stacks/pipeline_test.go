@@ -155,6 +155,7 @@ func TestIngestFunction(t *testing.T) {
 				"AlertKey [kms:GenerateDataKey kms:Decrypt] on " + AlertKeyID,
 				"State [dynamodb:GetItem dynamodb:UpdateItem] on " + StateTableID,
 				"OnFailure sqs:SendMessage on " + DeadLetterQueueID,
+				"Interfaces ec2:DescribeNetworkInterfaces on *",
 			}))
 			check(t, func() {
 				tmpl.ResourceCountIs(jstr("AWS::IAM::Policy"), jnum(1))
