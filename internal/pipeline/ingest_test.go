@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,4 +117,59 @@ func TestIngestOnce(t *testing.T) {
 	if err != nil || len(srcs) != 2 {
 		t.Fatalf("sources %+v %v, want 2", srcs, err)
 	}
+}
+
+// failingSources is a lake whose writes fail after some batches.
+type failingSources struct{ after int }
+
+type failingWriter struct {
+	n, after        int
+	aborted, commit bool
+}
+
+func (f *failingSources) Begin(context.Context, source.Info) (SourceWriter, error) {
+	return &failingWriter{after: f.after}, nil
+}
+
+func (w *failingWriter) Write(context.Context, arrow.RecordBatch) error {
+	if w.n++; w.n > w.after {
+		return errors.New("disk full")
+	}
+	return nil
+}
+func (w *failingWriter) Commit(context.Context) error { w.commit = true; return nil }
+func (w *failingWriter) Abort(context.Context) error  { w.aborted = true; return nil }
+
+// TestIngestLakeFails: a lake write failing half-way through an input
+// stops the read, aborts the source and reports a store-stage error.
+func TestIngestLakeFails(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "big.log"), bytes.Repeat(testText(), 2000), 0o644) // 48,000 records
+	var w *failingWriter
+	lake := &failingSources{after: 1}
+	p, err := New(Config{Sources: sourcesFunc(func(ctx context.Context, info source.Info) (SourceWriter, error) {
+		sw, err := lake.Begin(ctx, info)
+		w = sw.(*failingWriter)
+		return sw, err
+	}), BatchSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := ingestDir(t, p, dir)
+	var pe *Error
+	if len(res) != 1 || !errors.As(res[0].Err, &pe) || pe.Stage != StageStore || !strings.Contains(pe.Error(), "disk full") {
+		t.Fatalf("results %+v", res)
+	}
+	if !w.aborted || w.commit {
+		t.Errorf("writer aborted %v, committed %v; want aborted only", w.aborted, w.commit)
+	}
+	if res[0].Stats.Records >= 48000 {
+		t.Errorf("read all %d records after the lake failed", res[0].Stats.Records)
+	}
+}
+
+type sourcesFunc func(context.Context, source.Info) (SourceWriter, error)
+
+func (f sourcesFunc) Begin(ctx context.Context, info source.Info) (SourceWriter, error) {
+	return f(ctx, info)
 }
