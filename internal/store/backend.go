@@ -107,8 +107,8 @@ func (b *localBackend) writeTmp(dst string, data []byte) (string, error) {
 	tmp := filepath.Join(dir, "."+filepath.Base(dst)+"."+hex.EncodeToString(rnd[:])+".tmp")
 	var f *os.File
 	var err error
-	for try := 0; try < 3; try++ { // a concurrent remove may prune the directory
-		if err = os.MkdirAll(dir, 0o755); err != nil {
+	for try := 0; try < 5; try++ { // a concurrent remove may prune the directory
+		if err = mkdirAll(dir); err != nil {
 			return "", err
 		}
 		if f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrNotExist) {
@@ -164,7 +164,7 @@ func (b *localBackend) create(_ context.Context, key string, data []byte) error 
 
 func (b *localBackend) move(_ context.Context, from, to string) error {
 	dst := b.path(to)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := mkdirAll(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	err := os.Rename(b.path(from), dst)
@@ -173,7 +173,7 @@ func (b *localBackend) move(_ context.Context, from, to string) error {
 			break // the source is gone, not the target directory
 		}
 		// A concurrent remove pruned the emptied target directory.
-		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+		if err = mkdirAll(filepath.Dir(dst)); err == nil {
 			err = os.Rename(b.path(from), dst)
 		}
 	}
@@ -246,6 +246,17 @@ func (b *localBackend) remove(_ context.Context, keys []string) error {
 		b.pruneDirs(k)
 	}
 	return errors.Join(errs...)
+}
+
+// mkdirAll is os.MkdirAll that survives a concurrent pruneDirs: another
+// writer's cleanup may remove an emptied parent between MkdirAll creating it
+// and creating the child in it, which fails with "no such file or directory".
+func mkdirAll(dir string) error {
+	err := os.MkdirAll(dir, 0o755)
+	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 8; try++ {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	return err
 }
 
 // pruneDirs removes the directories of key that are now empty, up to the
