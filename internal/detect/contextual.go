@@ -1,11 +1,15 @@
 package detect
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/flowq/flowq/internal/parse"
 )
 
 // Contextual runs an Engine with what an inventory adds: records on NAT
@@ -13,9 +17,10 @@ import (
 // others. Its Process and Ack replace the Engine's; with neither a NAT test
 // nor a policy detector it is the Engine, batch IDs included.
 type Contextual struct {
-	eng    *Engine
-	nat    func(eni string) bool
-	policy *PolicyDetector
+	eng     *Engine
+	nat     func(eni string) bool
+	natList func() []string // every interface nat reports, when known
+	policy  *PolicyDetector
 
 	mu         sync.Mutex
 	natSkipped int64
@@ -28,6 +33,13 @@ func NewContextual(eng *Engine, nat func(eni string) bool, policy *PolicyDetecto
 	return &Contextual{eng: eng, nat: nat, policy: policy}
 }
 
+// WithNATList tells c the whole set of interfaces its nat test reports,
+// so a batch none of them logged skips the record-by-record test.
+func (c *Contextual) WithNATList(list func() []string) *Contextual {
+	c.natList = list
+	return c
+}
+
 // Engine returns the wrapped engine.
 func (c *Contextual) Engine() *Engine { return c.eng }
 
@@ -36,7 +48,11 @@ func (c *Contextual) Engine() *Engine { return c.eng }
 // any record is left out, and the policy detector sees every record as
 // batchID#policy, so each part keeps an ID of its own in State.
 func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
-	runs, skipped := SkipNAT(rec, c.nat)
+	nat := c.nat
+	if c.natList != nil && !mayHoldAny(rec, c.natList()) {
+		nat = nil // no NAT interface's ID occurs in the batch
+	}
+	runs, skipped := SkipNAT(rec, nat)
 	defer func() {
 		for _, r := range runs {
 			r.Release()
@@ -93,4 +109,25 @@ func resourceName(r *Resource) string {
 		return ""
 	}
 	return " (" + r.Name + ")"
+}
+
+// mayHoldAny reports whether rec's interface-id column may hold one of
+// enis: false only when the column is a plain string column whose bytes
+// contain none of them (one fast scan instead of a test per record).
+func mayHoldAny(rec arrow.RecordBatch, enis []string) bool {
+	idx := rec.Schema().FieldIndices(parse.ColInterfaceID)
+	if len(idx) == 0 {
+		return false
+	}
+	a, ok := rec.Column(idx[0]).(*array.String)
+	if !ok {
+		return true
+	}
+	data := a.ValueBytes()
+	for _, e := range enis {
+		if bytes.Contains(data, []byte(e)) {
+			return true
+		}
+	}
+	return false
 }

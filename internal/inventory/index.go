@@ -27,6 +27,7 @@ type Index struct {
 	natByENI    map[string]*NATGateway
 	natHosts    map[string]bool // interfaces of NAT gateways and NAT instances
 	sgMembers   map[string][]netip.Addr
+	natList     []string                     // natHosts' keys
 	aclSorted   map[*NetworkACL][2][]ACLRule // ingress, egress; by rule number
 	prefixes    map[string]netip.Prefix      // every CIDR of the rules, parsed
 }
@@ -142,6 +143,10 @@ func NewIndex(s *Snapshot) *Index {
 			}
 		}
 	}
+	for eni := range x.natHosts {
+		x.natList = append(x.natList, eni)
+	}
+	slices.Sort(x.natList)
 	for i := range s.PrefixLists {
 		x.plByID[s.PrefixLists[i].ID] = &s.PrefixLists[i]
 		for _, c := range s.PrefixLists[i].CIDRs {
@@ -263,6 +268,9 @@ func (x *Index) NATGateway(eni string) *NATGateway { return x.natByENI[eni] }
 // IsNAT reports whether the interface belongs to a NAT gateway or a NAT
 // instance (source/destination check off, or the target of a route).
 func (x *Index) IsNAT(eni string) bool { return x.natHosts[eni] }
+
+// NATInterfaces returns the interfaces IsNAT reports, sorted.
+func (x *Index) NATInterfaces() []string { return x.natList }
 
 // Name returns a human name for an interface: its Name tag, else its
 // instance's Name tag, else its NAT gateway's name or ID; "" if none.

@@ -193,6 +193,15 @@ func (r *Resolver) NAT(eni string) bool {
 	return x != nil && x.IsNAT(eni)
 }
 
+// NATInterfaces returns the interfaces the newest snapshot marks as NAT:
+// every interface NAT reports (it never looks further).
+func (r *Resolver) NATInterfaces() []string {
+	if x := r.index(time.Time{}); x != nil {
+		return x.NATInterfaces()
+	}
+	return nil
+}
+
 // lookup asks Lookup once per key and remembers the answer, found or not,
 // in a bounded cache (oldest out first). Failures are remembered as
 // "none" too: an unreachable API costs one timeout per interface, not one
