@@ -23,17 +23,31 @@ type lakeDB struct {
 }
 
 // openLakeDB opens the lake named by --lake and a DuckDB session over it,
-// restricted to tr. A missing or empty lake is an error that says how to
-// fill it; a range without data is an empty view. Objects of an s3:// lake
-// are cached under $FLOWQ_CACHE (default: the user's cache directory).
+// restricted to tr (see openSession).
 func openLakeDB(ctx context.Context, a *app, tr timeRange) (*lakeDB, error) {
-	lake, err := store.Open(ctx, a.lake, store.Options{})
+	lake, err := openLake(ctx, a)
 	if err != nil {
-		if errors.Is(err, store.ErrNotExist) {
-			return nil, fmt.Errorf("no lake at %s: create one with 'flowq ingest PATH...' or point --lake (or FLOWQ_LAKE) at an existing one", a.lake)
-		}
 		return nil, err
 	}
+	return openSession(ctx, a, lake, tr)
+}
+
+// openLake opens the lake named by --lake. A missing lake is an error that
+// says how to fill it.
+func openLake(ctx context.Context, a *app) (*store.Lake, error) {
+	lake, err := store.Open(ctx, a.lake, store.Options{})
+	if errors.Is(err, store.ErrNotExist) {
+		return nil, fmt.Errorf("no lake at %s: create one with 'flowq ingest PATH...' or point --lake (or FLOWQ_LAKE) at an existing one", a.lake)
+	}
+	return lake, err
+}
+
+// openSession opens a DuckDB session over lake, restricted to tr, with the
+// newest inventory snapshot as tables. An empty lake is an error that says
+// how to fill it; a range without data is an empty view. Objects of an
+// s3:// lake are cached under $FLOWQ_CACHE (default: the user's cache
+// directory).
+func openSession(ctx context.Context, a *app, lake *store.Lake, tr timeRange) (*lakeDB, error) {
 	log := slog.New(slog.DiscardHandler)
 	if a.stderr != nil && a.terminal(a.stderr) {
 		log = slog.New(slog.NewTextHandler(a.stderr, nil)) // download progress

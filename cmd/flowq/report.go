@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowq/flowq/internal/detect"
-	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/report"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -63,23 +63,23 @@ Without --since and --until the report covers the whole lake.`,
 			if err != nil {
 				return err
 			}
-			var alerts alertSource
+			c := report.LakeConfig{Config: report.Config{Top: top, Generated: time.Now()}, Range: tr, Path: out}
 			if !none {
-				alerts = func(ctx context.Context, lake *store.Lake, tr timeRange) ([]detect.Alert, error) {
+				c.Alerts = func(ctx context.Context, lake *store.Lake, tr store.TimeRange) ([]detect.Alert, error) {
 					return report.Detect(ctx, lake, tr, dcfg)
 				}
 			}
-			res, err := writeReport(cmd.Context(), a, tr, out, report.Config{Top: top, Generated: time.Now()}, alerts)
+			res, err := writeReport(cmd.Context(), a, c)
 			if err != nil {
 				return err
 			}
 			plural := "s"
-			if len(res.data.Alerts) == 1 {
+			if len(res.Data.Alerts) == 1 {
 				plural = ""
 			}
 			fmt.Fprintf(a.stderr, "flowq report: %s records, %d alert%s, %s UTC, %s in %.1fs\n",
-				groupDigits(res.data.Summary.Records), len(res.data.Alerts), plural, res.span(), humanBytes(res.size), res.took.Seconds())
-			fmt.Fprintln(a.stdout, res.path)
+				render.Count(res.Data.Summary.Records), len(res.Data.Alerts), plural, res.Span(), render.Bytes(res.Size), res.Took.Seconds())
+			fmt.Fprintln(a.stdout, res.Path)
 			return nil
 		},
 	}
@@ -92,78 +92,25 @@ Without --since and --until the report covers the whole lake.`,
 	return cmd
 }
 
-// reportResult is what writeReport made.
-type reportResult struct {
-	path string
-	size int64
-	took time.Duration
-	data *report.Data
-}
-
-func (r reportResult) span() string {
-	return r.data.Since.Format("2006-01-02 15:04") + " – " + r.data.Until.Format("2006-01-02 15:04")
-}
-
-// alertSource gives the alerts of a report; nil leaves them out.
-type alertSource func(context.Context, *store.Lake, timeRange) ([]detect.Alert, error)
-
-// writeReport builds the report of tr over the lake --lake names and
-// writes it to path (through a temporary file, so a failed run leaves no
-// half page).
-func writeReport(ctx context.Context, a *app, tr timeRange, path string, cfg report.Config, alerts alertSource) (reportResult, error) {
+// writeReport writes the report c asks for of the lake --lake names (see
+// report.WriteLake).
+func writeReport(ctx context.Context, a *app, c report.LakeConfig) (report.File, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	start := time.Now()
-	res := reportResult{path: path}
-	d, err := openLakeDB(ctx, a, tr)
+	lake, err := openLake(ctx, a)
 	if err != nil {
-		return res, err
+		return report.File{Path: c.Path}, err
 	}
-	defer d.Close()
-	in := report.Input{DB: d.DB}
-	if !tr.Since.IsZero() {
-		p, err := openLakeDB(ctx, a, timeRange{Since: tr.Since.Add(-tr.Until.Sub(tr.Since)), Until: tr.Since})
+	c.Lake, c.Source = lake, a.lake
+	c.Open = func(ctx context.Context, tr store.TimeRange) (*sql.DB, func() error, error) {
+		d, err := openSession(ctx, a, lake, tr)
 		if err != nil {
-			return res, err
+			return nil, nil, err
 		}
-		defer p.Close()
-		in.Prev = p.DB
+		return d.DB, d.Close, nil
 	}
-	if alerts != nil {
-		if in.Alerts, err = alerts(ctx, d.Lake, tr); err != nil {
-			return res, err
-		}
-	}
-	if cfg.Names, err = inventoryNames(ctx, d.Lake, tr); err != nil {
-		return res, err
-	}
-	cfg.Since, cfg.Until, cfg.Source = tr.Since, tr.Until, a.lake
-	if res.data, err = report.Build(ctx, in, cfg); err != nil {
-		return res, err
-	}
-	if res.size, err = report.WriteFile(path, res.data); err != nil {
-		return res, err
-	}
-	res.took = time.Since(start)
-	return res, nil
-}
-
-// inventoryNames names hosts and subnets from the lake's inventory
-// snapshot in force at the range's end; nil without one.
-func inventoryNames(ctx context.Context, lake *store.Lake, tr timeRange) (report.Names, error) {
-	arch, err := inventory.OpenArchive(ctx, lake, 1)
-	if err != nil {
-		return nil, err
-	}
-	x, err := arch.AsOf(ctx, tr.Until)
-	if errors.Is(err, inventory.ErrNoSnapshot) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return report.IndexNames(x), nil
+	return report.WriteLake(ctx, c)
 }
 
 // writeDemoReport writes the report of the demo's day beside its lake,
@@ -171,13 +118,14 @@ func inventoryNames(ctx context.Context, lake *store.Lake, tr timeRange) (report
 func writeDemoReport(ctx context.Context, a *app, lake string, day time.Time, raised []detect.Alert) error {
 	da := *a
 	da.lake = lake
-	path := filepath.Join(filepath.Dir(lake), filepath.Base(lake)+"-report.html")
-	tr := timeRange{Since: day, Until: day.Add(24 * time.Hour)}
-	alerts := func(context.Context, *store.Lake, timeRange) ([]detect.Alert, error) { return raised, nil }
-	r, err := writeReport(ctx, &da, tr, path, report.Config{Title: "flowq demo report"}, alerts)
+	c := report.LakeConfig{Config: report.Config{Title: "flowq demo report"},
+		Range:  store.TimeRange{Since: day, Until: day.Add(24 * time.Hour)},
+		Path:   filepath.Join(filepath.Dir(lake), filepath.Base(lake)+"-report.html"),
+		Alerts: func(context.Context, *store.Lake, store.TimeRange) ([]detect.Alert, error) { return raised, nil }}
+	r, err := writeReport(ctx, &da, c)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "\nThe day's report (%s, open it in a browser; it works offline):\n  %s\n", humanBytes(r.size), r.path)
+	fmt.Fprintf(a.stdout, "\nThe day's report (%s, open it in a browser; it works offline):\n  %s\n", render.Bytes(r.Size), r.Path)
 	return nil
 }
