@@ -2,24 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/flowq/flowq/internal/alert"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/pipeline"
-	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/source"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -149,107 +143,22 @@ func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error 
 	if err != nil {
 		return err
 	}
-	rep := newIngestReport(a, inputs)
-	defer rep.finish()
-	ro := source.ReadOptions{Format: fm, OnBadLine: rep.badLine, OnWarning: rep.warning, Progress: rep.progress}
+	rep := pipeline.NewReport(a.stdout, a.stderr, inputs, a.terminal(a.stderr))
+	defer rep.Finish()
 	workers := 1 // files: one at a time, each streamed; log streams: concurrently
 	if _, cwArgs := source.NeedsAWS(args); cwArgs {
 		workers = f.workers
 	}
-	err = pipe.Ingest(ctx, inputs, pipeline.InputOptions{Read: ro, Workers: workers}, rep.input)
+	err = pipe.Ingest(ctx, inputs, pipeline.InputOptions{Read: rep.ReadOptions(fm), Workers: workers}, rep.Input)
 	for _, in := range inputs {
 		in.Close()
 	}
 	if err != nil {
 		return err
 	}
-	rep.summary(lake.URI())
+	rep.Summary(lake.URI())
 	if rep.Rejected > 0 || rep.Stats.BadLines > 0 || len(problems) > 0 {
 		return errRejected
 	}
 	return nil
-}
-
-// ingestReport prints what ingest does: rejected lines (a few, then a
-// summary), failed inputs, progress on a terminal, the totals.
-type ingestReport struct {
-	a      *app
-	mu     sync.Mutex
-	sum    parse.Summary
-	bar    *progressbar.ProgressBar
-	start  time.Time
-	inputs int
-	pipeline.Tally
-}
-
-func newIngestReport(a *app, inputs []*source.Input) *ingestReport {
-	r := &ingestReport{a: a, start: time.Now(), inputs: len(inputs)}
-	var size int64
-	for _, in := range inputs {
-		size += in.Size
-	}
-	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && size > 0 {
-		r.bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("ingest"), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
-	}
-	return r
-}
-
-func (r *ingestReport) badLine(e *parse.LineError) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.sum.Add(e) {
-		fmt.Fprintln(r.a.stderr, e)
-	}
-}
-
-func (r *ingestReport) warning(e *parse.LineError) {
-	fmt.Fprintf(r.a.stderr, "%s:%d: warning: field %s: %s\n", e.File, e.Line, e.Field, e.Detail)
-}
-
-func (r *ingestReport) progress(n int64) {
-	if r.bar != nil {
-		r.bar.Add64(n)
-	}
-}
-
-func (r *ingestReport) input(res pipeline.InputResult) error {
-	r.Add(res)
-	var se *source.Error
-	switch {
-	case errors.As(res.Err, &se): // names the input
-		fmt.Fprintf(r.a.stderr, "flowq: %v; nothing of it was stored\n", res.Err)
-	case res.Err != nil:
-		fmt.Fprintf(r.a.stderr, "flowq: %s: %v; nothing of it was stored\n", res.Info.Name, res.Err)
-	}
-	return nil
-}
-
-func (r *ingestReport) finish() {
-	if r.bar != nil {
-		r.bar.Finish()
-	}
-}
-
-// summary prints the totals.
-func (r *ingestReport) summary(lake string) {
-	r.finish()
-	for _, s := range r.sum.Report(r.Stats.Stats) {
-		fmt.Fprintln(r.a.stderr, "flowq:", s)
-	}
-	st := r.Stats
-	fmt.Fprintf(r.a.stdout, "ingested %d of %d inputs into %s: %s records (%s NODATA, %s SKIPDATA), %s bad lines",
-		r.Stored, r.inputs, lake, render.Count(st.Records), render.Count(st.NoData), render.Count(st.SkipData), render.Count(st.BadLines))
-	for _, x := range []struct {
-		n    int64
-		what string
-	}{{int64(r.Skipped), "already stored"}, {int64(r.Rejected), "rejected"}, {st.Millis, "millisecond timestamps as seconds"}, {int64(r.Alerts), "alerts"}} {
-		if x.n > 0 {
-			fmt.Fprintf(r.a.stdout, ", %s %s", render.Count(x.n), x.what)
-		}
-	}
-	d := time.Since(r.start)
-	fmt.Fprintf(r.a.stdout, "\n  read %s (%s of flow-log text) in %s, %.0f MB/s\n",
-		render.Bytes(st.Stored), render.Bytes(st.Bytes), d.Round(time.Millisecond), float64(st.Bytes)/1e6/max(d.Seconds(), 1e-9))
 }
