@@ -138,20 +138,30 @@ prints their alerts: use it to tune thresholds and scopes before deploying
 them, or to look back at a time range.
 
 Detectors (all on by default, --detectors to choose):
-  exfiltration  bytes per (src, dst) pair in a window > --exfil-bytes;
-                src inside --watch, dst outside (--any-pair: every pair)
+  exfiltration  bytes a (src, dst) pair sends within any span of --window
+                > --exfil-bytes (hopping windows of twice --window, every
+                --window); --exfil-budget adds rules such as 50MB/24h.
+                src inside --watch, dst outside (--any-pair: every pair);
+                replies of a server to its clients are not counted
   reject        REJECT records per source in a window >= --reject-threshold;
                 src inside --watch (or --src); rejects from the internet are
                 counted in the summary, not alerted
   portscan      distinct destination ports per (src, dst) in a window
                 >= --scan-ports, src inside --watch (or --scan-src)
 
+--config FILE reads the detection configuration the Lambda runs with (its
+FLOWQ_CONFIG): YAML whose keys are these flags without dashes, such as
+"exfil-bytes: 5MB" or "allow-src: [10.0.1.10]". Flags given on the command
+line override the file. Over history no record is late: every window is
+kept unless --retention is given.
+
 Each alert is reported once per key per window, with a deterministic id. The
 summary goes to stderr.`,
 		Example: `  flowq detect --since 24h
-  flowq detect --src 10.0.11.0/24 --detectors reject      # the seed's REJECT query
-  flowq detect --any-pair --detectors exfiltration       # the seed's traffic query
-  flowq detect --exfil-bytes 5000000 --window 10m -o json
+  flowq detect --config detect.yaml                       # what the Lambda raises
+  flowq detect --config detect.yaml --exfil-bytes 5MB     # try a threshold
+  flowq detect --src 10.0.11.0/24 --detectors reject      # the reference networks' REJECT query
+  flowq detect --exfil-bytes 5MB --exfil-budget 50MB/24h --window 10m -o json
   flowq detect --since 2026-11-20 --sns arn:aws:sns:us-east-1:123456789012:flowq-alerts`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
