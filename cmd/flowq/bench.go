@@ -56,7 +56,8 @@ Machines are noisy: compare the ratios, which are measured side by side.`,
 			name := fmt.Sprintf("generated (%d records)", records)
 			var data []byte
 			if input != "" {
-				data, err = readAllInput(a, input)
+				src := source.Config{Stdin: a.stdin}
+				data, err = src.ReadText(context.Background(), input)
 				if err != nil {
 					return err
 				}
@@ -87,26 +88,4 @@ Machines are noisy: compare the ratios, which are measured side by side.`,
 	cmd.Flags().IntVar(&rounds, "rounds", 5, "interleaved rounds; the median is reported")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
 	return cmd
-}
-
-func readAllInput(a *app, path string) ([]byte, error) {
-	ctx := context.Background()
-	src := source.Config{Stdin: a.stdin}
-	ins, _, err := src.Expand(ctx, []string{path})
-	if err != nil {
-		return nil, err
-	}
-	if len(ins) != 1 {
-		return nil, fmt.Errorf("%s: not one flow-log file", path)
-	}
-	in, err := ins[0].OpenText(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer in.Close()
-	data, err := io.ReadAll(in)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return data, nil
 }

@@ -79,38 +79,19 @@ field in --format).`,
 	return cmd
 }
 
-// parseFile writes one input's records as JSON Lines.
+// parseFile writes one path's records as JSON Lines.
 func parseFile(a *app, path string, fm *parse.Format, batch int, out *bufio.Writer, sum *parse.Summary) (parse.Stats, error) {
-	ctx := context.Background()
+	report := func(e *parse.LineError) {
+		if sum.Add(e) {
+			fmt.Fprintln(a.stderr, e)
+		}
+	}
+	ro := source.ReadOptions{Format: fm, BatchSize: batch, AnyFormat: true, OnBadLine: report,
+		OnWarning: func(e *parse.LineError) { fmt.Fprintln(a.stderr, "warning:", e) }}
+	var buf []byte
 	src := source.Config{Stdin: a.stdin}
-	ins, _, err := src.Expand(ctx, []string{path})
-	if err != nil {
-		return parse.Stats{}, err
-	}
-	var total parse.Stats
-	for _, in := range ins {
-		report := func(e *parse.LineError) {
-			if sum.Add(e) {
-				fmt.Fprintln(a.stderr, e)
-			}
-		}
-		var buf []byte
-		st, err := in.Read(ctx, source.ReadOptions{Format: fm, BatchSize: batch, AnyFormat: true, OnBadLine: report,
-			OnWarning: func(e *parse.LineError) { fmt.Fprintln(a.stderr, "warning:", e) }}, func(rec arrow.RecordBatch) error {
-			enc := parse.NewEncoder(rec)
-			for i := 0; i < int(rec.NumRows()); i++ {
-				buf = enc.AppendJSON(buf[:0], i)
-				buf = append(buf, '\n')
-				if _, err := out.Write(buf); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		total.Add(st.Stats)
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return src.ReadPath(context.Background(), path, ro, func(rec arrow.RecordBatch) (err error) {
+		buf, err = parse.WriteJSONLines(out, rec, buf)
+		return err
+	})
 }

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"io"
 	"strconv"
 	"unicode/utf8"
 
@@ -41,6 +42,21 @@ func NewEncoder(rec arrow.RecordBatch) *Encoder {
 		e.cols = append(e.cols, cr)
 	}
 	return e
+}
+
+// WriteJSONLines writes every row of rec to w as JSON Lines, one object
+// and a newline per row, using buf as scratch space, which it returns for
+// the next call.
+func WriteJSONLines(w io.Writer, rec arrow.RecordBatch, buf []byte) ([]byte, error) {
+	enc := NewEncoder(rec)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		buf = enc.AppendJSON(buf[:0], i)
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // AppendJSON appends row i as one JSON object (no newline); nulls as null.
