@@ -24,6 +24,9 @@ const (
 const (
 	DefaultNoRecordsMinutes = 30
 	DefaultScanLimitGB      = 10
+	// MaxDetectConfigBytes: Lambda holds 4 KB of environment in all; the other
+	// variables (lake, format, topic, table) take under 1 KB.
+	MaxDetectConfigBytes = 3 << 10
 )
 
 // PipelineConfig is what the context decides about the pipeline.
@@ -74,6 +77,8 @@ func (p *PipelineConfig) fromContext(str func(string) string) error {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("detectConfig: %w", err))
+		} else if len(b) > MaxDetectConfigBytes {
+			errs = append(errs, fmt.Errorf("detectConfig: %s is %d bytes; the Lambda's environment holds 4 KB in all, %d for the document: drop comments and settings left at their defaults", f, len(b), MaxDetectConfigBytes))
 		} else if err := validateDetectConfig(f, b); err != nil {
 			errs = append(errs, fmt.Errorf("detectConfig: %w", err))
 		} else {

@@ -15,6 +15,16 @@ func readFile(t *testing.T, name string) (string, error) {
 	return string(b), nil
 }
 
+// bigConfig writes a valid detection configuration over 3 KB (comments).
+func bigConfig(t *testing.T) string {
+	f := t.TempDir() + "/big.yaml"
+	doc := "exfil-bytes: 2MB\n" + strings.Repeat("# a comment that takes room in Lambda's environment\n", 70)
+	if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestPipelineConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -34,6 +44,7 @@ func TestPipelineConfig(t *testing.T) {
 				"noRecordsMinutes: want 10 to 1440", `athenaScanLimitGB: "x" is not a whole number`}},
 		{"parquet needs s3", map[string]string{"flowLogFileFormat": "parquet"}, PipelineConfig{}, "", []string{"parquet needs -c flowLogDestination=s3"}},
 		{"missing file", map[string]string{"detectConfig": "testdata/none.yaml"}, PipelineConfig{}, "", []string{"detectConfig: open testdata/none.yaml"}},
+		{"too big for Lambda's environment", map[string]string{"detectConfig": bigConfig(t)}, PipelineConfig{}, "", []string{"bytes; the Lambda's environment holds 4 KB in all"}},
 		{"bad env", map[string]string{"env": "Prod-1"}, PipelineConfig{}, "", []string{"env: want 1 to 16 lower-case letters"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
