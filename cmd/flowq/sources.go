@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,38 +83,20 @@ its name as 'flowq sources' shows it (an ambiguous name is refused).`,
 			if err != nil {
 				return err
 			}
-			id, err := resolveSource(srcs, args[0])
-			if err != nil {
-				return err
+			src, err := store.FindSource(srcs, args[0])
+			switch {
+			case errors.Is(err, store.ErrNotExist):
+				return usageError("no source %q in the lake (see flowq sources)", args[0])
+			case err != nil:
+				return usageError("%v (flowq sources -o json)", err)
 			}
 			t0 := time.Now()
-			s, err := lake.RemoveSource(ctx, id)
+			s, err := lake.RemoveSource(ctx, src.ID)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "removed %s records of %s in %s\n", groupDigits(s.Records), s.Name, time.Since(t0).Round(time.Millisecond))
+			fmt.Fprintf(a.stdout, "removed %s records of %s in %s\n", render.Count(s.Records), s.Name, time.Since(t0).Round(time.Millisecond))
 			return nil
 		},
 	}
-}
-
-// resolveSource finds the ID of the source named arg (an ID, or a name
-// only one source has).
-func resolveSource(srcs []store.Source, arg string) (string, error) {
-	var ids []string
-	for _, s := range srcs {
-		if s.ID == arg {
-			return s.ID, nil
-		}
-		if s.Name == arg {
-			ids = append(ids, s.ID)
-		}
-	}
-	switch len(ids) {
-	case 0:
-		return "", usageError("no source %q in the lake (see flowq sources)", arg)
-	case 1:
-		return ids[0], nil
-	}
-	return "", usageError("%d sources are named %q: name one by its ID (flowq sources -o json)", len(ids), arg)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
 )
@@ -194,7 +195,7 @@ func TestEveryReaderCountsOnce(t *testing.T) {
 
 	// rm of a source merged with others, by name; then of a Lambda batch.
 	code, out, errb := runCLI(t, "", nil, "--lake", lake, "sources", "rm", pb)
-	if wantOut := fmt.Sprintf("removed %s records of %s", groupDigits(nb), pb); code != 0 || !strings.HasPrefix(out, wantOut) {
+	if wantOut := fmt.Sprintf("removed %s records of %s", render.Count(nb), pb); code != 0 || !strings.HasPrefix(out, wantOut) {
 		t.Errorf("sources rm: exit %d: %q%s, want %q", code, out, errb, wantOut)
 	}
 	want -= nb
