@@ -65,6 +65,20 @@ var (
 
 var paramTypes = map[string]bool{"int": true, "cidr": true, "ip": true, "string": true}
 
+// ParamSummary renders the query's parameters as "name=default ...", a
+// required one as "name=<type>".
+func (q Query) ParamSummary() string {
+	var parts []string
+	for _, p := range q.Params {
+		if p.Required {
+			parts = append(parts, p.Name+"=<"+p.Type+">")
+		} else {
+			parts = append(parts, p.Name+"="+p.Default)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // List returns every named query, sorted by name.
 func List() []Query {
 	qs, err := load()

@@ -95,3 +95,16 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParamSummary(t *testing.T) {
+	q, err := Get("flows-for-ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := q.ParamSummary(), "ip=<ip> limit=1000"; got != want {
+		t.Errorf("ParamSummary() = %q, want %q", got, want)
+	}
+	if got := (Query{}).ParamSummary(); got != "" {
+		t.Errorf("no params: %q, want empty", got)
+	}
+}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,7 +45,7 @@ lake first, and refuses when it holds files the demo did not write.`,
 			if f := cmd.Flag("lake"); f != nil && f.Changed {
 				c.Lake = a.lake
 			}
-			c.Now, c.Out, c.Width, c.Command = time.Now(), a.stdout, a.terminalWidth(), flowqCommand()
+			c.Now, c.Out, c.Width, c.Command = time.Now(), a.stdout, a.terminalWidth(), demo.CommandName(os.Args[0])
 			if a.terminal(a.stderr) {
 				c.Progress = a.stderr
 			}
@@ -65,12 +63,4 @@ lake first, and refuses when it holds files the demo did not write.`,
 	cmd.Flags().IntVar(&c.Records, "records", 400_000, "ordinary flow-log records in the day (the incidents come on top)")
 	cmd.Flags().Uint64Var(&c.Seed, "seed", 1, "random seed of the traffic")
 	return cmd
-}
-
-// flowqCommand is how the user ran flowq: bin/flowq after make demo.
-func flowqCommand() string {
-	if arg0 := os.Args[0]; filepath.Base(arg0) == "flowq" && strings.Contains(arg0, "/") && !filepath.IsAbs(arg0) {
-		return arg0
-	}
-	return "flowq"
 }

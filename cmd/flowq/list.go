@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +27,7 @@ is required).`,
 			}
 			var rows [][]any
 			for _, q := range queries.List() {
-				rows = append(rows, []any{q.Name, q.Description, paramSummary(q)})
+				rows = append(rows, []any{q.Name, q.Description, q.ParamSummary()})
 			}
 			if err := render.Write(a.stdout, []string{"name", "description", "params"}, rows, oo); err != nil {
 				return err
@@ -41,17 +40,4 @@ is required).`,
 	}
 	addOutputFlag(cmd.Flags(), &output)
 	return cmd
-}
-
-// paramSummary renders a query's parameters as "name=default ...".
-func paramSummary(q queries.Query) string {
-	var parts []string
-	for _, p := range q.Params {
-		if p.Required {
-			parts = append(parts, p.Name+"=<"+p.Type+">")
-		} else {
-			parts = append(parts, p.Name+"="+p.Default)
-		}
-	}
-	return strings.Join(parts, " ")
 }

@@ -70,6 +70,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// CommandName is how the user ran flowq, given the program's first
+// argument: bin/flowq after make demo (a relative path to a flowq binary),
+// else "flowq".
+func CommandName(arg0 string) string {
+	if filepath.Base(arg0) == "flowq" && strings.Contains(arg0, "/") && !filepath.IsAbs(arg0) {
+		return arg0
+	}
+	return "flowq"
+}
+
 // Result is what a run made.
 type Result struct {
 	Lake   string    // absolute path of the lake
