@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/store"
 )
 
@@ -46,8 +47,8 @@ the job first. A Lambda retry of a batch already merged is dropped.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "compacted %d partitions: %d files (%s) into %d (%s), %s rows; %d objects removed in %s\n",
-				res.Partitions, res.Merged, humanBytes(res.BytesIn), len(res.Written), humanBytes(res.BytesOut),
-				groupDigits(res.Rows), res.Removed, time.Since(t0).Round(time.Millisecond))
+				res.Partitions, res.Merged, render.Bytes(res.BytesIn), len(res.Written), render.Bytes(res.BytesOut),
+				render.Count(res.Rows), res.Removed, time.Since(t0).Round(time.Millisecond))
 			return nil
 		},
 	}

@@ -95,9 +95,9 @@ func runIngest(ctx context.Context, a *app, f ingestFlags, args []string) error 
 			return usageError("--format: no ${start}: records could not be placed in time")
 		}
 	}
-	tr, err := store.ParseTimeRange(f.since, f.until, time.Now())
+	tr, err := parseTimeRange(f.since, f.until, time.Now())
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	src := source.Config{Filter: source.Filter{Account: f.account, Region: f.region}, Stdin: a.stdin,
 		Since: tr.Since, Until: tr.Until, Format: fm}

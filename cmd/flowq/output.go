@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/flowq/flowq/internal/lakedb"
 	"github.com/flowq/flowq/internal/render"
 )
 
@@ -58,12 +57,8 @@ func (a *app) terminalWidth() int {
 	return 0
 }
 
-// Shorter names for the formatters other commands use.
-func humanBytes(n int64) string  { return render.Bytes(n) }
-func groupDigits(n int64) string { return render.Count(n) }
-func quoteIdent(s string) string { return lakedb.QuoteIdent(s) }
-
-// writeTable writes rows of text as an aligned table (see render.Write).
+// writeTable writes rows of text as an aligned table (see render.Write),
+// for flowq detect.
 func writeTable(w io.Writer, cols []string, rows [][]string, numeric []bool, width int) {
 	vals := make([][]any, len(rows))
 	for i, r := range rows {

@@ -8,15 +8,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/flowq/flowq/internal/lakedb"
 	"github.com/flowq/flowq/internal/render"
 )
 
 func newQueryCmd(a *app) *cobra.Command {
-	var tf timeFlags
-	var output string
-	var raw bool
+	var rf resultFlags
 	cmd := &cobra.Command{
 		Use:   "query [--since T] [--until T] [-o FORMAT] SQL|-",
 		Short: "Run SQL over the lake's flows view with DuckDB",
@@ -51,15 +50,10 @@ ETag under $FLOWQ_CACHE (default: your user cache directory).`,
   flowq query --since 1h "SELECT to_timestamp(start) AS t, srcaddr, dstaddr, bytes FROM flows ORDER BY bytes DESC LIMIT 5"`,
 		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tr, err := tf.timeRange(time.Now())
+			tr, oo, err := rf.parse(a)
 			if err != nil {
 				return err
 			}
-			oo, err := a.outputOptions(output)
-			if err != nil {
-				return err
-			}
-			oo.Raw = raw
 			q := args[0]
 			if q == "-" {
 				data, err := io.ReadAll(a.stdin)
@@ -74,10 +68,33 @@ ETag under $FLOWQ_CACHE (default: your user cache directory).`,
 			return a.runSQL(cmd.Context(), q, tr, oo)
 		},
 	}
-	addTimeFlags(cmd.Flags(), &tf)
-	addOutputFlag(cmd.Flags(), &output)
-	addRawFlag(cmd.Flags(), &raw)
+	rf.add(cmd.Flags())
 	return cmd
+}
+
+// resultFlags are the flags of a command that runs SQL over the lake:
+// --since, --until, --output, --raw.
+type resultFlags struct {
+	time   timeFlags
+	output string
+	raw    bool
+}
+
+func (f *resultFlags) add(fs *pflag.FlagSet) {
+	addTimeFlags(fs, &f.time)
+	addOutputFlag(fs, &f.output)
+	addRawFlag(fs, &f.raw)
+}
+
+// parse checks the flags: the time range from now, the output options.
+func (f *resultFlags) parse(a *app) (timeRange, outputOptions, error) {
+	tr, err := f.time.timeRange(time.Now())
+	if err != nil {
+		return tr, outputOptions{}, err
+	}
+	oo, err := a.outputOptions(f.output)
+	oo.Raw = f.raw
+	return tr, oo, err
 }
 
 // runSQL runs one statement over the lake in tr and renders the result.

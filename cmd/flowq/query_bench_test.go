@@ -165,3 +165,6 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// quoteIdent quotes a column name for the benchmarks' SQL.
+func quoteIdent(s string) string { return lakedb.QuoteIdent(s) }

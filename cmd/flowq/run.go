@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,10 +10,9 @@ import (
 )
 
 func newRunCmd(a *app) *cobra.Command {
-	var tf timeFlags
-	var output string
+	var rf resultFlags
 	var params []string
-	var printSQL, raw bool
+	var printSQL bool
 	cmd := &cobra.Command{
 		Use:   "run NAME [--param k=v]... [--since T] [--until T] [-o FORMAT]",
 		Short: "Run a named query over the lake",
@@ -49,22 +47,15 @@ partitions. --sql prints the query with its parameters instead of running it.`,
 				fmt.Fprintln(a.stdout, sql)
 				return nil
 			}
-			tr, err := tf.timeRange(time.Now())
+			tr, oo, err := rf.parse(a)
 			if err != nil {
 				return err
 			}
-			oo, err := a.outputOptions(output)
-			if err != nil {
-				return err
-			}
-			oo.Raw = raw
 			return a.runSQL(cmd.Context(), sql, tr, oo)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "query parameter NAME=VALUE (repeatable; see 'flowq list')")
 	cmd.Flags().BoolVar(&printSQL, "sql", false, "print the SQL with its parameters and exit")
-	addTimeFlags(cmd.Flags(), &tf)
-	addOutputFlag(cmd.Flags(), &output)
-	addRawFlag(cmd.Flags(), &raw)
+	rf.add(cmd.Flags())
 	return cmd
 }
