@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"time"
 
@@ -38,9 +37,6 @@ lake first, and refuses when it holds files the demo did not write.`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
 			c.Lake = demo.DefaultLake
 			if f := cmd.Flag("lake"); f != nil && f.Changed {
 				c.Lake = a.lake

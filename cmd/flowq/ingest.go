@@ -65,11 +65,7 @@ line or input was rejected, 2 on a usage error.`,
   flowq ingest --format '${version} ${srcaddr} ${dstaddr} ${bytes} ${start} ${end} ${action} ${log-status}' custom.log`,
 		Args: argsUsage(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			return runIngest(ctx, a, f, args)
+			return runIngest(cmd.Context(), a, f, args)
 		},
 	}
 	fs := cmd.Flags()

@@ -100,9 +100,6 @@ func (f *resultFlags) parse(a *app) (timeRange, outputOptions, error) {
 // runSQL runs one statement over the lake in tr and renders the result.
 // DuckDB's errors come back with the query that caused them.
 func (a *app) runSQL(ctx context.Context, q string, tr timeRange, oo outputOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	d, err := openLakeDB(ctx, a, tr)
 	if err != nil {
 		return err

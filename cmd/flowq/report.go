@@ -95,9 +95,6 @@ Without --since and --until the report covers the whole lake.`,
 // writeReport writes the report c asks for of the lake --lake names (see
 // report.WriteLake).
 func writeReport(ctx context.Context, a *app, c report.LakeConfig) (report.File, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	lake, err := openLake(ctx, a)
 	if err != nil {
 		return report.File{Path: c.Path}, err
