@@ -35,7 +35,7 @@ reach for instead. In the same process and interleaved over several rounds
   duckdb   DuckDB's CSV reader, read_csv(delim=' ', nullstr='-') into a
            table, with all threads
 
-Without --input it generates realistic records for the seed VPC
+Without --input it generates realistic records for the reference network
 (10.0.0.0/16, its six subnets, ALB/ECS/RDS ports, some REJECT and NODATA).
 With --input FILE (plain or .gz) it measures that file; a header line, as in
 files AWS delivers to S3, declares its format. MB/s counts uncompressed text.
@@ -82,7 +82,7 @@ Machines are noisy: compare the ratios, which are measured side by side.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&input, "input", "", "flow-log file to measure (plain or gzip); default: generated seed-VPC traffic")
+	cmd.Flags().StringVar(&input, "input", "", "flow-log file to measure (plain or gzip); default: generated traffic of the reference network")
 	cmd.Flags().IntVar(&records, "records", 1_000_000, "records to generate when no --input is given")
 	cmd.Flags().StringVar(&format, "format", "", "flow-log format in AWS ${field} syntax (default: version 2; a header line in --input overrides)")
 	cmd.Flags().IntVar(&rounds, "rounds", 5, "interleaved rounds; the median is reported")
