@@ -65,7 +65,9 @@ func TestWriteLake(t *testing.T) {
 	}
 
 	c.Path = filepath.Join(t.TempDir(), "failed.html")
-	c.Open = func(context.Context, store.TimeRange) (*sql.DB, func() error, error) { return nil, nil, errors.New("no session") }
+	c.Open = func(context.Context, store.TimeRange) (*sql.DB, func() error, error) {
+		return nil, nil, errors.New("no session")
+	}
 	if _, err := WriteLake(ctx, c); err == nil {
 		t.Error("WriteLake with a failing session: no error")
 	}
