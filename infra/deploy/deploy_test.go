@@ -839,6 +839,13 @@ var templateChecks = map[string]templateCheck{
 			t.Errorf("%s: %v", id, props)
 		}
 	},
+	"AWS::Logs::MetricFilter": func(t *testing.T, d *deployment, props map[string]any, id string) {
+		mts, _ := props["MetricTransformations"].([]any)
+		mt, _ := mts[0].(map[string]any)
+		if refOf(props["LogGroupName"]) != stacks.IngestLogGroupID || !strings.HasPrefix(fmt.Sprint(mt["MetricNamespace"]), "flowq/") {
+			t.Errorf("%s: %v", id, props)
+		}
+	},
 	"AWS::CloudWatch::Dashboard": func(t *testing.T, d *deployment, props map[string]any, id string) {
 		b, _ := json.Marshal(props["DashboardBody"])
 		for _, m := range []string{"Records", "LateRecords", "ApproximateNumberOfMessagesVisible"} {

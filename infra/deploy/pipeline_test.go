@@ -154,7 +154,7 @@ func TestS3Delivery(t *testing.T) {
 	for k, v := range fn.Environment.Variables {
 		env[k] = v
 	}
-	resp := runLambda(t, env, endpoint, fnName, event)
+	resp, logs := runLambda(t, env, endpoint, fnName, event)
 	var sum struct {
 		Input    string `json:"input"`
 		Records  int64  `json:"records"`
@@ -165,6 +165,7 @@ func TestS3Delivery(t *testing.T) {
 		t.Fatalf("response %s: %v", resp, err)
 	}
 	diff(t, "invocation", []any{sum.Input, sum.Records, sum.BadLines}, []any{"s3", int64(len(recs)), int64(0)})
+	checkMetricFilters(t, tmpl, logs, map[string]float64{"Records": float64(len(recs)), "LateRecords": 0})
 
 	// The lake, read back through its own reader: one source named after the object,
 	// holding exactly the records written.
@@ -402,7 +403,7 @@ func s3Event(bucket, key string, size int64, etag string, at time.Time) []byte {
 // built, but for the local OS and CPU), runs it against a local Lambda runtime API
 // with the deployed function's environment pointed at moto, hands it event, and
 // returns its response.
-func runLambda(t *testing.T, env map[string]string, endpoint, fnName string, event []byte) []byte {
+func runLambda(t *testing.T, env map[string]string, endpoint, fnName string, event []byte) ([]byte, []byte) {
 	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
@@ -475,9 +476,76 @@ func runLambda(t *testing.T, env map[string]string, endpoint, fnName string, eve
 			t.Fatalf("the function failed: %s\n%s", r.body, logs.String())
 		}
 		t.Logf("function log:\n%s", logs.String())
-		return r.body
+		return r.body, logs.Bytes()
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("no response from the function in 3 minutes:\n%s", logs.String())
 	}
-	return nil
+	return nil, nil
+}
+
+// checkMetricFilters applies the template's metric filters (moto's CloudWatch Logs
+// runs none) to the lines the function printed: each filter's pattern, of the form
+// { $.a.b[0].c = "v" }, must match exactly one line (the invocation's metrics), and
+// its value ($.Field) must be there with the count wanted.
+func checkMetricFilters(t *testing.T, tmpl template, logs []byte, want map[string]float64) {
+	t.Helper()
+	n := 0
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::Logs::MetricFilter" {
+			continue
+		}
+		n++
+		pattern := fmt.Sprint(r.Properties["FilterPattern"])
+		sel, val, ok := strings.Cut(strings.Trim(pattern, "{} "), " = ")
+		if !ok || !strings.HasPrefix(sel, "$.") {
+			t.Errorf("%s: pattern %q is not { $.selector = value }", id, pattern)
+			continue
+		}
+		mt := r.Properties["MetricTransformations"].([]any)[0].(map[string]any)
+		field := strings.TrimPrefix(fmt.Sprint(mt["MetricValue"]), "$.")
+		var matched []map[string]any
+		for _, line := range bytes.Split(logs, []byte("\n")) {
+			var doc map[string]any
+			if json.Unmarshal(line, &doc) != nil {
+				continue
+			}
+			if v, ok := jsonPath(doc, strings.TrimPrefix(sel, "$.")); ok && fmt.Sprint(v) == strings.Trim(val, `"`) {
+				matched = append(matched, doc)
+			}
+		}
+		if len(matched) != 1 {
+			t.Errorf("%s: %s matches %d lines of the function's log, want 1", id, pattern, len(matched))
+			continue
+		}
+		if got, ok := matched[0][field].(float64); !ok || got != want[fmt.Sprint(mt["MetricName"])] {
+			t.Errorf("%s: %s = %v in the matched line, want %v", id, mt["MetricValue"], matched[0][field], want[fmt.Sprint(mt["MetricName"])])
+		}
+	}
+	if n != len(want) {
+		t.Errorf("%d metric filters in the template, want %d", n, len(want))
+	}
+}
+
+// jsonPath follows a.b[0].c through decoded JSON.
+func jsonPath(v any, path string) (any, bool) {
+	for _, part := range strings.Split(path, ".") {
+		name, idx, indexed := strings.Cut(part, "[")
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[name]; !ok {
+			return nil, false
+		}
+		if indexed {
+			var i int
+			fmt.Sscanf(idx, "%d]", &i)
+			l, ok := v.([]any)
+			if !ok || i >= len(l) {
+				return nil, false
+			}
+			v = l[i]
+		}
+	}
+	return v, true
 }

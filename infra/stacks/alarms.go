@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -37,6 +38,33 @@ func flowqMetric(cfg Config, name, stat string, period float64) awscloudwatch.Me
 		DimensionsMap: &map[string]*string{MetricsDimension: jsii.String(metricsInput(cfg))},
 		Statistic:     jsii.String(stat), Period: awscdk.Duration_Minutes(jsii.Number(period)),
 	})
+}
+
+// CopyMetricsNamespace is the namespace of this copy's own record counts:
+// flowq/<pipeline stack name>.
+func CopyMetricsNamespace(stack awscdk.Stack) string { return "flowq/" + *stack.StackName() }
+
+// copyMetric is one of the Lambda's EMF values (Records, LateRecords) counted by a
+// metric filter on this copy's own log group, in CopyMetricsNamespace. The EMF
+// metrics themselves are dimensioned by input kind only, so copies under different
+// -c env in one account and region would see each other's; these cannot.
+func copyMetric(s *PipelineStack, field string, period float64) awscloudwatch.Metric {
+	if s.copyMetrics == nil {
+		s.copyMetrics = map[string]awscloudwatch.Metric{}
+	}
+	if _, ok := s.copyMetrics[field]; !ok {
+		awslogs.NewMetricFilter(s.Stack, jsii.String(field+"MetricFilter"), &awslogs.MetricFilterProps{
+			LogGroup: s.fnLogs,
+			// The EMF line of each invocation (cmd/ingest-lambda/emf.go).
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $._aws.CloudWatchMetrics[0].Namespace = "` + MetricsNamespace + `" }`)),
+			MetricNamespace: jsii.String(CopyMetricsNamespace(s.Stack)), MetricName: jsii.String(field),
+			MetricValue: jsii.String("$." + field), Unit: awscloudwatch.Unit_COUNT,
+		})
+		s.copyMetrics[field] = awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(CopyMetricsNamespace(s.Stack)), MetricName: jsii.String(field), Statistic: jsii.String("Sum"),
+		})
+	}
+	return s.copyMetrics[field].With(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(period))})
 }
 
 // allowAlarmsToPublish lets CloudWatch alarms of this account and region publish to
@@ -89,9 +117,9 @@ func newAlarms(s *PipelineStack, cfg Config) {
 				Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
 			}), 1, ge, quiet},
 		{"LateRecordsAlarm", "flow-log records arrived older than the detectors' state retention: they are in the lake but were not checked for alerts",
-			flowqMetric(cfg, LateRecordsName, "Sum", 5), 1, ge, quiet},
+			copyMetric(s, LateRecordsName, 5), 1, ge, quiet},
 		{"NoRecordsAlarm", fmt.Sprintf("no flow-log record was ingested for %d minutes: flow logs, delivery or the Lambda stopped (-c noRecordsMinutes)", n),
-			flowqMetric(cfg, "Records", "Sum", float64(n)), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+			copyMetric(s, "Records", float64(n)), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 			awscloudwatch.TreatMissingData_BREACHING},
 	}
 	action := awscloudwatchactions.NewSnsAction(s.Topic)

@@ -28,13 +28,16 @@ func newDashboard(s *PipelineStack, cfg Config) {
 	db := awscloudwatch.NewDashboard(s.Stack, jsii.String(DashboardID), &awscloudwatch.DashboardProps{
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(24)),
 	})
+	copySum := func(name, label string) awscloudwatch.IMetric {
+		return copyMetric(s, name, 5).With(&awscloudwatch.MetricOptions{Label: jsii.String(label)})
+	}
 	db.AddWidgets(
-		graph("Records ingested", sum("Records", "records")),
+		graph("Records ingested", copySum("Records", "records")),
 		graph("Flow-log bytes read", sum("Bytes", "bytes")),
 		graph("Alerts raised", sum("Alerts", "alerts")),
 	)
 	db.AddWidgets(
-		graph("Late records and bad lines", sum(LateRecordsName, "late records"), sum("BadLines", "bad lines")),
+		graph("Late records and bad lines", copySum(LateRecordsName, "late records"), sum("BadLines", "bad lines")),
 		graph("Lambda errors and throttles",
 			s.Function.MetricErrors(five(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String("errors")})),
 			s.Function.MetricThrottles(five(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String("throttles")}))),

@@ -299,7 +299,8 @@ func TestDashboard(t *testing.T) {
 	for _, d = range ds {
 	}
 	body := flat(d["DashboardBody"])
-	for _, m := range []string{`"flowq","Records","Input","cloudwatch-logs"`, `"Bytes"`, `"Alerts"`, `"LateRecords"`, `"BadLines"`,
+	for _, m := range []string{`"flowq/FlowqTradaiPipeline","Records"`, `"flowq/FlowqTradaiPipeline","LateRecords"`,
+		`"flowq","Bytes","Input","cloudwatch-logs"`, `"Alerts"`, `"BadLines"`,
 		`"AWS/Lambda","Errors"`, `"AWS/Lambda","Throttles"`, `"AWS/Lambda","Duration"`, `"AsyncEventAge"`,
 		`"AWS/SQS","ApproximateNumberOfMessagesVisible"`} {
 		if !strings.Contains(body, m) {

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -42,6 +43,8 @@ type PipelineStack struct {
 	FlowLogBucket awss3.CfnBucket // S3 delivery only
 	policy        awsiam.Policy   // the Lambda's policy; delivery adds its read grant
 	accessLogs    awss3.Bucket    // server access logs of the stack's buckets
+	fnLogs        awslogs.LogGroup
+	copyMetrics   map[string]awscloudwatch.Metric // see copyMetric
 }
 
 // Pinned logical IDs of the pipeline's stateful resources.
@@ -182,6 +185,7 @@ func (s *PipelineStack) newIngestFunction(cfg Config, code awslambda.Code, alert
 		EncryptionKey: LogKey(stack),
 	})
 	pin(fnLogs, IngestLogGroupID)
+	s.fnLogs = fnLogs
 	role := awsiam.NewRole(stack, jsii.String("IngestFunctionRole"), &awsiam.RoleProps{
 		Description: jsii.String("flowq ingest Lambda"),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),

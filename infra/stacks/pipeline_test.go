@@ -227,17 +227,17 @@ func exportOf(t *testing.T, network assertions.Template, logicalID, attr string)
 func TestAlarms(t *testing.T) {
 	for _, tc := range []struct {
 		ctx        map[string]string
-		input      string
+		copy       string // the copy's own metrics namespace
 		noRecordsS string
 	}{
-		{nil, "cloudwatch-logs", "1800"},
-		{map[string]string{"flowLogDestination": "s3", "noRecordsMinutes": "90"}, "s3", "5400"},
+		{nil, "flowq/FlowqTradaiPipeline", "1800"},
+		{s3Context, "flowq/FlowqTradaiStagingPipeline", "5400"},
 	} {
-		t.Run(tc.input, func(t *testing.T) {
+		t.Run(tc.copy, func(t *testing.T) {
 			tmpl := synth(t, "tradai", tc.ctx).pipeline
 			var got []string
 			for _, p := range resources(t, tmpl, "AWS::CloudWatch::Alarm") {
-				dims := asList(p["Dimensions"])
+				dims := append(asList(p["Dimensions"]), map[string]any{"Value": "-"})
 				op := map[string]string{"GreaterThanOrEqualToThreshold": ">=", "LessThanThreshold": "<"}[p["ComparisonOperator"].(string)]
 				got = append(got, fmt.Sprintf("%s/%s %s%s%v per %vs on %s missing=%s -> %s ok-> %s", p["Namespace"], p["MetricName"], p["Statistic"],
 					op, p["Threshold"], p["Period"], ref(dims[0]["Value"]), p["TreatMissingData"],
@@ -251,8 +251,21 @@ func TestAlarms(t *testing.T) {
 				"AWS/Lambda/Errors Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/Throttles Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum>=1 per 300s on " + DeadLetterQueueID + " missing=notBreaching" + to,
-				"flowq/LateRecords Sum>=1 per 300s on " + tc.input + " missing=notBreaching" + to,
-				"flowq/Records Sum<1 per " + tc.noRecordsS + "s on " + tc.input + " missing=breaching" + to,
+				tc.copy + "/LateRecords Sum>=1 per 300s on - missing=notBreaching" + to,
+				tc.copy + "/Records Sum<1 per " + tc.noRecordsS + "s on - missing=breaching" + to,
+			})
+			// The copy's own counts come from the EMF lines in its own log group, so
+			// copies under different -c env never see each other's records.
+			var filters []string
+			for _, f := range resources(t, tmpl, "AWS::Logs::MetricFilter") {
+				mt := asList(f["MetricTransformations"])[0]
+				filters = append(filters, fmt.Sprintf("%s on %s: %s/%s = %s", f["FilterPattern"], ref(f["LogGroupName"]),
+					mt["MetricNamespace"], mt["MetricName"], mt["MetricValue"]))
+			}
+			pattern := `{ $._aws.CloudWatchMetrics[0].Namespace = "flowq" }`
+			diff(t, "metric filters", sorted(filters), []string{
+				pattern + " on " + IngestLogGroupID + ": " + tc.copy + "/LateRecords = $.LateRecords",
+				pattern + " on " + IngestLogGroupID + ": " + tc.copy + "/Records = $.Records",
 			})
 		})
 	}
