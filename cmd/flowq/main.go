@@ -138,7 +138,7 @@ rejected some input lines (reported as FILE:LINE: reason); 2 usage error
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 			}
-			return usageError("%s\nRun 'flowq --help' for usage.", msg)
+			return usageHint(cmd, errors.New(msg))
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -148,9 +148,7 @@ rejected some input lines (reported as FILE:LINE: reason); 2 usage error
 		lakeDefault = "./flowlake"
 	}
 	root.PersistentFlags().StringVar(&a.lake, "lake", lakeDefault, "lake location: a directory or s3://bucket/prefix (env FLOWQ_LAKE)")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
-	})
+	root.SetFlagErrorFunc(usageHint)
 	for _, sub := range commands(a) {
 		root.AddCommand(sub)
 	}
@@ -176,12 +174,17 @@ func commands(a *app) []*cobra.Command {
 	}
 }
 
-// exactArgs and friends turn cobra's argument errors into usage errors.
+// argsUsage turns cobra's argument errors into usage errors.
 func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := v(cmd, args); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
+			return usageHint(cmd, err)
 		}
 		return nil
 	}
+}
+
+// usageHint makes err a usage error that says where cmd's help is.
+func usageHint(cmd *cobra.Command, err error) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
 }
