@@ -250,11 +250,12 @@ func (b *localBackend) remove(_ context.Context, keys []string) error {
 
 // mkdirAll is os.MkdirAll that survives a concurrent pruneDirs: another
 // writer's cleanup may remove an emptied parent between MkdirAll creating it
-// and creating the child in it, which fails with "no such file or directory".
+// and creating the child in it, which fails with "no such file or directory",
+// or between another writer's Mkdir of it and MkdirAll's check ("file exists").
 func mkdirAll(dir string) error {
 	err := os.MkdirAll(dir, 0o755)
-	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 8; try++ {
-		err = os.MkdirAll(dir, 0o755)
+	for try := 0; (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist)) && try < 8; try++ {
+		err = os.MkdirAll(dir, 0o755) // ErrExist: made by another writer, then pruned again
 	}
 	return err
 }
