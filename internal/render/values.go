@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/duckdb/duckdb-go/v2"
 )
 
 // Bytes formats a byte count with decimal (SI) units, as alerts and
@@ -56,10 +54,18 @@ const TimeLayout = "2006-01-02 15:04:05"
 
 func isNumber(v any) bool {
 	switch v.(type) {
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, *big.Int, duckdb.Decimal:
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, *big.Int, decimal:
 		return true
 	}
 	return false
+}
+
+// decimal is DuckDB's DECIMAL as database/sql scans it (duckdb.Decimal),
+// matched by its methods so that render links no DuckDB: the cgo-free
+// Lambda uses render through internal/pipeline.
+type decimal interface {
+	Float64() float64
+	String() string
 }
 
 // plainText renders a value exactly, as CSV and Markdown show it.
@@ -175,7 +181,7 @@ func appendJSONValue(dst []byte, v any) []byte {
 		return strconv.AppendBool(dst, x)
 	case *big.Int:
 		return append(dst, x.String()...)
-	case duckdb.Decimal:
+	case decimal:
 		return append(dst, x.String()...)
 	case uint64:
 		return strconv.AppendUint(dst, x, 10)
