@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/render"
 )
 
 // Sink delivers alerts. Send returns only when every alert was delivered,
@@ -69,7 +70,7 @@ func (s text) Send(_ context.Context, alerts []detect.Alert) error {
 		a := &alerts[i]
 		fmt.Fprintf(&b, "%s  %-6s  %s\n", a.WindowStart.UTC().Format(timeFmt), strings.ToUpper(a.Severity), a.Title)
 		fmt.Fprintf(&b, "    window %s..%s  %s in %d records, %d packets  first %s last %s  id %s\n",
-			a.WindowStart.UTC().Format(timeFmt), a.WindowEnd.UTC().Format("15:04"), detect.FormatBytes(a.Bytes), a.Count, a.Packets,
+			a.WindowStart.UTC().Format(timeFmt), a.WindowEnd.UTC().Format("15:04"), render.Bytes(a.Bytes), a.Count, a.Packets,
 			a.FirstSeen.UTC().Format("15:04:05"), a.LastSeen.UTC().Format("15:04:05"), a.ID)
 		if len(a.Ports) > 0 {
 			fmt.Fprintf(&b, "    ports %s\n", joinInts(a.Ports, 20))
@@ -90,7 +91,7 @@ func (s text) Send(_ context.Context, alerts []detect.Alert) error {
 		}
 		for _, e := range a.Evidence {
 			fmt.Fprintf(&b, "    %s %s:%d -> %s:%d proto %d %s %d pkts %s %s\n", e.Start.UTC().Format("15:04:05"),
-				e.Src, e.SrcPort, e.Dst, e.DstPort, e.Protocol, detect.FormatBytes(e.Bytes), e.Packets, e.Action, e.ENI)
+				e.Src, e.SrcPort, e.Dst, e.DstPort, e.Protocol, render.Bytes(e.Bytes), e.Packets, e.Action, e.ENI)
 		}
 		if a.EvidenceMore > 0 {
 			fmt.Fprintf(&b, "    +%d more\n", a.EvidenceMore)

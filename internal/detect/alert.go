@@ -4,9 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowq/flowq/internal/render"
 )
 
 // Alert is one finding: a key (detector, src, dst) that crossed its
@@ -102,7 +103,7 @@ func title(a *Alert) string {
 	b.WriteString(resourceName(a.SrcResource))
 	switch a.Detector {
 	case Exfiltration:
-		fmt.Fprintf(&b, " -> %s%s %s", a.Dst, resourceName(a.DstResource), FormatBytes(a.Bytes))
+		fmt.Fprintf(&b, " -> %s%s %s", a.Dst, resourceName(a.DstResource), render.Bytes(a.Bytes))
 	case Reject:
 		fmt.Fprintf(&b, " %d rejected", a.Count)
 		if len(a.Dsts) == 1 {
@@ -112,25 +113,4 @@ func title(a *Alert) string {
 		fmt.Fprintf(&b, " -> %s%s %d ports", a.Dst, resourceName(a.DstResource), len(a.Ports))
 	}
 	return b.String()
-}
-
-// FormatBytes renders a byte count in decimal units as people read them in
-// alerts: 999 B, 1.4 MB, 12 GB.
-func FormatBytes(n int64) string {
-	const units = "kMGTPE"
-	if n < 1000 && n > -1000 {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	f := float64(n)
-	i := -1
-	for (f >= 999.95 || f <= -999.95) && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	s := strconv.FormatFloat(f, 'f', 1, 64)
-	if f >= 100 || f <= -100 {
-		s = strconv.FormatFloat(f, 'f', 0, 64)
-	}
-	s = strings.TrimSuffix(s, ".0")
-	return s + " " + string(units[i]) + "B"
 }

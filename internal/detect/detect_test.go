@@ -76,11 +76,6 @@ func TestParseHelpers(t *testing.T) {
 	if err != nil || fmt.Sprint(pfx) != "[10.0.11.0/24 2001:db8::1/128 10.1.0.0/16]" {
 		t.Errorf("ParsePrefixes = %v, %v", pfx, err)
 	}
-	for n, want := range map[int64]string{999: "999 B", 1_000_000: "1 MB", 1_000_001: "1 MB", 1_400_000: "1.4 MB", 999_999: "1 MB", 12_345_678_901: "12.3 GB"} {
-		if got := detect.FormatBytes(n); got != want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
 }
 
 // poison overwrites buffers when they are freed, as a recycling allocator

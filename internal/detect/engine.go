@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/flowq/flowq/internal/render"
 )
 
 // Summary counts what an Engine has seen. Every moving thing has a counter.
@@ -106,7 +107,7 @@ func New(cfg Config, st State, now func() time.Time, opts ...Option) (*Engine, e
 	}
 	for _, r := range cfg.ExfilRules() {
 		e.rules = append(e.rules, exfilRule{bytes: r.Bytes, win: int64(r.Window / time.Second),
-			text: FormatBytes(r.Bytes) + " in " + shortDuration(r.Window)})
+			text: render.Bytes(r.Bytes) + " in " + shortDuration(r.Window)})
 	}
 	for _, o := range opts {
 		o(e)

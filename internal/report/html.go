@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/render"
 )
 
 // Assets are the page's template, style and script, and the vendored
@@ -126,7 +126,7 @@ func holds(d *Data) []string {
 	}
 	out := []string{fmt.Sprintf("%s records from %s interfaces, first %s, last %s UTC: %s OK, %s NODATA, %s SKIPDATA; %s accepted, %s rejected; %s in %s packets.",
 		group(s.Records), group(s.Interfaces), unixUTC(s.First), unixUTC(s.Last), group(s.OK), group(s.NoData), group(s.SkipData),
-		group(s.Accepted), group(s.Rejected), detect.FormatBytes(s.Bytes), group(s.Packets))}
+		group(s.Accepted), group(s.Rejected), render.Bytes(s.Bytes), group(s.Packets))}
 	var vs []string
 	for _, v := range s.Versions {
 		if v == 0 {
@@ -151,7 +151,7 @@ func holds(d *Data) []string {
 
 func unixUTC(t int64) string { return time.Unix(t, 0).UTC().Format("2006-01-02 15:04:05") }
 
-func bytesCell(n int64) tcell { return tcell{Text: detect.FormatBytes(n), Sort: fmt.Sprint(n)} }
+func bytesCell(n int64) tcell { return tcell{Text: render.Bytes(n), Sort: fmt.Sprint(n)} }
 func numCell(n int64) tcell   { return tcell{Text: group(n), Sort: fmt.Sprint(n)} }
 func textCell(s string) tcell { return tcell{Text: s} }
 func timeCell(t int64) tcell {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/render"
 )
 
 // sections lays out every chart with its table, in page order, and the
@@ -144,7 +145,7 @@ func pairsSection(d *Data) section {
 	}
 	return section{ID: "pairs", Title: fmt.Sprintf("Top %d talker pairs (bytes, whole range)", len(d.Pairs)), Table: t,
 		Note: "Bytes as logged: a flow between two logged interfaces is counted by each.",
-		SVG:  bars(rows, []string{colBlue}, detect.FormatBytes)}
+		SVG:  bars(rows, []string{colBlue}, render.Bytes)}
 }
 
 func hostsSection(d *Data) section {
@@ -155,7 +156,7 @@ func hostsSection(d *Data) section {
 		rows = append(rows, barRow{label: named(h.Addr, h.Name), parts: []int64{h.Sent, h.Received}})
 	}
 	return section{ID: "hosts", Title: fmt.Sprintf("Top %d hosts (bytes sent and received, whole range)", len(d.Hosts)), Table: t,
-		Note: "Blue: sent; orange: received.", SVG: bars(rows, []string{colBlue, colOrange}, detect.FormatBytes)}
+		Note: "Blue: sent; orange: received.", SVG: bars(rows, []string{colBlue, colOrange}, render.Bytes)}
 }
 
 func sankeySection(d *Data) section {
@@ -207,7 +208,7 @@ func evidence(a detect.Alert) template.HTML {
 	for _, e := range a.Evidence {
 		fmt.Fprintf(&b, `<tr><td>%s</td><td>%s</td><td>%s:%d</td><td>%s:%d</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
 			e.Start.UTC().Format("15:04:05"), esc(e.ENI), esc(e.Src), e.SrcPort, esc(e.Dst), e.DstPort, esc(portName(e.DstPort, e.Protocol)),
-			esc(detect.FormatBytes(e.Bytes)), esc(e.Action))
+			esc(render.Bytes(e.Bytes)), esc(e.Action))
 	}
 	b.WriteString(`</table></details>`)
 	return template.HTML(b.String())

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/render"
 )
 
 // Okabe-Ito, a palette that colour-blind readers tell apart.
@@ -162,17 +163,17 @@ func sankeyChart(links []Link) template.HTML {
 		mid := (xa + xb) / 2
 		fmt.Fprintf(&s.b, `<path d="M%.1f %.1fC%.1f %.1f %.1f %.1f %.1f %.1f" stroke="%s" stroke-opacity="0.45" stroke-width="%.1f" fill="none"><title>%s</title></path>`,
 			xa, ya, mid, ya, mid, yb, xb, yb, palette(fromIdx[l.From]), max(w, 1),
-			esc(fmt.Sprintf("%s → %s: %s, %s flows", l.From, l.To, detect.FormatBytes(l.Bytes), group(l.Flows))))
+			esc(fmt.Sprintf("%s → %s: %s, %s flows", l.From, l.To, render.Bytes(l.Bytes), group(l.Flows))))
 	}
 	for i, k := range from {
 		hgt := float64(fromTot[k]) * scale
 		s.rect(x0, fy[k], nodeW, max(hgt, 1), palette(i), k)
-		s.text(x0-4, fy[k]+hgt/2+4, "end", "label", k+" "+detect.FormatBytes(fromTot[k]))
+		s.text(x0-4, fy[k]+hgt/2+4, "end", "label", k+" "+render.Bytes(fromTot[k]))
 	}
 	for _, k := range to {
 		hgt := float64(toTot[k]) * scale
 		s.rect(x1-nodeW, ty[k], nodeW, max(hgt, 1), colGrey, k)
-		s.text(x1+4, ty[k]+hgt/2+4, "start", "label", k+" "+detect.FormatBytes(toTot[k]))
+		s.text(x1+4, ty[k]+hgt/2+4, "start", "label", k+" "+render.Bytes(toTot[k]))
 	}
 	return s.done()
 }
