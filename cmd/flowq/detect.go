@@ -132,7 +132,7 @@ func newDetectCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "detect [flags]",
-		Short: "Run the REJECT, exfiltration and port-scan detectors over the lake's history",
+		Short: "Run the REJECT, exfiltration, port-scan and policy detectors over the lake's history",
 		Long: `detect runs the detectors of the ingest Lambda over the lake's history and
 prints their alerts: use it to tune thresholds and scopes before deploying
 them, or to look back at a time range.
@@ -148,6 +148,10 @@ Detectors (all on by default, --detectors to choose):
                 counted in the summary, not alerted
   portscan      distinct destination ports per (src, dst) in a window
                 >= --scan-ports, src inside --watch (or --scan-src)
+  policy        traffic that disagrees with the network's rules of its time:
+                ACCEPTed flows the rules deny, REJECTs a network ACL makes
+                of flows the security groups allow; needs an inventory
+                snapshot in the lake ('flowq inventory'), else finds nothing
 
 --config FILE reads the detection configuration the Lambda runs with (its
 FLOWQ_CONFIG): YAML whose keys are these flags without dashes, such as
@@ -262,7 +266,7 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	}
 	s, _ := eng.Summary()
 	var by []string
-	for _, name := range append(detect.AllDetectors(), detect.Policy) {
+	for _, name := range detect.AllDetectors() {
 		if n := s.Alerts[name]; n > 0 {
 			by = append(by, fmt.Sprintf("%s %d", name, n))
 		}

@@ -19,6 +19,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/synth"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
@@ -380,5 +381,57 @@ func TestNamedQueriesMatchDetectors(t *testing.T) {
 	}
 	if silent(then) == len(then) {
 		t.Errorf("log-health at the scenario's end: every ENI silent")
+	}
+}
+
+// TestDetectPolicySelectable: "policy" is a detector name like the others:
+// --detectors policy (or a config file's detectors: [policy]) runs the
+// policy detector alone, and a list without it leaves it out.
+func TestDetectPolicySelectable(t *testing.T) {
+	dir := t.TempDir()
+	lake := filepath.Join(dir, "lake")
+	at := day.Add(10 * time.Hour).Unix()
+	line := func(src, dst string, sport, dport int, action string) string {
+		return fmt.Sprintf("5 123456789012 eni-0a1b2c3d4e5f60011 %s %s %d %d 6 10 1000 %d %d %s OK vpc-0flowq0seed0001 subnet-0priv1 2 IPv4 %s %s - egress\n",
+			src, dst, sport, dport, at, at+30, action, src, dst)
+	}
+	// SSH from an ECS task to the database, ACCEPTed though the rules deny
+	// it (a policy finding), and a REJECT the rules agree with (a reject
+	// alert only).
+	text := synth.DetectFormat.Header() + "\n" +
+		line("10.0.11.51", "10.0.21.100", 41000, 22, "ACCEPT") +
+		line("10.0.11.51", "10.0.21.100", 41001, 3306, "REJECT")
+	p := writeFile(t, dir, "flows.log", []byte(text))
+	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "ingest", p); code != 0 {
+		t.Fatalf("ingest: %s%s", out, errb)
+	}
+	saveSnapshot(t, lake, inventory.DemoSnapshot(day))
+	config := writeFile(t, dir, "detect.yaml", []byte("detectors: [policy]\n"))
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"policy", "reject"}},
+		{[]string{"--detectors", "policy"}, []string{"policy"}},
+		{[]string{"--config", config}, []string{"policy"}},
+		{[]string{"--detectors", "exfiltration,reject,portscan"}, []string{"reject"}},
+	} {
+		args := append([]string{"--lake", lake, "detect", "-o", "json"}, tc.args...)
+		code, stdout, stderr := runCLI(t, "", nil, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr)
+		}
+		var got []string
+		for _, a := range readAlertLines(t, stdout) {
+			got = append(got, a.Detector)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%v: detectors %v, want %v", tc.args, got, tc.want)
+		}
+	}
+	// The help names it.
+	if _, stdout, _ := runCLI(t, "", nil, "detect", "--help"); !strings.Contains(stdout, "exfiltration, reject, portscan, policy") {
+		t.Errorf("--detectors help does not name policy:\n%s", stdout)
 	}
 }

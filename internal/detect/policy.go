@@ -10,12 +10,13 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
 )
 
 // Policy is the name of the policy detector: traffic that disagrees with
 // the network's rules of its time.
-const Policy = "policy"
+const Policy = detectconfig.Policy
 
 // Kinds of policy findings.
 const (

@@ -22,11 +22,15 @@ const (
 	Exfiltration = "exfiltration"
 	Reject       = "reject"
 	PortScan     = "portscan"
+	// Policy judges traffic against the network's rules of its time; it
+	// needs an inventory snapshot in the lake (flowq inventory) and finds
+	// nothing without one.
+	Policy = "policy"
 )
 
 // Detectors lists every detector, in the order alerts of one window are
 // reported.
-func Detectors() []string { return []string{Exfiltration, Reject, PortScan} }
+func Detectors() []string { return []string{Exfiltration, Reject, PortScan, Policy} }
 
 // Defaults.
 const (

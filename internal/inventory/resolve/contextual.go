@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"slices"
 	"time"
 
 	"github.com/flowq/flowq/internal/detect"
@@ -10,8 +9,8 @@ import (
 
 // Contextual builds the detectors for cfg with the inventory kept in meta
 // (the lake): alerts name their resources, records on NAT interfaces are
-// left out, and the policy detector runs when cfg selects every detector
-// (or lists "policy"). Without any snapshot they behave as the plain
+// left out, and the policy detector runs when cfg enables it (Detectors
+// nil, or listing "policy"). Without any snapshot they behave as the plain
 // engine (v11's interface-type still marks NAT gateways' records).
 func Contextual(meta inventory.MetaStore, cfg detect.Config, st detect.State, now func() time.Time, opts Options, engOpts ...detect.Option) (*detect.Contextual, error) {
 	r := Open(meta, 0, opts)
@@ -20,8 +19,7 @@ func Contextual(meta inventory.MetaStore, cfg detect.Config, st detect.State, no
 		return nil, err
 	}
 	var pol *detect.PolicyDetector
-	if len(cfg.Detectors) == 0 || slices.Contains(cfg.Detectors, detect.Policy) ||
-		slices.Equal(slices.Sorted(slices.Values(cfg.Detectors)), slices.Sorted(slices.Values(detect.AllDetectors()))) {
+	if cfg.Enabled(detect.Policy) {
 		if pol, err = detect.NewPolicyDetector(r, st, now, cfg, r); err != nil {
 			return nil, err
 		}
