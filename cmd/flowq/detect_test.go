@@ -382,6 +382,39 @@ func TestNamedQueriesMatchDetectors(t *testing.T) {
 	if silent(then) == len(then) {
 		t.Errorf("log-health at the scenario's end: every ENI silent")
 	}
+	if diff := cmp.Diff(run("log-health", "--at", scenarioStart.Add(2*time.Hour).Format(time.RFC3339)), then); diff != "" {
+		t.Errorf("log-health --at differs from --param at= (-got +want):\n%s", diff)
+	}
+}
+
+// TestRunAt: flowq run --at passes the instant as the query's at
+// parameter, in RFC 3339 (any form --since takes), and is a usage error
+// for a query without one or beside --param at=.
+func TestRunAt(t *testing.T) {
+	for _, tc := range []struct{ at, want string }{
+		{"2026-11-20T12:00:00Z", "'2026-11-20T12:00:00Z'"},
+		{"2026-11-20", "'2026-11-20T00:00:00Z'"},
+		{"2026-11-20T14:00:00+02:00", "'2026-11-20T12:00:00Z'"},
+		{"now", "'now'"},
+	} {
+		code, stdout, stderr := runCLI(t, "", nil, "run", "log-health", "--at", tc.at, "--sql")
+		if code != 0 || !strings.Contains(stdout, tc.want) {
+			t.Errorf("--at %s: exit %d, want %s in the SQL:\n%s%s", tc.at, code, tc.want, stdout, stderr)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "top-talkers", "--at", "1h"}, "top-talkers judges no instant"},
+		{[]string{"run", "log-health", "--at", "yesterday"}, `--at: cannot read "yesterday" as a time`},
+		{[]string{"run", "log-health", "--at", "1h", "--param", "at=now"}, "--at and --param at= both given"},
+	} {
+		code, _, stderr := runCLI(t, "", nil, append([]string{"--lake", t.TempDir()}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, want %d and %q: %s", tc.args, code, exitUsage, tc.want, stderr)
+		}
+	}
 }
 
 // TestDetectPolicySelectable: "policy" is a detector name like the others:
