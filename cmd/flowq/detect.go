@@ -6,16 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/spf13/cobra"
@@ -23,9 +16,9 @@ import (
 
 	"github.com/flowq/flowq/internal/alert"
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detect/lakescan"
 	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/inventory/resolve"
-	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -180,7 +173,7 @@ summary goes to stderr.`,
 			var sink alert.Sink
 			switch output {
 			case outTable:
-				sink = &alertTable{a: a}
+				sink = alert.NewTable(a.stdout, a.terminalWidth())
 			case "text":
 				sink = alert.NewText(a.stdout)
 			case outJSON, "jsonl", "ndjson":
@@ -210,11 +203,10 @@ summary goes to stderr.`,
 	return cmd
 }
 
-// runDetect streams the lake's records in the range through the detectors,
-// as Arrow record batches straight from its Parquet files (store.Lake.Scan:
-// partitions in time order), and sends the alerts to sink as they come.
-// printer is the output sink, flushed at the end (tables are sized over
-// every alert).
+// runDetect runs the detectors over the lake's records in the range
+// (lakescan.Run: partitions in time order) and sends the alerts to sink as
+// they come. printer is the output sink, flushed at the end (tables are
+// sized over every alert). The summary goes to stderr.
 func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sink, printer alert.Sink) error {
 	started := time.Now()
 	lake, err := store.Open(ctx, a.lake, store.Options{})
@@ -224,10 +216,6 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 		}
 		return err
 	}
-	objs, err := lake.Objects(ctx, tr.Filter())
-	if err != nil {
-		return err
-	}
 	// The lake's inventory names alerts' resources, leaves out NAT legs and
 	// feeds the policy detector (see resolve.Contextual).
 	eng, err := resolve.Contextual(lake, cfg, detect.NewMemoryState(), time.Now,
@@ -235,27 +223,7 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	if err != nil {
 		return usageError("%v", err)
 	}
-	var alerts, batch int
-	err = scanInOrder(ctx, lake, objs, runtime.GOMAXPROCS(0), func(rec arrow.RecordBatch) error {
-		rec, err := inRange(ctx, rec, tr)
-		if err != nil {
-			return err
-		}
-		defer rec.Release()
-		batch++
-		as, err := eng.Process(ctx, "flowq-detect#"+strconv.Itoa(batch), rec)
-		if err != nil {
-			return err
-		}
-		if len(as) == 0 {
-			return nil
-		}
-		if err := sink.Send(ctx, as); err != nil {
-			return err
-		}
-		alerts += len(as)
-		return eng.Ack(ctx, as)
-	})
+	st, err := lakescan.Run(ctx, lake, tr, eng, sink.Send, lakescan.Options{BatchPrefix: "flowq-detect"})
 	if f, ok := printer.(interface{ Flush() error }); ok {
 		if ferr := f.Flush(); err == nil {
 			err = ferr
@@ -276,10 +244,10 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 		span = tr.String()
 	}
 	plural := "s"
-	if alerts == 1 {
+	if st.Alerts == 1 {
 		plural = ""
 	}
-	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alert%s", render.Count(s.Records), len(objs), span, alerts, plural)
+	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alert%s", render.Count(s.Records), st.Files, span, st.Alerts, plural)
 	if len(by) > 0 {
 		msg += " (" + strings.Join(by, ", ") + ")"
 	}
@@ -289,141 +257,5 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 		msg += fmt.Sprintf("; %s records older than --retention not judged", render.Count(s.Late))
 	}
 	fmt.Fprintln(a.stderr, msg)
-	return nil
-}
-
-// scanInOrder calls fn with every record of the objects' partitions, one
-// partition after another in time order (as flowq detect must: see the
-// exfiltration windows' guarantee), while up to workers partitions are
-// decoded ahead in parallel (store.Lake.Scan, one partition each). Decoding
-// Parquet is most of flowq detect's work; the detectors run at several
-// times its speed.
-func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, workers int, fn func(arrow.RecordBatch) error) error {
-	var parts []store.Partition
-	for _, o := range objs {
-		if len(parts) == 0 || parts[len(parts)-1] != o.Partition {
-			parts = append(parts, o.Partition)
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		recs []arrow.RecordBatch
-		err  error
-	}
-	results := make([]chan result, len(parts))
-	for i := range results {
-		results[i] = make(chan result, 1)
-	}
-	sem := make(chan struct{}, max(workers, 1))
-	go func() {
-		for i, p := range parts {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] <- result{err: ctx.Err()}
-				continue
-			}
-			go func() {
-				var r result
-				r.err = lake.Scan(ctx, func(q store.Partition) bool { return q == p }, func(rec arrow.RecordBatch) error {
-					rec.Retain()
-					r.recs = append(r.recs, rec)
-					return nil
-				})
-				results[i] <- r
-			}()
-		}
-	}()
-	var err error
-	for i := range parts {
-		r := <-results[i]
-		<-sem
-		if err == nil {
-			err = r.err
-		}
-		for _, rec := range r.recs {
-			if err == nil {
-				err = fn(rec)
-			}
-			rec.Release()
-		}
-		if err != nil {
-			cancel()
-		}
-	}
-	return err
-}
-
-// inRange returns the rows of rec whose start lies in tr (partitions are
-// whole hours; the range need not be), retained: the caller releases it.
-func inRange(ctx context.Context, rec arrow.RecordBatch, tr timeRange) (arrow.RecordBatch, error) {
-	idx := rec.Schema().FieldIndices(parse.ColStart)
-	if tr.IsZero() || len(idx) == 0 {
-		rec.Retain()
-		return rec, nil
-	}
-	starts, ok := rec.Column(idx[0]).(*array.Int64)
-	if !ok {
-		return nil, fmt.Errorf("lake column %s: type %s, want int64", parse.ColStart, rec.Column(idx[0]).DataType())
-	}
-	n := starts.Len()
-	mask := array.NewBooleanBuilder(memory.DefaultAllocator)
-	defer mask.Release()
-	mask.Reserve(n)
-	all := true
-	for i := range n {
-		in := starts.IsValid(i) && tr.Contains(starts.Value(i))
-		all = all && in
-		mask.UnsafeAppend(in)
-	}
-	if all {
-		rec.Retain()
-		return rec, nil
-	}
-	m := mask.NewBooleanArray()
-	defer m.Release()
-	return compute.FilterRecordBatch(ctx, rec, m, compute.DefaultFilterOptions())
-}
-
-// alertTable prints alerts as one table, one row per alert, at Flush.
-type alertTable struct {
-	a      *app
-	alerts []detect.Alert
-}
-
-func (t *alertTable) Send(_ context.Context, alerts []detect.Alert) error {
-	t.alerts = append(t.alerts, alerts...)
-	return nil
-}
-
-func (t *alertTable) Flush() error {
-	alerts := t.alerts
-	cols := []string{"window_start", "severity", "detector", "src", "dst", "bytes", "count", "ports", "id"}
-	numeric := []bool{false, false, false, false, false, true, true, false, false}
-	rows := make([][]string, 0, len(alerts))
-	for _, al := range alerts {
-		ports := make([]string, 0, min(len(al.Ports), 8))
-		for i, p := range al.Ports {
-			if i == 8 {
-				ports = append(ports, fmt.Sprintf("+%d", len(al.Ports)-8))
-				break
-			}
-			ports = append(ports, strconv.Itoa(p))
-		}
-		dst := al.Dst
-		if dst == "" && len(al.Dsts) > 0 {
-			dst = strings.Join(al.Dsts[:min(len(al.Dsts), 2)], ",")
-			if len(al.Dsts) > 2 {
-				dst += ",…"
-			}
-		}
-		rows = append(rows, []string{al.WindowStart.UTC().Format("2006-01-02 15:04"), al.Severity, al.Detector, al.Src, dst,
-			render.Bytes(al.Bytes), render.Count(al.Count), strings.Join(ports, ","), al.ID})
-	}
-	slices.SortStableFunc(rows, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
-	if len(rows) > 0 {
-		writeTable(t.a.stdout, cols, rows, numeric, t.a.terminalWidth())
-	}
 	return nil
 }

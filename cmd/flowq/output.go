@@ -56,17 +56,3 @@ func (a *app) terminalWidth() int {
 	}
 	return 0
 }
-
-// writeTable writes rows of text as an aligned table (see render.Write),
-// for flowq detect.
-func writeTable(w io.Writer, cols []string, rows [][]string, numeric []bool, width int) {
-	vals := make([][]any, len(rows))
-	for i, r := range rows {
-		vals[i] = make([]any, len(r))
-		for j, s := range r {
-			vals[i][j] = s
-		}
-	}
-	_ = numeric // render aligns what it recognises as numbers
-	render.Write(w, cols, vals, render.Options{Format: render.Table, Width: width})
-}

@@ -3,17 +3,15 @@ package report
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detect/lakescan"
 	"github.com/flowq/flowq/internal/store"
 )
 
-// Detect runs the detectors with cfg over the lake's records of the
-// range's hour partitions, in partition order, with in-memory state, and
+// Detect runs the detectors with cfg over the lake's records in the range
+// (lakescan.Run: partitions in time order), with in-memory state, and
 // returns every alert; Build keeps those whose window starts in the range.
 // One process holds the state, so no claim needs a lease (ClaimLease is
 // ignored); over history, pass Retention 0 so that no record is late.
@@ -24,17 +22,11 @@ func Detect(ctx context.Context, lake *store.Lake, tr store.TimeRange, cfg detec
 		return nil, err
 	}
 	var out []detect.Alert
-	i := 0
-	err = lake.Scan(ctx, tr.Filter(), func(rec arrow.RecordBatch) error {
-		i++
-		as, err := eng.Process(ctx, "flowq-report#"+strconv.Itoa(i), rec)
-		if err != nil || len(as) == 0 {
-			return err
-		}
+	collect := func(_ context.Context, as []detect.Alert) error {
 		out = append(out, as...)
-		return eng.Ack(ctx, as)
-	})
-	if err != nil {
+		return nil
+	}
+	if _, err := lakescan.Run(ctx, lake, tr, eng, collect, lakescan.Options{BatchPrefix: "flowq-report"}); err != nil {
 		return nil, fmt.Errorf("report alerts: %w", err)
 	}
 	return out, nil

@@ -1,0 +1,176 @@
+// Package lakescan runs the detectors over the lake's history: every
+// record of a time range, partition after partition in time order, as the
+// exfiltration windows' guarantee needs. flowq detect and flowq report both
+// drive their detectors through Run.
+package lakescan
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/store"
+)
+
+// Detectors are the detectors as Run drives them: *detect.Engine and
+// *detect.Contextual.
+type Detectors interface {
+	Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]detect.Alert, error)
+	Ack(ctx context.Context, alerts []detect.Alert) error
+}
+
+// Options tune Run; the zero value is ready to use.
+type Options struct {
+	// Workers is how many partitions are decoded ahead in parallel
+	// (default GOMAXPROCS). Decoding Parquet is most of the work; the
+	// detectors run at several times its speed.
+	Workers int
+	// BatchPrefix names the batches given to Process (default "lakescan"):
+	// the batch ids are BatchPrefix#1, #2, ...
+	BatchPrefix string
+}
+
+// Stats count what Run read and raised.
+type Stats struct {
+	Files  int // Parquet objects in the range
+	Alerts int
+}
+
+// Run streams the lake's records whose start lies in tr (every record when
+// tr is zero) through det, and hands each batch's alerts to send before
+// acknowledging them. One process holds the detectors' state, so the
+// caller builds them with no claim lease.
+func Run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detectors, send func(context.Context, []detect.Alert) error, opts Options) (Stats, error) {
+	var st Stats
+	objs, err := lake.Objects(ctx, tr.Filter())
+	if err != nil {
+		return st, err
+	}
+	st.Files = len(objs)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	prefix := opts.BatchPrefix
+	if prefix == "" {
+		prefix = "lakescan"
+	}
+	batch := 0
+	err = scanInOrder(ctx, lake, objs, workers, func(rec arrow.RecordBatch) error {
+		rec, err := inRange(ctx, rec, tr)
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
+		batch++
+		as, err := det.Process(ctx, prefix+"#"+strconv.Itoa(batch), rec)
+		if err != nil || len(as) == 0 {
+			return err
+		}
+		if err := send(ctx, as); err != nil {
+			return err
+		}
+		st.Alerts += len(as)
+		return det.Ack(ctx, as)
+	})
+	return st, err
+}
+
+// scanInOrder calls fn with every record of the objects' partitions, one
+// partition after another in time order, while up to workers partitions
+// are decoded ahead in parallel (store.Lake.Scan, one partition each).
+func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, workers int, fn func(arrow.RecordBatch) error) error {
+	var parts []store.Partition
+	for _, o := range objs {
+		if len(parts) == 0 || parts[len(parts)-1] != o.Partition {
+			parts = append(parts, o.Partition)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		recs []arrow.RecordBatch
+		err  error
+	}
+	results := make([]chan result, len(parts))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	sem := make(chan struct{}, max(workers, 1))
+	go func() {
+		for i, p := range parts {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- result{err: ctx.Err()}
+				continue
+			}
+			go func() {
+				var r result
+				r.err = lake.Scan(ctx, func(q store.Partition) bool { return q == p }, func(rec arrow.RecordBatch) error {
+					rec.Retain()
+					r.recs = append(r.recs, rec)
+					return nil
+				})
+				results[i] <- r
+			}()
+		}
+	}()
+	var err error
+	for i := range parts {
+		r := <-results[i]
+		<-sem
+		if err == nil {
+			err = r.err
+		}
+		for _, rec := range r.recs {
+			if err == nil {
+				err = fn(rec)
+			}
+			rec.Release()
+		}
+		if err != nil {
+			cancel()
+		}
+	}
+	return err
+}
+
+// inRange returns the rows of rec whose start lies in tr (partitions are
+// whole hours; the range need not be), retained: the caller releases it.
+func inRange(ctx context.Context, rec arrow.RecordBatch, tr store.TimeRange) (arrow.RecordBatch, error) {
+	idx := rec.Schema().FieldIndices(parse.ColStart)
+	if tr.IsZero() || len(idx) == 0 {
+		rec.Retain()
+		return rec, nil
+	}
+	starts, ok := rec.Column(idx[0]).(*array.Int64)
+	if !ok {
+		return nil, fmt.Errorf("lake column %s: type %s, want int64", parse.ColStart, rec.Column(idx[0]).DataType())
+	}
+	n := starts.Len()
+	mask := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer mask.Release()
+	mask.Reserve(n)
+	all := true
+	for i := range n {
+		in := starts.IsValid(i) && tr.Contains(starts.Value(i))
+		all = all && in
+		mask.UnsafeAppend(in)
+	}
+	if all {
+		rec.Retain()
+		return rec, nil
+	}
+	m := mask.NewBooleanArray()
+	defer m.Release()
+	return compute.FilterRecordBatch(ctx, rec, m, compute.DefaultFilterOptions())
+}
