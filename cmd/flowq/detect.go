@@ -18,57 +18,21 @@ import (
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/lakescan"
 	"github.com/flowq/flowq/internal/detectconfig"
+	"github.com/flowq/flowq/internal/detectconfig/detectflags"
 	"github.com/flowq/flowq/internal/inventory/resolve"
 	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/store"
 )
 
-// detectFlags are the detector options of flowq detect: one flag per
-// option of the detection configuration (internal/detectconfig), plus
-// --config, the same document the Lambda reads from FLOWQ_CONFIG.
-type detectFlags struct {
-	fs   *pflag.FlagSet
-	file string
-}
+// detectFlags are the detector options of flowq detect and flowq report:
+// one flag per option of the detection configuration, plus --config
+// (internal/detectconfig/detectflags), with flowq detect's defaults.
+type detectFlags struct{ *detectflags.Flags }
 
-// optionFlag is a flag bound to a detectconfig option: it checks the value
-// when given and applies it over the file in config().
-type optionFlag struct {
-	opt detectconfig.Option
-	val string
-}
-
-func (f *optionFlag) String() string { return f.val }
-func (f *optionFlag) Type() string {
-	if f.opt.IsBool() {
-		return "bool"
-	}
-	return f.opt.Type
-}
-func (f *optionFlag) Set(v string) error {
-	var scratch detectconfig.Config
-	if err := f.opt.Set(&scratch, v); err != nil {
-		return err
-	}
-	f.val = v
-	return nil
-}
-
-// addDetectFlags binds the detector options on fs, with the defaults of
-// flowq detect (which keeps every window: no retention).
+// addDetectFlags binds the detector options on fs. claim-lease is left out:
+// one process, no other batch to hand alerts to.
 func addDetectFlags(fs *pflag.FlagSet, f *detectFlags) {
-	f.fs = fs
-	d := cliDefaults()
-	for _, o := range detectconfig.Options() {
-		if o.Name == "claim-lease" {
-			continue // one process: no other batch to hand alerts to
-		}
-		fl := fs.VarPF(&optionFlag{opt: o, val: o.Get(&d)}, o.Name, "", o.Usage)
-		if o.IsBool() {
-			fl.NoOptDefVal = "true"
-		}
-	}
-	fs.StringVar(&f.file, "config", "", "detection configuration file: YAML, keys named as these flags (the Lambda's FLOWQ_CONFIG); flags override it")
+	f.Flags = detectflags.Bind(fs, cliDefaults(), "claim-lease")
 }
 
 // cliDefaults are the defaults of flowq detect: the Lambda's, except that
@@ -83,34 +47,13 @@ func cliDefaults() detectconfig.Config {
 // line over it; errors are usage errors, naming the file and line or the
 // flag.
 func (f *detectFlags) config(readFile func(string) ([]byte, error)) (detect.Config, error) {
-	c := cliDefaults()
-	if f.file != "" {
-		data, err := readFile(f.file)
-		if err != nil {
-			return c, usageError("--config: %v", err)
-		}
-		if c, err = detectconfig.Parse(f.file, data); err != nil {
-			return c, usageError("%v", err)
-		}
-		if !f.fs.Changed("retention") {
+	c, err := f.Config(readFile, func(c *detectconfig.Config) {
+		if !f.Changed("retention") {
 			c.Retention = 0 // over history: judge every record, however old
 		}
 		c.ClaimLease = 0
-	}
-	var errs []error
-	f.fs.VisitAll(func(fl *pflag.Flag) {
-		of, ok := fl.Value.(*optionFlag)
-		if !ok || !fl.Changed {
-			return
-		}
-		if err := of.opt.Set(&c, of.val); err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %w", fl.Name, err))
-		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return c, usageError("%v", err)
-	}
-	if err := c.Validate(); err != nil {
+	if err != nil {
 		return c, usageError("%v", err)
 	}
 	return c, nil
