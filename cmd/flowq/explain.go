@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -64,22 +63,12 @@ layer, rule, both ends and the steps.`,
 			if err != nil {
 				return err
 			}
-			arch, err := inventory.OpenArchive(ctx, lake, 1)
-			if err != nil {
-				return err
-			}
-			x, err := arch.AsOf(ctx, when)
-			if err != nil {
-				return err
-			}
-			res, err := policy.Evaluate(x, q)
+			res, err := policy.ExplainAt(ctx, lake, when, q)
 			if err != nil {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return res.WriteJSON(a.stdout)
 			}
 			return res.WriteText(a.stdout)
 		},

@@ -62,21 +62,11 @@ points the client elsewhere (moto, LocalStack).`,
 			}
 			log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			start := time.Now()
-			snap, err := ec2sync.Sync(ctx, ec2.NewFromConfig(cfg), ec2sync.Options{Region: cfg.Region, VPCID: vpcID, Logger: log})
+			snap, name, err := ec2sync.SyncTo(ctx, ec2.NewFromConfig(cfg), lake, ec2sync.Options{Region: cfg.Region, VPCID: vpcID, Logger: log})
 			if err != nil {
 				return err
 			}
-			arch, err := inventory.OpenArchive(ctx, lake, 1)
-			if err != nil {
-				return err
-			}
-			name, err := arch.Save(ctx, &snap)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "inventory %s: %d interfaces, %d subnets, %d security groups, %d network ACLs, %d route tables, %d NAT gateways, %d VPC endpoints, %d prefix lists in %s\n",
-				name, len(snap.Interfaces), len(snap.Subnets), len(snap.SecurityGroups), len(snap.NetworkACLs), len(snap.RouteTables),
-				len(snap.NATGateways), len(snap.VPCEndpoints), len(snap.PrefixLists), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(a.stdout, "inventory %s: %s in %s\n", name, snap.Summary(), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}

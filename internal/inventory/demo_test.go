@@ -36,3 +36,11 @@ func TestDemoSnapshotMatchesSynth(t *testing.T) {
 		t.Errorf("NAT name %q, want the instance's", got)
 	}
 }
+
+func TestSnapshotSummary(t *testing.T) {
+	s := inventory.Snapshot{Interfaces: make([]inventory.Interface, 3), Subnets: make([]inventory.Subnet, 2), PrefixLists: make([]inventory.PrefixList, 1)}
+	want := "3 interfaces, 2 subnets, 0 security groups, 0 network ACLs, 0 route tables, 0 NAT gateways, 0 VPC endpoints, 1 prefix lists"
+	if got := s.Summary(); got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
