@@ -24,8 +24,9 @@ func AppContext() map[string]any {
 // Bundles are the app's Lambda bundles (directories holding `bootstrap`); see
 // BuildBundles.
 type Bundles struct {
-	Ingest  awslambda.Code // cmd/ingest-lambda
-	NATHook awslambda.Code // cmd/nat-hook: the NAT instance's lifecycle hook
+	Ingest    awslambda.Code // cmd/ingest-lambda
+	NATHook   awslambda.Code // cmd/nat-hook: the NAT instance's lifecycle hook
+	Inventory awslambda.Code // cmd/inventory-lambda: the scheduled inventory sync
 }
 
 // Stacks are the stacks of one deployment; Network is nil when the app deploys the
@@ -57,7 +58,7 @@ func Build(app awscdk.App, cfg Config, code Bundles) Stacks {
 			Env: env, Tags: &tags,
 			Description: jsii.String("flowq: flow-log pipeline (ingest Lambda, Parquet lake, alerts, Glue)"),
 		},
-		Config: cfg, LambdaCode: code.Ingest,
+		Config: cfg, LambdaCode: code.Ingest, InventoryCode: code.Inventory,
 	}
 	var net *NetworkStack
 	switch {
@@ -96,8 +97,13 @@ func BuildBundles(repoRoot, buildDir string) (Bundles, error) {
 	if err := BuildLambda(repoRoot, NATHookPackage, hook); err != nil {
 		return Bundles{}, err
 	}
+	inventory := filepath.Join(buildDir, "inventory-lambda")
+	if err := BuildLambda(repoRoot, InventoryLambdaPackage, inventory); err != nil {
+		return Bundles{}, err
+	}
 	return Bundles{
-		Ingest:  awslambda.Code_FromAsset(jsii.String(ingest), nil),
-		NATHook: awslambda.Code_FromAsset(jsii.String(hook), nil),
+		Ingest:    awslambda.Code_FromAsset(jsii.String(ingest), nil),
+		NATHook:   awslambda.Code_FromAsset(jsii.String(hook), nil),
+		Inventory: awslambda.Code_FromAsset(jsii.String(inventory), nil),
 	}, nil
 }

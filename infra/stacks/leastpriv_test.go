@@ -40,6 +40,8 @@ func TestLeastPrivilege(t *testing.T) {
 			"IngestFunctionRole", ingestByService},
 		{"ingest, S3 delivery", IngestLambdaPackage, s3Context, func(s *synthesized) assertions.Template { return s.pipeline },
 			"IngestFunctionRole", ingestByService},
+		{"inventory sync", InventoryLambdaPackage, nil, func(s *synthesized) assertions.Template { return s.pipeline },
+			InventoryRoleID, inventoryByService},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := map[string]bool{}
@@ -93,6 +95,12 @@ var signedCalls = map[string][]string{
 	// The EC2 Query API's DescribeNetworkInterfaces, called directly to keep the
 	// Lambda small (internal/inventory/ec2query).
 	"(*github.com/flowq/flowq/internal/inventory/ec2query.Client).Lookup": {"ec2:DescribeNetworkInterfaces"},
+}
+
+// inventoryByService are the inventory role's actions that AWS takes, not the code.
+var inventoryByService = map[string]string{
+	"logs:CreateLogStream": "Lambda writes the function's logs with its role",
+	"logs:PutLogEvents":    "Lambda writes the function's logs with its role",
 }
 
 // ingestByService are the ingest role's actions that AWS takes, not the code.

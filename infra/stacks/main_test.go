@@ -75,7 +75,7 @@ func lambdaCode(t *testing.T) Bundles {
 		}
 		return awslambda.Code_FromAsset(jsii.String(filepath.Join(bundleDir, name)), nil)
 	}
-	return Bundles{Ingest: code("ingest-lambda"), NATHook: code("nat-hook")}
+	return Bundles{Ingest: code("ingest-lambda"), NATHook: code("nat-hook"), Inventory: code("inventory-lambda")}
 }
 
 // testCertificateARN is an ACM certificate ARN in region, for synthesizing the

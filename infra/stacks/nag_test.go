@@ -49,7 +49,7 @@ func TestSuppressionsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := []suppression{vpc3, s3FlowLogVPC7}
-	for _, m := range []map[string][]suppression{networkSuppressions, pipelineSuppressions} {
+	for _, m := range []map[string][]suppression{networkSuppressions, pipelineSuppressions, inventorySuppressions} {
 		for _, ss := range m {
 			all = append(all, ss...)
 		}

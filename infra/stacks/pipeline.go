@@ -29,6 +29,8 @@ type PipelineStackProps struct {
 	// LambdaCode is the ingest Lambda's bundle (a directory holding `bootstrap`);
 	// see BuildIngestLambda.
 	LambdaCode awslambda.Code
+	// InventoryCode is the inventory sync's bundle (cmd/inventory-lambda).
+	InventoryCode awslambda.Code
 }
 
 // PipelineStack is the lake, the alert topic, the state table and the ingest Lambda.
@@ -162,6 +164,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	pin(s.DLQ, DeadLetterQueueID)
 
 	s.newIngestFunction(cfg, props.LambdaCode, key)
+	s.newInventoryFunction(cfg, props.InventoryCode, props.VPCID)
 	s.connectFlowLogs(cfg, props)
 	newAlarms(s, cfg)
 	newDashboard(s, cfg)

@@ -249,6 +249,7 @@ func TestAlarms(t *testing.T) {
 				"AWS/Lambda/AsyncEventAge Maximum>=600000 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/AsyncEventsDropped Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/Errors Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
+				"AWS/Lambda/Errors Sum>=1 per 900s on " + InventoryFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/Throttles Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum>=1 per 300s on " + DeadLetterQueueID + " missing=notBreaching" + to,
 				tc.copy + "/LateRecords Sum>=1 per 300s on - missing=notBreaching" + to,

@@ -45,6 +45,8 @@ type PipelineConfig struct {
 	// passed to the Lambda as FLOWQ_CONFIG.
 	DetectConfigFile string
 	DetectConfig     string
+	// InventoryMinutes: the inventory sync's schedule (inventory.go).
+	InventoryMinutes int
 }
 
 // fromContext reads the pipeline's context keys; str returns "" for a missing key.
@@ -72,6 +74,7 @@ func (p *PipelineConfig) fromContext(str func(string) string) error {
 	}
 	p.NoRecordsMinutes = num("noRecordsMinutes", DefaultNoRecordsMinutes)
 	p.ScanLimitGB = num("athenaScanLimitGB", DefaultScanLimitGB)
+	p.InventoryMinutes = num("inventoryMinutes", DefaultInventoryMinutes)
 	if f := str("detectConfig"); f != "" {
 		p.DetectConfigFile = f
 		b, err := os.ReadFile(f)
@@ -115,6 +118,9 @@ func (p PipelineConfig) Validate() error {
 	}
 	if p.ScanLimitGB < 1 || p.ScanLimitGB > 1<<20 {
 		errs = append(errs, fmt.Errorf("athenaScanLimitGB: want 1 to 1048576 GB per query, got %d", p.ScanLimitGB))
+	}
+	if err := validateInventoryMinutes(p.InventoryMinutes); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -34,10 +34,10 @@ func TestPipelineConfig(t *testing.T) {
 		wantErr []string
 	}{
 		{"defaults", nil, PipelineConfig{FlowLogDestination: FlowLogToCloudWatch, FlowLogFileFormat: FlowLogPlainText,
-			NoRecordsMinutes: 30, ScanLimitGB: 10}, "", nil},
+			NoRecordsMinutes: 30, ScanLimitGB: 10, InventoryMinutes: 15}, "", nil},
 		{"s3 parquet", map[string]string{"flowLogDestination": "s3", "flowLogFileFormat": "parquet", "noRecordsMinutes": "120",
 			"athenaScanLimitGB": "1", "env": "dev2"},
-			PipelineConfig{FlowLogDestination: FlowLogToS3, FlowLogFileFormat: FlowLogParquet, NoRecordsMinutes: 120, ScanLimitGB: 1}, "dev2", nil},
+			PipelineConfig{FlowLogDestination: FlowLogToS3, FlowLogFileFormat: FlowLogParquet, NoRecordsMinutes: 120, ScanLimitGB: 1, InventoryMinutes: 15}, "dev2", nil},
 		{"every problem at once", map[string]string{"flowLogDestination": "kinesis", "flowLogFileFormat": "csv", "noRecordsMinutes": "5",
 			"athenaScanLimitGB": "x"}, PipelineConfig{},
 			"", []string{"flowLogDestination: want cloud-watch-logs or s3", "flowLogFileFormat: want plain-text or parquet",
