@@ -96,21 +96,17 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 	if vpcID != nil {
 		env["FLOWQ_VPC_ID"] = vpcID
 	}
-	// A run that fails is retried once, while it is still this period's.
-	maxAge := min(minutes, 360)
 	fn := awslambda.NewFunction(stack, jsii.String(InventoryFunctionID), &awslambda.FunctionProps{
-		Description:   jsii.String("flowq: inventory snapshot of the VPC's network configuration into the lake"),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
-		Code:          code,
-		MemorySize:    jsii.Number(512),
-		Timeout:       awscdk.Duration_Minutes(jsii.Number(5)),
-		Role:          role,
-		LogGroup:      logs,
-		Environment:   &env,
-		RetryAttempts: jsii.Number(1),
-		MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(float64(max(maxAge, 1)))),
+		Description:  jsii.String("flowq: inventory snapshot of the VPC's network configuration into the lake"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         code,
+		MemorySize:   jsii.Number(512),
+		Timeout:      awscdk.Duration_Minutes(jsii.Number(5)),
+		Role:         role,
+		LogGroup:     logs,
+		Environment:  &env,
 	})
 	pin(fn, InventoryFunctionID)
 	// The role's policy is inline: Fn::GetAtt already orders the function after it
