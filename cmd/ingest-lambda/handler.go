@@ -227,6 +227,8 @@ func (h *handler) s3Result(ctx context.Context, res pipeline.InputResult, sum *s
 	sum.BadLines += res.Stats.BadLines
 	sum.Bytes += res.Stats.Bytes
 	sum.Alerts += len(res.Alerts)
+	sum.Objects += res.Objects
+	sum.LakeBytes += res.LakeBytes
 	if res.Stats.BadLines > 0 {
 		h.log.WarnContext(ctx, "rejected flow-log lines", "object", res.Info.Name, "bad_lines", res.Stats.BadLines,
 			"by_reason", res.Stats.BadByReason())

@@ -103,6 +103,11 @@ func TestS3Objects(t *testing.T) {
 	if diff := slicesDiff(got, want); diff != "" {
 		t.Errorf("records in the lake differ from the files' records: %s", diff)
 	}
+	// The summary (and so the ParquetObjects/ParquetBytes metrics) counts
+	// what the objects' commits wrote: it said 0 on the S3 path.
+	if s.Objects != len(objects) || s.LakeBytes <= 0 {
+		t.Errorf("summary says %d objects of %d bytes; the lake holds %d objects", s.Objects, s.LakeBytes, len(objects))
+	}
 	if _, err := f.invoke(t, event); err != nil {
 		t.Fatal(err)
 	}

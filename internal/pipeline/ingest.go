@@ -42,6 +42,9 @@ type InputResult struct {
 	Alerts  []detect.Alert // with a Detector
 	Err     error          // the input was rejected: nothing of it stored
 	Time    time.Duration
+
+	Objects   int   // lake objects the input's commit wrote
+	LakeBytes int64 // their size
 }
 
 // Ingest stores each input once, in bounded memory: its records stream
@@ -136,7 +139,7 @@ func (p *Pipeline) input(ctx context.Context, in *source.Input, ro source.ReadOp
 		return res
 	}
 	if err == nil {
-		err = w.Commit(ctx)
+		res.Objects, res.LakeBytes, err = w.Commit(ctx)
 		if errors.Is(err, ErrSourceExists) { // stored meanwhile (the same content at two paths)
 			res.Skipped, res.Stats = SkipStored, source.Stats{}
 			return res

@@ -137,8 +137,11 @@ func (w *failingWriter) Write(context.Context, arrow.RecordBatch) error {
 	}
 	return nil
 }
-func (w *failingWriter) Commit(context.Context) error { w.commit = true; return nil }
-func (w *failingWriter) Abort(context.Context) error  { w.aborted = true; return nil }
+func (w *failingWriter) Commit(context.Context) (int, int64, error) {
+	w.commit = true
+	return 0, 0, nil
+}
+func (w *failingWriter) Abort(context.Context) error { w.aborted = true; return nil }
 
 // TestIngestLakeFails: a lake write failing half-way through an input
 // stops the read, aborts the source and reports a store-stage error.

@@ -27,8 +27,9 @@ type SourceLake interface {
 // SourceWriter streams one source's records into the lake.
 type SourceWriter interface {
 	Write(ctx context.Context, rec arrow.RecordBatch) error
-	// Commit makes the records visible to every reader.
-	Commit(ctx context.Context) error
+	// Commit makes the records visible to every reader and says how many
+	// lake objects, of how many bytes, it wrote.
+	Commit(ctx context.Context) (objects int, bytes int64, err error)
 	// Abort leaves nothing of the source that a reader would count.
 	Abort(ctx context.Context) error
 }
@@ -55,6 +56,9 @@ type batchWriter struct {
 	n    int
 	recs []arrow.RecordBatch
 	rows int64
+
+	objects int   // lake objects written so far
+	bytes   int64 // and their size
 }
 
 func (w *batchWriter) Write(ctx context.Context, rec arrow.RecordBatch) error {
@@ -71,8 +75,10 @@ func (w *batchWriter) flush(ctx context.Context) error {
 	if len(w.recs) == 0 {
 		return nil
 	}
-	_, err := w.l.Write(ctx, w.id+"#"+strconv.Itoa(w.n), w.recs)
+	wr, err := w.l.Write(ctx, w.id+"#"+strconv.Itoa(w.n), w.recs)
 	w.n++
+	w.objects += len(wr.Objects)
+	w.bytes += wr.Bytes
 	w.release()
 	return err
 }
@@ -84,7 +90,10 @@ func (w *batchWriter) release() {
 	w.recs, w.rows = nil, 0
 }
 
-func (w *batchWriter) Commit(ctx context.Context) error { return w.flush(ctx) }
+func (w *batchWriter) Commit(ctx context.Context) (int, int64, error) {
+	err := w.flush(ctx)
+	return w.objects, w.bytes, err
+}
 
 func (w *batchWriter) Abort(context.Context) error {
 	w.release()
@@ -114,10 +123,10 @@ func (w lakeWriter) Write(ctx context.Context, rec arrow.RecordBatch) error {
 	return w.w.Write(ctx, rec)
 }
 func (w lakeWriter) Abort(ctx context.Context) error { return w.w.Abort(ctx) }
-func (w lakeWriter) Commit(ctx context.Context) error {
-	_, err := w.w.Commit(ctx)
+func (w lakeWriter) Commit(ctx context.Context) (int, int64, error) {
+	src, err := w.w.Commit(ctx)
 	if errors.Is(err, store.ErrSourceExists) {
-		return fmt.Errorf("%w: %w", ErrSourceExists, err)
+		return 0, 0, fmt.Errorf("%w: %w", ErrSourceExists, err)
 	}
-	return err
+	return src.Files, src.Bytes, err
 }

@@ -44,6 +44,10 @@ type Source struct {
 	Ingested time.Time `json:"ingested"`
 	// Rejected counts records without a start time, not stored.
 	Rejected int64 `json:"rejected,omitempty"`
+	// Files and Bytes: the Parquet files this commit wrote and their size
+	// (set by Commit; not kept in the lake).
+	Files int   `json:"-"`
+	Bytes int64 `json:"-"`
 }
 
 // DefaultChunkRows is how many records a SourceWriter holds before it
@@ -167,7 +171,7 @@ func (w *SourceWriter) flush(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", g.part, err)
 		}
-		f := sourceFile{Staged: fmt.Sprintf("%s%s/%04d.staged", stagingDir, w.tx, n), Key: keyJoin(g.part, name), Rows: g.rows}
+		f := sourceFile{Staged: fmt.Sprintf("%s%s/%04d.staged", stagingDir, w.tx, n), Key: keyJoin(g.part, name), Rows: g.rows, Bytes: int64(len(data))}
 		err = w.l.be.put(ctx, f.Staged, data, false)
 		w.l.putBuf(data)
 		if err != nil {
@@ -218,7 +222,12 @@ func (w *SourceWriter) Commit(ctx context.Context) (Source, error) {
 	if err := w.l.finishCommit(ctx, rec); err != nil {
 		return Source{}, err
 	}
-	return w.src, nil
+	src := w.src
+	src.Files = len(w.files)
+	for _, f := range w.files {
+		src.Bytes += f.Bytes
+	}
+	return src, nil
 }
 
 // Abort drops what was staged. Nothing of the source is stored.

@@ -26,6 +26,7 @@ type sourceFile struct {
 	Staged string `json:"staged"` // key under _flowq/staging/
 	Key    string `json:"key"`    // key in its partition
 	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes,omitempty"` // the Parquet file's size
 }
 
 const (
