@@ -20,7 +20,6 @@ import (
 	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/detectconfig/detectflags"
 	"github.com/flowq/flowq/internal/inventory/resolve"
-	"github.com/flowq/flowq/internal/render"
 	"github.com/flowq/flowq/internal/store"
 )
 
@@ -113,16 +112,9 @@ summary goes to stderr.`,
 			if err != nil {
 				return err
 			}
-			var sink alert.Sink
-			switch output {
-			case outTable:
-				sink = alert.NewTable(a.stdout, a.terminalWidth())
-			case "text":
-				sink = alert.NewText(a.stdout)
-			case outJSON, "jsonl", "ndjson":
-				sink = alert.NewJSONL(a.stdout)
-			default:
-				return usageError("--output %q: want table, text or json", output)
+			sink, err := alert.ForFormat(output, a.stdout, a.terminalWidth())
+			if err != nil {
+				return usageError("--output %v", err)
 			}
 			ctx := cmd.Context()
 			if topic != "" {
@@ -176,29 +168,10 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 		return err
 	}
 	s, _ := eng.Summary()
-	var by []string
-	for _, name := range detect.AllDetectors() {
-		if n := s.Alerts[name]; n > 0 {
-			by = append(by, fmt.Sprintf("%s %d", name, n))
-		}
-	}
-	span := "all time"
+	span := ""
 	if !tr.IsZero() {
 		span = tr.String()
 	}
-	plural := "s"
-	if st.Alerts == 1 {
-		plural = ""
-	}
-	msg := fmt.Sprintf("flowq detect: %s records in %d files (%s), %d alert%s", render.Count(s.Records), st.Files, span, st.Alerts, plural)
-	if len(by) > 0 {
-		msg += " (" + strings.Join(by, ", ") + ")"
-	}
-	msg += fmt.Sprintf("; %s REJECT records from outside the watched networks counted, not alerted; %s NODATA/SKIPDATA skipped; %.1fs",
-		render.Count(s.InboundRejects), render.Count(s.Skipped), time.Since(started).Seconds())
-	if s.Late > 0 {
-		msg += fmt.Sprintf("; %s records older than --retention not judged", render.Count(s.Late))
-	}
-	fmt.Fprintln(a.stderr, msg)
+	fmt.Fprintln(a.stderr, "flowq detect: "+st.Summary(s, span, time.Since(started)))
 	return nil
 }

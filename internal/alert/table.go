@@ -66,3 +66,18 @@ func (t *Table) Flush() error {
 	}
 	return render.Write(t.w, cols, vals, render.Options{Format: render.Table, Width: t.width})
 }
+
+// ForFormat returns the sink printing alerts to w in format: table (Table,
+// wrapped to width), text (with evidence) or json (JSON Lines; also jsonl,
+// ndjson).
+func ForFormat(format string, w io.Writer, width int) (Sink, error) {
+	switch format {
+	case "table":
+		return NewTable(w, width), nil
+	case "text":
+		return NewText(w), nil
+	case "json", "jsonl", "ndjson":
+		return NewJSONL(w), nil
+	}
+	return nil, fmt.Errorf("%q: want table, text or json", format)
+}

@@ -99,6 +99,7 @@ func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, wor
 	type result struct {
 		recs []arrow.RecordBatch
 		err  error
+		held bool // holds a slot of sem, freed when consumed
 	}
 	results := make([]chan result, len(parts))
 	for i := range results {
@@ -114,7 +115,7 @@ func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, wor
 				continue
 			}
 			go func() {
-				var r result
+				r := result{held: true}
 				r.err = lake.Scan(ctx, func(q store.Partition) bool { return q == p }, func(rec arrow.RecordBatch) error {
 					rec.Retain()
 					r.recs = append(r.recs, rec)
@@ -127,7 +128,9 @@ func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, wor
 	var err error
 	for i := range parts {
 		r := <-results[i]
-		<-sem
+		if r.held {
+			<-sem
+		}
 		if err == nil {
 			err = r.err
 		}
