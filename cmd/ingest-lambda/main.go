@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flowq/flowq/internal/detectconfig"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -101,7 +103,7 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	}
 	log.Info("ingest-lambda ready", "lake", cfg.Lake, "state", stateName(cfg), "alerts", sinkName(cfg),
 		"watch", fmt.Sprint(cfg.Detect.Watch), "exfil_bytes", cfg.Detect.ExfilBytes, "exfil_budgets", len(cfg.Detect.ExfilBudgets),
-		"window", cfg.Detect.Window.String(), "retention", cfg.Detect.Retention.String(), "detectors", fmt.Sprint(cfg.Detect.Detectors))
+		"window", cfg.Detect.Window.String(), "retention", cfg.Detect.Retention.String(), "detectors", fmt.Sprint(enabledDetectors(&cfg.Detect)))
 	return &handler{
 		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes, detector: eng.Engine(),
 		dec: cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
@@ -120,4 +122,16 @@ func sinkName(cfg config) string {
 		return "log"
 	}
 	return cfg.TopicARN
+}
+
+// enabledDetectors names the detectors that run (an empty list in the
+// configuration means all of them).
+func enabledDetectors(c *detectconfig.Config) []string {
+	var on []string
+	for _, d := range detectconfig.Detectors() {
+		if c.Enabled(d) {
+			on = append(on, d)
+		}
+	}
+	return on
 }
