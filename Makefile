@@ -48,7 +48,7 @@ test-go:
 # -race on every package without cgo (flowq embeds DuckDB); -short skips the
 # arm64 bootstrap build, which test-go already ran.
 test-race:
-	$(GO) test -count=1 -timeout=30m -short -race ./internal/... ./cmd/ingest-lambda/... ./cmd/nat-hook/...
+	$(GO) test -count=1 -timeout=30m -short -race ./internal/... ./cmd/ingest-lambda/... ./cmd/nat-hook/... ./cmd/inventory-lambda/...
 
 # A short run of every fuzz target; new findings land in testdata/fuzz.
 fuzz:
