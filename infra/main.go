@@ -6,8 +6,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 
