@@ -273,7 +273,7 @@ func tryNext(c Config, day time.Time) {
 	tw := tabwriter.NewWriter(c.Out, 0, 0, 3, ' ', 0)
 	for _, cmd := range [][2]string{
 		{"list", "the named queries"},
-		{"run exfil-candidates", "pairs over 1,000,000 bytes (AWS endpoints too)"},
+		{"run exfil-candidates", "pairs over 1,000,000 bytes out of the network, in the detector's scope"},
 		{"run rejected-from-subnet --param cidr=10.0.11.0/24", "rejected flows from the ECS subnet"},
 		{`query "SELECT action, count(*) AS flows FROM flows GROUP BY ALL"`, "your own SQL over the flows view"},
 		{"detect --since " + day.Format("2006-01-02"), "the detectors over the lake's history"},
