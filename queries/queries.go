@@ -25,6 +25,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/flowq/flowq/internal/textdist"
 )
 
 //go:embed *.sql
@@ -307,7 +309,7 @@ func closest(s string, names []string) string {
 		if strings.Contains(n, s) || strings.Contains(s, n) {
 			return n
 		}
-		if d := levenshtein(s, n); d < bestD {
+		if d := textdist.Levenshtein(s, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -315,24 +317,4 @@ func closest(s string, names []string) string {
 		return best
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

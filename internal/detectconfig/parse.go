@@ -9,6 +9,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/flowq/flowq/internal/textdist"
 )
 
 // Parse reads a detection configuration document: a YAML mapping whose keys
@@ -160,7 +162,7 @@ func suggest(key string, names []string) string {
 	}
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := distance(k, n); d < bestD {
+		if d := textdist.Levenshtein(k, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -168,25 +170,4 @@ func suggest(key string, names []string) string {
 		return " (see flowq detect --help for the options)"
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

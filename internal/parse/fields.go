@@ -252,8 +252,8 @@ func suggest(name string) string {
 	return ""
 }
 
-// levenshtein is the edit distance of a and b. (queries has the same few
-// lines: parse imports only the standard library and arrow-go by design.)
+// levenshtein is the edit distance of a and b (internal/textdist has the
+// same few lines: parse imports only the standard library and arrow-go).
 func levenshtein(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
