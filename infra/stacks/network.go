@@ -164,6 +164,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	zone, cert := newCertificate(stack, cfg)
 	lb := newLoadBalancer(stack, cfg, cert, vpc, public, sgs)
 	newRecords(stack, cfg, vpc, zone, lb)
+	PublishDeclared(stack, cfg) // the declared security groups and network ACLs, for drift (declared.go)
 
 	// Flow logs to CloudWatch Logs (with S3 delivery, the pipeline turns the flow
 	// log on).

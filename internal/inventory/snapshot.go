@@ -32,6 +32,9 @@ type Snapshot struct {
 	NATGateways    []NATGateway    `json:"nat_gateways"`
 	VPCEndpoints   []VPCEndpoint   `json:"vpc_endpoints"`
 	PrefixLists    []PrefixList    `json:"prefix_lists"`
+	// Declared is what the deployment declared when the snapshot was taken
+	// (nil: nothing published, or an older snapshot); see Declaration.
+	Declared *Declaration `json:"declared,omitempty"`
 }
 
 // VPC is a VPC and its address ranges.
