@@ -1,0 +1,90 @@
+package collect
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// checkpointVersion is the version of the checkpoint's JSON header.
+const checkpointVersion = 1
+
+// checkpoint is what one run leaves for the next: written last, so a run
+// that fails anywhere before leaves the previous one, and the next run
+// redoes the same work under the same batch ids.
+type checkpoint struct {
+	Version int `json:"version"`
+	// Seq counts the checkpoints written; a run's late batches are named
+	// by the Seq it read, so a retried run rewrites them.
+	Seq int64 `json:"seq"`
+	// Done is the start (Unix seconds) of the last slot done; 0 before
+	// the first run.
+	Done int64 `json:"done"`
+	// Objects are the delivered objects already ingested, within the
+	// lateness horizon, sorted by key.
+	Objects []seen `json:"objects"`
+	// state is the detector state (detect.MemoryState.MarshalBinary).
+	state []byte
+}
+
+// seen is one ingested object.
+type seen struct {
+	Key  string `json:"key"`
+	ETag string `json:"etag"`
+	Slot int64  `json:"slot"` // the slot it was ingested in, Unix seconds
+}
+
+// encode returns the checkpoint as stored: zstd of the JSON header's
+// length (uvarint), the header, then the detector state.
+func (c *checkpoint) encode() ([]byte, error) {
+	c.Version = checkpointVersion
+	slices.SortFunc(c.Objects, func(a, b seen) int { return strings.Compare(a.Key, b.Key) })
+	head, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	raw := binary.AppendUvarint(make([]byte, 0, len(head)+len(c.state)+10), uint64(len(head)))
+	raw = append(append(raw, head...), c.state...)
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	return enc.EncodeAll(raw, nil), nil
+}
+
+// errCheckpoint wraps every decoding failure.
+var errCheckpoint = errors.New("collector checkpoint")
+
+func decodeCheckpoint(data []byte) (*checkpoint, error) {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	raw, err := dec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errCheckpoint, err)
+	}
+	n, k := binary.Uvarint(raw)
+	if k <= 0 || n > uint64(len(raw)-k) {
+		return nil, fmt.Errorf("%w: bad header length", errCheckpoint)
+	}
+	var c checkpoint
+	d := json.NewDecoder(bytes.NewReader(raw[k : k+int(n)]))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: header: %w", errCheckpoint, err)
+	}
+	if c.Version != checkpointVersion {
+		return nil, fmt.Errorf("%w: version %d, want %d", errCheckpoint, c.Version, checkpointVersion)
+	}
+	c.state = raw[k+int(n):]
+	return &c, nil
+}

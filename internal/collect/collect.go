@@ -1,0 +1,282 @@
+// Package collect is the scheduled collector: every interval it ingests the
+// flow-log objects AWS delivered to S3 since its last run, one lake batch
+// per slot of the schedule, runs the detectors over them and publishes the
+// alerts, then writes its checkpoint.
+//
+// One run: read the checkpoint (the detector state, the objects already
+// ingested, the last slot done); list the delivery bucket's day folders;
+// for each settled slot (slot end + Settle ≤ now) with new objects, read
+// them, store their records with ONE lake write under the slot's batch id
+// ("collect/<slot>", or "collect/<slot>/late/<seq>" for objects that came
+// after their slot was done), detect, alert, acknowledge; write the
+// checkpoint last. A run that fails anywhere leaves the previous checkpoint,
+// and the next run redoes the same batches under the same ids: the lake
+// write replaces what the failed run wrote, the detector state is the one
+// before it, and alert claims kept in DynamoDB (State's Claims) stop a
+// second publication of an alert a failed run already acknowledged.
+package collect
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/pipeline"
+	"github.com/flowq/flowq/internal/source"
+	"github.com/flowq/flowq/internal/store"
+)
+
+// Meta stores the checkpoint (*store.Lake's metadata area).
+type Meta interface {
+	GetMeta(ctx context.Context, name string) ([]byte, error)
+	PutMeta(ctx context.Context, name string, data []byte) error
+}
+
+// Collector runs the scheduled collection. Runs must not overlap (the
+// schedule serialises them); Run is not safe for concurrent use.
+type Collector struct {
+	cfg  Config
+	pipe *pipeline.Pipeline
+}
+
+// New returns a Collector.
+func New(cfg Config) (*Collector, error) {
+	cfg.defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pipe, err := pipeline.New(pipeline.Config{Format: cfg.Format, Lake: cfg.Lake, Detector: cfg.Detector, Sink: cfg.Sink, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &Collector{cfg: cfg, pipe: pipe}, nil
+}
+
+// Result is what one run did.
+type Result struct {
+	Slots       int   // settled slots done by this run, with or without objects
+	Batches     int   // lake batches written: slots with objects, late batches
+	Objects     int   // delivered objects ingested
+	LateObjects int   // of them, objects that came after their slot was done
+	Skipped     int   // objects skipped: not flow logs, binary, cut short
+	Waiting     int   // objects of slots not settled yet, left for a later run
+	Records     int64 // records stored
+	BadLines    int64 // rejected lines, skipped
+	Bytes       int64 // flow-log bytes read (decompressed)
+	Stored      int64 // bytes read from S3
+	LakeObjects int
+	LakeBytes   int64
+	Alerts      []detect.Alert
+	// Checkpoint is the size of the checkpoint written.
+	Checkpoint int
+}
+
+func (c *Collector) hook(step string) error {
+	if c.cfg.Hook == nil {
+		return nil
+	}
+	if err := c.cfg.Hook(step); err != nil {
+		return fmt.Errorf("collect: %s: %w", step, err)
+	}
+	return nil
+}
+
+// Run does one collection. Its error means the run must be retried (the
+// next scheduled run does that too); objects that are not flow logs are
+// logged and skipped, not errors.
+func (c *Collector) Run(ctx context.Context) (Result, error) {
+	var res Result
+	now := c.cfg.Now()
+	cp, mem, err := c.load(ctx)
+	if err != nil {
+		return res, err
+	}
+	if c.cfg.State != nil {
+		c.cfg.State.use(mem)
+	}
+	if err := c.hook(StepRead); err != nil {
+		return res, err
+	}
+	iv := int64(c.cfg.Interval / time.Second)
+	from := now.Add(-c.cfg.Backfill)
+	if cp.Done != 0 {
+		from = time.Unix(cp.Done, 0).Add(-c.cfg.Lateness)
+	}
+	objs, err := c.list(ctx, from, now)
+	if err != nil {
+		return res, err
+	}
+	if err := c.hook(StepList); err != nil {
+		return res, err
+	}
+	oldest := c.slot(from)
+	settled := c.slot(now.Add(-c.cfg.Settle - c.cfg.Interval)) // the last slot whose end + Settle ≤ now
+	known := make(map[string]string, len(cp.Objects))
+	for _, o := range cp.Objects {
+		known[o.Key] = o.ETag
+	}
+	bySlot := map[int64][]object{}
+	for _, o := range objs {
+		switch {
+		case o.Slot < oldest || known[o.Key] == o.ETag:
+		case o.Slot > settled:
+			res.Waiting++
+		default:
+			bySlot[o.Slot] = append(bySlot[o.Slot], o)
+		}
+	}
+	slots := make([]int64, 0, len(bySlot))
+	for s := range bySlot {
+		slots = append(slots, s)
+	}
+	slices.Sort(slots)
+	for _, s := range slots {
+		late := cp.Done != 0 && s <= cp.Done
+		if err := c.batch(ctx, s, late, cp.Seq, bySlot[s], &res); err != nil {
+			return res, err
+		}
+		for _, o := range bySlot[s] {
+			cp.Objects = append(cp.Objects, seen{Key: o.Key, ETag: o.ETag, Slot: o.Slot})
+		}
+		if err := c.hook(StepSlot); err != nil {
+			return res, err
+		}
+	}
+	if settled > cp.Done {
+		if cp.Done == 0 {
+			res.Slots = int((settled-oldest)/iv) + 1
+		} else {
+			res.Slots = int((settled - cp.Done) / iv)
+		}
+		cp.Done = settled
+	}
+	// Keep what the next run's listing can return again.
+	next := c.slot(time.Unix(cp.Done, 0).Add(-c.cfg.Lateness))
+	cp.Objects = slices.DeleteFunc(cp.Objects, func(o seen) bool { return o.Slot < next })
+	if cp.state, err = mem.MarshalBinary(); err != nil {
+		return res, err
+	}
+	cp.Seq++
+	data, err := cp.encode()
+	if err != nil {
+		return res, err
+	}
+	if err := c.cfg.Meta.PutMeta(ctx, CheckpointName, data); err != nil {
+		return res, fmt.Errorf("write checkpoint: %w", err)
+	}
+	res.Checkpoint = len(data)
+	return res, c.hook(StepWrite)
+}
+
+// load reads the checkpoint and restores its detector state; a missing
+// checkpoint is the first run's.
+func (c *Collector) load(ctx context.Context) (*checkpoint, *detect.MemoryState, error) {
+	mem := detect.NewMemoryState()
+	data, err := c.cfg.Meta.GetMeta(ctx, CheckpointName)
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		c.cfg.Logger.InfoContext(ctx, "no collector checkpoint: first run", "backfill", c.cfg.Backfill.String())
+		return &checkpoint{}, mem, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	cp, err := decodeCheckpoint(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := mem.UnmarshalBinary(cp.state); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errCheckpoint, err)
+	}
+	return cp, mem, nil
+}
+
+// slotID names a slot in batch ids: 20261130T1400Z.
+func slotID(s int64) string { return time.Unix(s, 0).UTC().Format(awsTimeLayout) }
+
+// batch reads one slot's new objects and runs them through the pipeline
+// as one batch.
+func (c *Collector) batch(ctx context.Context, slot int64, late bool, seq int64, objs []object, res *Result) error {
+	id := "collect/" + slotID(slot)
+	if late {
+		id += "/late/" + strconv.FormatInt(seq, 10)
+		res.LateObjects += len(objs)
+		c.cfg.Logger.WarnContext(ctx, "objects arrived after their slot was done: ingested as a late batch",
+			"slot", slotID(slot), "objects", len(objs), "first", "s3://"+c.cfg.Bucket+"/"+objs[0].Key, "batch", id)
+	}
+	slices.SortFunc(objs, func(a, b object) int { return strings.Compare(a.Key, b.Key) })
+	var recs []arrow.RecordBatch
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	for _, o := range objs {
+		got, err := c.read(ctx, o, res)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, got...)
+	}
+	r, err := c.pipe.Process(ctx, pipeline.Batch{ID: id, Source: "s3://" + c.cfg.Bucket + "/" + c.cfg.Prefix + " " + slotID(slot), Records: recs})
+	if err != nil {
+		return err
+	}
+	res.Batches++
+	res.Records += r.Records
+	res.LakeObjects += len(r.Objects)
+	res.LakeBytes += r.LakeBytes
+	res.Alerts = append(res.Alerts, r.Alerts...)
+	return nil
+}
+
+// read returns one object's records (retained). An object that is not flow
+// logs or is cut short is logged and skipped: none of its records are kept,
+// so a retry decides the same; a failure to read it is returned.
+func (c *Collector) read(ctx context.Context, o object, res *Result) ([]arrow.RecordBatch, error) {
+	in, ok := source.S3Object(c.cfg.Objects, c.cfg.Bucket, o.Key, o.ETag, o.Size, source.Filter{})
+	if !ok {
+		return nil, nil
+	}
+	var recs []arrow.RecordBatch
+	st, err := in.Read(ctx, source.ReadOptions{Format: c.cfg.Format}, func(rec arrow.RecordBatch) error {
+		rec.Retain()
+		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		for _, r := range recs {
+			r.Release()
+		}
+		if isContentError(err) {
+			res.Skipped++
+			c.cfg.Logger.ErrorContext(ctx, "delivered object skipped: not readable flow logs", "object", in.Name, "err", err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", in.Name, err)
+	}
+	res.Objects++
+	res.Bytes += st.Bytes
+	res.Stored += st.Stored
+	res.BadLines += st.BadLines
+	if st.BadLines > 0 {
+		c.cfg.Logger.WarnContext(ctx, "rejected flow-log lines", "object", in.Name, "bad_lines", st.BadLines, "by_reason", st.BadByReason())
+	}
+	return recs, nil
+}
+
+// isContentError tells an object that is not flow logs or is damaged
+// (reading it again cannot help) from a failure to read it.
+func isContentError(err error) bool {
+	var ce flate.CorruptInputError
+	return errors.Is(err, source.ErrBinary) || errors.Is(err, source.ErrNoStart) || errors.Is(err, source.ErrNotFlowLogs) ||
+		errors.Is(err, source.ErrTruncated) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &ce)
+}

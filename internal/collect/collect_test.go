@@ -1,0 +1,327 @@
+package collect_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowq/flowq/internal/collect"
+	"github.com/flowq/flowq/internal/collect/collecttest"
+	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detect/lakescan"
+	"github.com/flowq/flowq/internal/store"
+	"github.com/flowq/flowq/internal/synth"
+	"github.com/flowq/flowq/internal/testutil/motoserver"
+)
+
+// hour0 is the hour the tests' traffic starts in.
+var hour0 = time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
+
+// scenario is an hour of the demo's traffic from hour0 with the four
+// incidents, its header line dropped.
+func scenario() []byte {
+	text, _ := synth.Scenario(7, synth.DetectFormat, hour0, time.Hour, 3000, hour0.Add(5*time.Minute))
+	_, text, _ = bytes.Cut(text, []byte{'\n'})
+	return text
+}
+
+// wantAlerts are the incidents' alerts, "detector src dst".
+func wantAlerts() []string {
+	var out []string
+	for _, in := range synth.Incidents(hour0) {
+		for _, a := range in.Alerts {
+			out = append(out, a.Detector+" "+a.Src+" "+a.Dst)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// keys drops the ids of published alerts, and the repeats.
+func keys(published []string) []string {
+	var out []string
+	for _, p := range published {
+		_, k, _ := strings.Cut(p, " ")
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+var errCrash = errors.New("injected crash")
+
+// TestExactlyOnce crashes a run between every pair of its steps, then
+// runs again as a new instance would: the lake holds each delivered record
+// once (counted against the text's lines, not the parser) and each alert
+// is published once, with the same id. A crash after publishing and before
+// the acknowledgement publishes again with the same id (at least once: the
+// subscribers dedupe on it); every other crash point publishes once.
+func TestExactlyOnce(t *testing.T) {
+	srv := motoserver.Start(t)
+	text := scenario()
+	crashAt := func(step string) func(string) error {
+		return func(s string) error {
+			if s == step {
+				return errCrash
+			}
+			return nil
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		f       faults
+		twiceOK bool
+	}{
+		{"after reading the checkpoint", faults{hook: crashAt(collect.StepRead)}, false},
+		{"after listing", faults{hook: crashAt(collect.StepList)}, false},
+		{"after the lake write", faults{afterLakeWrite: true}, false},
+		{"after detecting, before publishing", faults{beforePublish: true}, false},
+		{"after publishing, before the ack", faults{afterPublish: true}, true},
+		{"after the ack, before the checkpoint", faults{hook: crashAt(collect.StepSlot)}, false},
+		{"after the checkpoint", faults{hook: crashAt(collect.StepWrite)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, srv)
+			next := 0 // objects of the next hour's slot (records that end after 15:00)
+			for _, o := range e.deliver(t, text) {
+				if !o.At.Before(hour0.Add(time.Hour)) {
+					next++
+				}
+			}
+			e.setNow(hour0.Add(time.Hour + 20*time.Minute)) // the hour's slot has settled
+			_, err := e.collector(t, tc.f).Run(t.Context())
+			if err == nil {
+				t.Fatal("the injected crash did not stop the run")
+			}
+			res, err := e.collector(t, faults{}).Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// And a third run: only the next slot's objects, no alert again.
+			e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+			again, err := e.collector(t, faults{}).Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Objects != next || len(again.Alerts) != 0 {
+				t.Errorf("the next slot's run ingested %d objects (want %d), raised %d alerts (want 0)", again.Objects, next, len(again.Alerts))
+			}
+			if got, want := e.lakeRecords(t), lines(text); got != want {
+				t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+			}
+			pub := e.published(t)
+			if d := cmp.Diff(keys(pub), wantAlerts()); d != "" {
+				t.Errorf("published alerts (-got +want):\n%s", d)
+			}
+			if n, want := len(pub), len(wantAlerts()); n != want && !(tc.twiceOK && n <= 2*want) {
+				t.Errorf("%d messages for %d alerts: %v", n, want, pub)
+			}
+			if tc.name == "after the checkpoint" && (res.Objects != 0 || len(res.Alerts) != 0) {
+				t.Errorf("the run after a written checkpoint redid %d objects, %d alerts", res.Objects, len(res.Alerts))
+			}
+		})
+	}
+}
+
+// TestLateObject: an object that arrives after its slot was done is
+// ingested once, as a late batch of its slot, and its records are detected
+// (the port scan is in it).
+func TestLateObject(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	text := scenario()
+	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The port scan runs from 14:36 for a minute: its records end in the
+	// 14:35 file, held back.
+	var held []collecttest.Object
+	var first []collecttest.Object
+	for _, o := range objs {
+		if o.At.Equal(hour0.Add(35 * time.Minute)) {
+			held = append(held, o)
+		} else {
+			first = append(first, o)
+		}
+	}
+	if len(held) != 1 {
+		t.Fatalf("no file for 14:35 among %d", len(objs))
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
+		t.Fatal(err)
+	}
+	e.setNow(hour0.Add(time.Hour + 20*time.Minute))
+	res, err := e.collector(t, faults{}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSlot := 0
+	for _, o := range first {
+		if o.At.Before(hour0.Add(time.Hour)) {
+			inSlot++
+		}
+	}
+	if res.Objects != inSlot || res.LateObjects != 0 {
+		t.Fatalf("first run: %d objects, %d late; want %d, 0", res.Objects, res.LateObjects, inSlot)
+	}
+	if got := keys(e.published(t)); slices.Contains(got, "portscan "+synth.ECS[3].IP+" "+synth.RDS[0].IP) {
+		t.Fatalf("port scan alerted without its records: %v", got)
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, held); err != nil {
+		t.Fatal(err)
+	}
+	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+	for i := range 2 { // the second run finds nothing new
+		res, err = e.collector(t, faults{}).Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first run takes the late object and the next slot's.
+		if want := 1 - i; res.LateObjects != want || (i == 1 && res.Objects != 0) {
+			t.Errorf("run %d after the late object: %d objects, %d late; want %d late", i+1, res.Objects, res.LateObjects, want)
+		}
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+	}
+	if got := keys(e.published(t)); !slices.Contains(got, "portscan "+synth.ECS[3].IP+" "+synth.RDS[0].IP) {
+		t.Errorf("late port scan not alerted: %v", got)
+	}
+	if !strings.Contains(e.logs.String(), "late batch") || !strings.Contains(e.logs.String(), held[0].Key) {
+		t.Errorf("late object not logged by name:\n%s", e.logs.String())
+	}
+}
+
+// TestSplitTransfer: 1.2 MB sent from 14:55 to 15:06, in two slots
+// collected by two runs, raises one exfiltration alert (the window
+// guarantee holds across runs: the counters live in the checkpoint).
+func TestSplitTransfer(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	var text []byte
+	for i := range 12 { // 100 KB a minute, 14:55 to 15:06
+		at := hour0.Add(55*time.Minute + time.Duration(i)*time.Minute).Unix()
+		f := synth.Flow{Version: 5, Account: synth.Account, ENI: synth.ECS[0].ENI, Src: synth.ECS[0].IP, Dst: "198.51.100.200",
+			SrcPort: 40000, DstPort: 443, Protocol: 6, Packets: 80, Bytes: 100_000, Start: at, End: at + 59, Action: "ACCEPT",
+			Status: "OK", VPC: "vpc-0flowq0seed0001", Subnet: synth.ECS[0].Subnet, Type: "IPv4", PktSrc: synth.ECS[0].IP,
+			PktDst: "198.51.100.200", Direction: "egress"}
+		text = append(synth.AppendLine(text, synth.DetectFormat, &f), '\n')
+	}
+	e.deliver(t, text)
+	var alerts []detect.Alert
+	for _, at := range []time.Time{hour0.Add(time.Hour + 20*time.Minute), hour0.Add(2*time.Hour + 20*time.Minute)} {
+		e.setNow(at)
+		res, err := e.collector(t, faults{}).Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Objects == 0 {
+			t.Fatalf("run at %v ingested nothing", at)
+		}
+		alerts = append(alerts, res.Alerts...)
+	}
+	if len(alerts) != 1 || alerts[0].Detector != detect.Exfiltration || alerts[0].Bytes < 1_000_000 {
+		t.Fatalf("alerts %+v, want one exfiltration over 1 MB", alerts)
+	}
+	if got := e.published(t); len(got) != 1 {
+		t.Errorf("published %v, want one alert", got)
+	}
+}
+
+// TestSameAsDetect: the detectors run over the lake the collector wrote
+// (lakescan.Run, flowq detect's path, with the same configuration) raise
+// the same alerts, ids included, as the collector did.
+func TestSameAsDetect(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	e.deliver(t, scenario())
+	e.setNow(hour0.Add(time.Hour + 20*time.Minute))
+	res, err := e.collector(t, faults{}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var collected []string
+	for _, a := range res.Alerts {
+		collected = append(collected, a.ID+" "+a.Detector+" "+a.Src+" "+a.Dst)
+	}
+	slices.Sort(collected)
+	cfg := detect.DefaultConfig()
+	cfg.ClaimLease = 0
+	eng, err := detect.New(cfg, detect.NewMemoryState(), e.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scanned []string
+	_, err = lakescan.Run(t.Context(), e.lake, store.TimeRange{}, eng, func(_ context.Context, as []detect.Alert) error {
+		for _, a := range as {
+			scanned = append(scanned, a.ID+" "+a.Detector+" "+a.Src+" "+a.Dst)
+		}
+		return nil
+	}, lakescan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(scanned)
+	if d := cmp.Diff(collected, scanned); d != "" {
+		t.Errorf("collector vs detect over its lake (-collector +detect):\n%s", d)
+	}
+	if len(collected) != len(wantAlerts()) {
+		t.Errorf("collector raised %d alerts, want %d", len(collected), len(wantAlerts()))
+	}
+}
+
+// TestBadObjects: a binary object and a gzip cut short in a slot are
+// skipped with an error naming them; the slot's good objects are stored
+// and detected, and the run succeeds.
+func TestBadObjects(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	text := scenario()
+	objs := e.deliver(t, text)
+	dir := collecttest.RegionDir("") + hour0.Format("2006/01/02/")
+	bin := dir + collecttest.Account + "_vpcflowlogs_" + collecttest.Region + "_fl-0123456789abcdef0_20261120T1410Z_bad00001.log.gz"
+	cut := dir + collecttest.Account + "_vpcflowlogs_" + collecttest.Region + "_fl-0123456789abcdef0_20261120T1420Z_bad00002.log.gz"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(synth.DetectFormat.Header() + "\n"))
+	zw.Write(text[:len(text)/3])
+	zw.Close()
+	for key, body := range map[string][]byte{
+		bin: append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, bytes.Repeat([]byte{0, 0xfe, 0x13, 0x88}, 4096)...),
+		cut: gz.Bytes()[:gz.Len()/2],
+	} {
+		if _, err := e.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute)) // both slots settled
+	res, err := e.collector(t, faults{}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 2 || res.Objects != len(objs) {
+		t.Errorf("skipped %d, ingested %d objects; want 2 and %d", res.Skipped, res.Objects, len(objs))
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the good objects %d lines", got, want)
+	}
+	logs := e.logs.String()
+	for _, k := range []string{bin, cut} {
+		if !strings.Contains(logs, k) {
+			t.Errorf("bad object %s not named in the log:\n%s", k, logs)
+		}
+	}
+	if d := cmp.Diff(keys(e.published(t)), wantAlerts()); d != "" {
+		t.Errorf("published alerts (-got +want):\n%s", d)
+	}
+}
