@@ -7,9 +7,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
 
 	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/inventory/drift"
 	"github.com/flowq/flowq/internal/inventory/ec2sync"
 	"github.com/flowq/flowq/internal/store"
 )
@@ -26,21 +28,30 @@ configuration of its own time: flowq explain and the policy detector pick
 the newest snapshot taken at or before the flow.`,
 		Args: argsUsage(cobra.NoArgs),
 	}
-	cmd.AddCommand(newInventorySyncCmd(a), newInventoryListCmd(a))
+	cmd.AddCommand(newInventorySyncCmd(a), newInventoryListCmd(a), newInventoryDriftCmd(a))
 	return cmd
 }
 
 func newInventorySyncCmd(a *app) *cobra.Command {
-	var region, vpcID string
+	var region, vpcID, declaredPath string
 	cmd := &cobra.Command{
-		Use:   "sync [--region R] [--vpc-id V]",
+		Use:   "sync [--region R] [--vpc-id V] [--declared PATH]",
 		Short: "Read the network through the EC2 API and store a snapshot",
 		Long: `Read the network configuration through the EC2 API (Describe* calls, paginated
 and concurrent; read-only permissions suffice: ec2:Describe*,
 ec2:GetManagedPrefixListEntries) and store it as a snapshot in the lake.
 Credentials and region come from the usual AWS sources; AWS_ENDPOINT_URL
-points the client elsewhere (moto, LocalStack).`,
+points the client elsewhere (moto, LocalStack).
+
+The snapshot also stores the rules the deployment declares, for flowq
+inventory drift: flowq's CDK app publishes its security groups and network
+ACLs as SSM parameters under /flowq/<app>/declared (read with
+ssm:GetParametersByPath). --declared auto (the default) uses the one
+deployment found under /flowq and goes on without if there is none or SSM
+cannot be read; --declared PATH reads that path and fails if it cannot;
+--declared none skips it.`,
 		Example: `  flowq inventory sync --region us-east-1 --vpc-id vpc-0abc123
+  flowq inventory sync --declared /flowq/tradai/declared
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 flowq inventory sync`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,16 +73,24 @@ points the client elsewhere (moto, LocalStack).`,
 			}
 			log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			start := time.Now()
-			snap, name, err := ec2sync.SyncTo(ctx, ec2.NewFromConfig(cfg), lake, ec2sync.Options{Region: cfg.Region, VPCID: vpcID, Logger: log})
+			syncOpts := ec2sync.Options{Region: cfg.Region, VPCID: vpcID, Logger: log}
+			if syncOpts.Declared, err = a.declaredSource(ctx, ssm.NewFromConfig(cfg), declaredPath); err != nil {
+				return err
+			}
+			snap, name, err := ec2sync.SyncTo(ctx, ec2.NewFromConfig(cfg), lake, syncOpts)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "inventory %s: %s in %s\n", name, snap.Summary(), time.Since(start).Round(time.Millisecond))
+			if r, err := drift.Of(&snap); err == nil {
+				fmt.Fprintf(a.stdout, "declared: %d security groups, %d network ACLs (%s); drift: %s\n", r.Groups, r.ACLs, r.Declared, driftCount(r))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&region, "region", "", "AWS region (default: AWS_REGION or the profile's)")
 	cmd.Flags().StringVar(&vpcID, "vpc-id", "", "only this VPC (default: every VPC of the region)")
+	cmd.Flags().StringVar(&declaredPath, "declared", "auto", "SSM path of the deployment's declared rules (/flowq/<app>/declared), auto or none")
 	return cmd
 }
 

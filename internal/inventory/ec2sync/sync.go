@@ -44,6 +44,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per resource kind read (default: discard).
 	Logger *slog.Logger
+	// Declared, when set, reads what the deployment declares (see
+	// internal/inventory/declared), concurrently with the EC2 calls; the
+	// snapshot stores it for drift reports. Its error fails the sync.
+	Declared func(context.Context) (*inventory.Declaration, error)
 }
 
 // Validate reports every problem of the options at once.
@@ -248,6 +252,16 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 		managed, err = managedPrefixLists(ctx, api)
 		return len(managed), err
 	})
+	if opts.Declared != nil {
+		g.Go(func() error {
+			d, err := opts.Declared(ctx)
+			if err != nil {
+				return fmt.Errorf("inventory sync: %w", err)
+			}
+			snap.Declared = d
+			return nil
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return inventory.Snapshot{}, err
 	}

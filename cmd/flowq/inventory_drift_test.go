@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/flowq/flowq/internal/inventory/invtest"
+	"github.com/flowq/flowq/internal/testutil/motoserver"
+)
+
+// publishDeclared puts the declaration of the reference network's ALB and
+// RDS groups and database ACL into SSM, as the CDK app publishes them
+// (infra/stacks/declared.go: CloudFormation's property names, the IDs
+// resolved), written by hand from the rules invtest.Build creates.
+func publishDeclared(t *testing.T, c *ssm.Client, n *invtest.Network) {
+	t.Helper()
+	values := map[string]string{
+		"security-groups/ALBSecurityGroup": fmt.Sprintf(`{"version":1,"kind":"security-group","name":"ALBSecurityGroup","id":%q,`+
+			`"ingress":[{"ipProtocol":"tcp","fromPort":443,"toPort":443,"cidrIp":"0.0.0.0/0","description":"HTTPS from internet"},`+
+			`{"ipProtocol":"tcp","fromPort":80,"toPort":80,"cidrIp":"0.0.0.0/0","description":"HTTP redirect to HTTPS"},`+
+			`{"ipProtocol":"tcp","fromPort":8443,"toPort":8443,"sourcePrefixListId":%q}],`+
+			`"egress":[{"ipProtocol":"tcp","fromPort":8000,"toPort":8002,"destinationSecurityGroupId":%q},`+
+			`{"ipProtocol":"tcp","fromPort":5000,"toPort":5000,"destinationSecurityGroupId":%q}]}`, n.ALB, n.PrefixList, n.ECS, n.ECS),
+		"security-groups/RDSSecurityGroup": fmt.Sprintf(`{"version":1,"kind":"security-group","name":"RDSSecurityGroup","id":%q,`+
+			`"ingress":[{"ipProtocol":"tcp","fromPort":5432,"toPort":5432,"sourceSecurityGroupId":%q}],"egress":[]}`, n.RDS, n.ECS),
+		"network-acls/DatabaseNetworkAcl": fmt.Sprintf(`{"version":1,"kind":"network-acl","name":"DatabaseNetworkAcl","id":%q,"entries":[`+
+			`{"ruleNumber":100,"protocol":6,"ruleAction":"allow","egress":false,"cidrBlock":"10.0.11.0/24","portRange":{"from":5432,"to":5432}},`+
+			`{"ruleNumber":110,"protocol":6,"ruleAction":"allow","egress":false,"cidrBlock":"10.0.12.0/24","portRange":{"from":5432,"to":5432}},`+
+			`{"ruleNumber":100,"protocol":6,"ruleAction":"allow","egress":true,"cidrBlock":"10.0.11.0/24","portRange":{"from":1024,"to":65535}},`+
+			`{"ruleNumber":110,"protocol":6,"ruleAction":"allow","egress":true,"cidrBlock":"10.0.12.0/24","portRange":{"from":1024,"to":65535}}]}`, n.DBACL),
+	}
+	for name, v := range values {
+		if _, err := c.PutParameter(context.Background(), &ssm.PutParameterInput{
+			Name: aws.String("/flowq/tradai/declared/" + name), Value: aws.String(v), Type: ssmtypes.ParameterTypeString,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestInventoryDriftMoto: the network as declared syncs with no drift; a
+// rule added with the EC2 API outside the code is reported, naming the group
+// and the rule, by flowq inventory drift (exit 1) and in JSON; once removed,
+// the next snapshot has no drift again; the earlier snapshot still reports
+// it (--at). A network-ACL entry added by hand is drift too.
+func TestInventoryDriftMoto(t *testing.T) {
+	srv := motoserver.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cfg := srv.Config(t)
+	c := ec2.NewFromConfig(cfg)
+	n, err := invtest.Build(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lake := filepath.Join(t.TempDir(), "lake")
+	sync := func() string {
+		t.Helper()
+		code, out, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--vpc-id", n.VPC)
+		if code != 0 {
+			t.Fatalf("inventory sync: exit %d\n%s%s", code, out, errb)
+		}
+		return out
+	}
+	driftCLI := func(args ...string) (int, string) {
+		t.Helper()
+		code, out, errb := runCLI(t, "", nil, append([]string{"--lake", lake, "inventory", "drift"}, args...)...)
+		if code == 2 {
+			t.Fatalf("inventory drift: usage: %s", errb)
+		}
+		return code, out + errb
+	}
+
+	// Nothing published: the sync goes on, drift says what is missing.
+	sync()
+	if code, out := driftCLI(); code != 1 || !strings.Contains(out, "holds no declared rules") {
+		t.Fatalf("drift without a declaration: exit %d: %s", code, out)
+	}
+
+	publishDeclared(t, ssm.NewFromConfig(cfg), n)
+	if out := sync(); !strings.Contains(out, "declared: 2 security groups, 1 network ACLs (ssm:/flowq/tradai/declared); drift: none") {
+		t.Fatalf("sync as declared: %s", out)
+	}
+	if code, out := driftCLI(); code != 0 || !strings.HasPrefix(out, "no drift: 2 security groups and 1 network ACLs as declared") {
+		t.Fatalf("drift as declared: exit %d: %s", code, out)
+	}
+
+	// SSH opened to the world on the database group, by hand.
+	ssh := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
+		IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &n.RDS, IpPermissions: ssh}); err != nil {
+		t.Fatal(err)
+	}
+	if out := sync(); !strings.Contains(out, "drift: 1 difference (flowq inventory drift)") {
+		t.Fatalf("sync after the change: %s", out)
+	}
+	code, out := driftCLI()
+	want := "added security-group " + n.RDS + " (RDSSecurityGroup, tradai-rds-sg) ingress rule tcp 22 from 0.0.0.0/0: outside the code"
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("drift after the change: exit %d, want 1 and %q:\n%s", code, want, out)
+	}
+	code, out = driftCLI("-o", "json")
+	var r struct {
+		Findings []struct {
+			Change, Kind, ID, Name, Direction, Rule string
+			SGRule                                  map[string]any `json:"sg_rule"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 {
+		t.Fatalf("json: exit %d, %v: %s", code, err, out)
+	}
+	if len(r.Findings) != 1 || r.Findings[0].Change != "added" || r.Findings[0].ID != n.RDS || r.Findings[0].Rule != "tcp 22 from 0.0.0.0/0" ||
+		r.Findings[0].SGRule["from_port"] != float64(22) {
+		t.Errorf("json findings: %+v", r.Findings)
+	}
+
+	// Removed again: no drift in the newest snapshot.
+	if _, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &n.RDS, IpPermissions: ssh}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if code, out := driftCLI(); code != 0 {
+		t.Fatalf("drift after the revert: exit %d: %s", code, out)
+	}
+
+	// A deny entry inserted in the database ACL, and the declared PostgreSQL
+	// entry from zone b deleted.
+	if _, err := c.CreateNetworkAclEntry(ctx, &ec2.CreateNetworkAclEntryInput{NetworkAclId: &n.DBACL, RuleNumber: aws.Int32(90), Egress: aws.Bool(false),
+		Protocol: aws.String("-1"), CidrBlock: aws.String("10.0.11.0/24"), RuleAction: ec2types.RuleActionDeny}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteNetworkAclEntry(ctx, &ec2.DeleteNetworkAclEntryInput{NetworkAclId: &n.DBACL, RuleNumber: aws.Int32(110), Egress: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	code, out = driftCLI()
+	for _, w := range []string{
+		"added network-acl " + n.DBACL + " (DatabaseNetworkAcl, tradai-database-nacl) ingress rule #90 deny all from 10.0.11.0/24",
+		"removed network-acl " + n.DBACL + " (DatabaseNetworkAcl, tradai-database-nacl) ingress rule #110 allow tcp 5432 from 10.0.12.0/24",
+	} {
+		if code != 1 || !strings.Contains(out, w) {
+			t.Errorf("acl drift: exit %d, want %q:\n%s", code, w, out)
+		}
+	}
+}
