@@ -12,10 +12,11 @@ import (
 )
 
 // Columns are read through two small, inlinable views bound once per batch.
-// utf8 and int64 columns (what parse produces) are read in place; other
-// string and integer types (large_utf8, string_view, dictionaries, int32,
-// ... from Parquet or DuckDB) are first converted into scratch buffers that
-// the Engine reuses.
+// utf8 and int64 columns (what parse produces) and dictionaries of utf8
+// values with int32 indices (what the lake holds, store.ScanOptions) are read
+// in place; other string and integer types (large_utf8, string_view, other
+// dictionaries, int16, ... from Parquet or DuckDB) are first converted into
+// scratch buffers that the Engine reuses.
 
 // ErrColumns is wrapped by Process's errors about a record batch whose
 // columns the detectors cannot use: srcaddr, dstaddr or start missing, or a
@@ -27,7 +28,8 @@ var ErrColumns = errors.New("unusable columns")
 // value is null.
 type strCol struct {
 	data  string  // every value's bytes
-	offs  []int32 // value offsets into data, len n+1
+	offs  []int32 // value offsets into data, len n+1 (or dictionary size+1)
+	idx   []int32 // dictionary: row i's value is entry idx[i]; nil if plain
 	nulls []byte  // validity bitmap, nil if no nulls
 	off   int     // bit offset of the array in nulls
 	ok    bool
@@ -44,7 +46,33 @@ func (c *strCol) IsValid(i int) bool {
 
 // Value returns row i (valid rows only).
 func (c *strCol) Value(i int) string {
+	if c.idx != nil {
+		i = int(c.idx[i])
+	}
 	o := c.offs[i : i+2 : i+2]
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(c.data)), o[0])), o[1]-o[0])
+}
+
+// size returns the length of row i's value (valid rows only).
+func (c *strCol) size(i int) int32 {
+	if c.idx != nil {
+		i = int(c.idx[i])
+	}
+	return c.offs[i+1] - c.offs[i]
+}
+
+// entries returns the number of distinct values of a dictionary column
+// (0 for a plain one): entry k is c.entry(k).
+func (c *strCol) entries() int {
+	if c.idx == nil {
+		return 0
+	}
+	return len(c.offs) - 1
+}
+
+// entry returns the dictionary's value k.
+func (c *strCol) entry(k int) string {
+	o := c.offs[k : k+2 : k+2]
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(c.data)), o[0])), o[1]-o[0])
 }
 
@@ -128,12 +156,18 @@ func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
 		}
 		switch a := arr.(type) {
 		case *array.String:
-			out.offs = a.ValueOffsets()
-			if bufs := a.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
-				b := bufs[2].Bytes()
-				out.data = unsafe.String(unsafe.SliceData(b), len(b))
-			}
+			out.offs, out.data = plainStrings(a)
 			return out, nil
+		case *array.Dictionary:
+			d, okd := a.Dictionary().(*array.String)
+			ix, oki := a.Indices().(*array.Int32)
+			if okd && oki && d.NullN() == 0 {
+				out.offs, out.data = plainStrings(d)
+				out.idx = ix.Int32Values()
+				return out, nil
+			}
+		}
+		switch a := arr.(type) {
 		case *array.LargeString, *array.StringView, *array.Dictionary:
 			get, ok := stringGetter(a)
 			if !ok {
@@ -224,6 +258,16 @@ func bindColumns(rec arrow.RecordBatch, sc *scratch) (columns, error) {
 	return c, nil
 }
 
+// plainStrings returns a utf8 array's value offsets and bytes, in place.
+func plainStrings(a *array.String) ([]int32, string) {
+	var data string
+	if bufs := a.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
+		b := bufs[2].Bytes()
+		data = unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return a.ValueOffsets(), data
+}
+
 // stringGetter reads the other string encodings.
 func stringGetter(arr arrow.Array) (func(int) string, bool) {
 	switch a := arr.(type) {
@@ -241,11 +285,12 @@ func stringGetter(arr arrow.Array) (func(int) string, bool) {
 	return nil, false
 }
 
-// Columns returns the names of the columns the detectors read, strings
-// first; a record batch may lack any but srcaddr, dstaddr and start.
+// Columns returns the names of the columns the detectors read (SkipNAT's
+// interface-type and resource-id included), strings first; a record batch
+// may lack any but srcaddr, dstaddr and start.
 func Columns() (strings, integers []string) {
 	return []string{parse.ColLogStatus, parse.ColAction, parse.ColSrcAddr, parse.ColDstAddr, parse.ColPktSrcAddr, parse.ColPktDstAddr,
-			parse.ColPktDstAWSService, parse.ColFlowDirection, parse.ColInterfaceID},
+			parse.ColPktDstAWSService, parse.ColFlowDirection, parse.ColInterfaceID, colInterfaceType, colResourceID},
 		[]string{parse.ColStart, parse.ColEnd, parse.ColBytes, parse.ColPackets, parse.ColSrcPort, parse.ColDstPort, parse.ColProtocol, parse.ColTCPFlags}
 }
 

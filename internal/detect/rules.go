@@ -55,7 +55,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 	}
 	mask := coreMask(c, n, &e.mask)
 	for i := range n {
-		if c.status.IsValid(i) && c.status.offs[i+1]-c.status.offs[i] != 2 { // not "OK"
+		if c.status.IsValid(i) && c.status.size(i) != 2 { // not "OK"
 			if s := c.status.Value(i); s != parse.StatusOK {
 				if s == parse.StatusNoData || s == parse.StatusSkipData {
 					skipped++

@@ -37,17 +37,26 @@ func ReadParquet(ctx context.Context, r parquet.ReaderAtSeeker, mem memory.Alloc
 
 // readFile is ReadParquet of an open file.
 func readFile(ctx context.Context, pf *file.Reader, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, decoderMem)
+	return readFileWith(ctx, pf, mem, ScanOptions{}, fn)
+}
+
+// readFileWith is readFile of the columns opts select.
+func readFileWith(ctx context.Context, pf *file.Reader, mem memory.Allocator, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
+	props, cols := readProps(pf, opts)
+	if cols != nil && len(cols) == 0 {
+		return emptyBatches(pf, fn)
+	}
+	fr, err := pqarrow.NewFileReader(pf, props, decoderMem)
 	if err != nil {
 		return err
 	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	rr, err := fr.GetRecordReader(ctx, cols, nil)
 	if err != nil {
 		return err
 	}
 	defer rr.Release()
 	for rr.Next() {
-		rec, err := conform(rr.RecordBatch(), mem)
+		rec, err := conform(rr.RecordBatch(), mem, opts.Dictionaries)
 		if err != nil {
 			return err
 		}
@@ -62,12 +71,22 @@ func readFile(ctx context.Context, pf *file.Reader, mem memory.Allocator, fn fun
 
 // readObject reads one object of the lake.
 func (l *Lake) readObject(ctx context.Context, key string, fn func(arrow.RecordBatch) error) error {
+	return l.readObjectWith(ctx, key, ScanOptions{}, fn)
+}
+
+// readObjectWith reads the columns opts select of one object of the lake.
+func (l *Lake) readObjectWith(ctx context.Context, key string, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
 	r, err := l.be.open(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	return ReadParquet(ctx, r, l.mem, fn)
+	pf, err := file.NewParquetReader(r, file.WithReadProps(parquet.NewReaderProperties(decoderMem)))
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	return readFileWith(ctx, pf, l.mem, opts, fn)
 }
 
 func parquetSchema(r parquet.ReaderAtSeeker, mem memory.Allocator) (*arrow.Schema, error) {
@@ -109,10 +128,12 @@ func conformSchema(sc *arrow.Schema) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-// conform returns rec with known columns in their flow-log types. The
-// result is a new reference the caller releases.
-func conform(rec arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, error) {
+// conform returns rec with known columns in their flow-log types (string
+// columns may stay dictionaries of strings when dicts is set). The result
+// is a new reference the caller releases.
+func conform(rec arrow.RecordBatch, mem memory.Allocator, dicts bool) (arrow.RecordBatch, error) {
 	sc := rec.Schema()
+	out := conformSchema(sc)
 	cols := make([]arrow.Array, rec.NumCols())
 	defer func() {
 		for _, c := range cols {
@@ -129,13 +150,21 @@ func conform(rec arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, er
 			cols[i] = col
 			continue
 		}
+		if keepDictionary(col, want, dicts) {
+			col.Retain()
+			cols[i] = col
+			fs := out.Fields()
+			fs[i].Type = col.DataType()
+			out = arrow.NewSchema(fs, nil)
+			continue
+		}
 		c, err := convert(col, want, mem)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", f.Name, err)
 		}
 		cols[i] = c
 	}
-	return array.NewRecordBatch(conformSchema(sc), cols, rec.NumRows()), nil
+	return array.NewRecordBatch(out, cols, rec.NumRows()), nil
 }
 
 // convert turns an integer or string array into want (int32, int64 or
@@ -252,17 +281,5 @@ var decoderMem = memory.NewGoAllocator()
 // files Objects lists (a compaction in progress or interrupted is honoured),
 // columns conformed to AWS's types. A batch is valid only during the call.
 func (l *Lake) Scan(ctx context.Context, filter Filter, fn func(arrow.RecordBatch) error) error {
-	objs, err := l.Objects(ctx, filter)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := l.readObject(ctx, o.Key, fn); err != nil {
-			return fmt.Errorf("read %s: %w", o.Key, err)
-		}
-	}
-	return nil
+	return l.ScanWith(ctx, ScanOptions{Filter: filter}, fn)
 }

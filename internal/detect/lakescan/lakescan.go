@@ -47,8 +47,15 @@ type Stats struct {
 // Run streams the lake's records whose start lies in tr (every record when
 // tr is zero) through det, and hands each batch's alerts to send before
 // acknowledging them. One process holds the detectors' state, so the
-// caller builds them with no claim lease.
+// caller builds them with no claim lease. Only the columns the detectors
+// read are decoded (detect.Columns), strings as dictionaries.
 func Run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detectors, send func(context.Context, []detect.Alert) error, opts Options) (Stats, error) {
+	strs, ints := detect.Columns()
+	return run(ctx, lake, tr, det, send, opts, store.ScanOptions{Columns: append(strs, ints...), Dictionaries: true})
+}
+
+// run is Run reading what read selects of each file.
+func run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detectors, send func(context.Context, []detect.Alert) error, opts Options, read store.ScanOptions) (Stats, error) {
 	var st Stats
 	objs, err := lake.Objects(ctx, tr.Filter())
 	if err != nil {
@@ -64,7 +71,7 @@ func Run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detector
 		prefix = "lakescan"
 	}
 	batch := 0
-	err = scanInOrder(ctx, lake, objs, workers, func(rec arrow.RecordBatch) error {
+	err = scanInOrder(ctx, lake, objs, read, workers, func(rec arrow.RecordBatch) error {
 		rec, err := inRange(ctx, rec, tr)
 		if err != nil {
 			return err
@@ -86,8 +93,10 @@ func Run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detector
 
 // scanInOrder calls fn with every record of the objects' partitions, one
 // partition after another in time order, while up to workers partitions
-// are decoded ahead in parallel (store.Lake.Scan, one partition each).
-func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, workers int, fn func(arrow.RecordBatch) error) error {
+// are decoded ahead in parallel (store.Lake.ScanWith, one partition each,
+// reading what read selects: only the detectors' columns, strings as
+// dictionaries).
+func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, read store.ScanOptions, workers int, fn func(arrow.RecordBatch) error) error {
 	var parts []store.Partition
 	for _, o := range objs {
 		if len(parts) == 0 || parts[len(parts)-1] != o.Partition {
@@ -116,7 +125,9 @@ func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, wor
 			}
 			go func() {
 				r := result{held: true}
-				r.err = lake.Scan(ctx, func(q store.Partition) bool { return q == p }, func(rec arrow.RecordBatch) error {
+				opts := read
+				opts.Filter = func(q store.Partition) bool { return q == p }
+				r.err = lake.ScanWith(ctx, opts, func(rec arrow.RecordBatch) error {
 					rec.Retain()
 					r.recs = append(r.recs, rec)
 					return nil
