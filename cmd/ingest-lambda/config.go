@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/flowq/flowq/internal/collect"
 	"github.com/flowq/flowq/internal/cwlogs"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detectconfig"
@@ -25,6 +27,14 @@ const (
 	envExfilBytes = "FLOWQ_EXFIL_BYTES"
 	envWindow     = "FLOWQ_WINDOW"
 	envMaxBytes   = "FLOWQ_MAX_PAYLOAD_BYTES"
+	// The scheduled collector (internal/collect): where the flow log
+	// delivers to S3, the schedule's period, how long a slot settles, how
+	// late an object may come.
+	envDelivery       = "FLOWQ_DELIVERY"          // s3://bucket/prefix ("": no collector)
+	envCollectMinutes = "FLOWQ_COLLECT_MINUTES"   // default 60
+	envSettleMinutes  = "FLOWQ_SETTLE_MINUTES"    // default 15
+	envLateMinutes    = "FLOWQ_LATE_MINUTES"      // default 120
+	envInventoryMins  = "FLOWQ_INVENTORY_MINUTES" // how often the inventory snapshots are listed again (default 15)
 )
 
 // config is the function's whole configuration.
@@ -38,6 +48,14 @@ type config struct {
 	// MaxPayloadBytes caps the decompressed JSON of one CloudWatch Logs
 	// payload and the text of one S3 chunk.
 	MaxPayloadBytes int64
+	// Delivery is the flow log's S3 destination the collector reads
+	// ("": scheduled events fail); CollectInterval, Settle and Lateness
+	// its timing.
+	Delivery                          string
+	CollectInterval, Settle, Lateness time.Duration
+	// InventoryRefresh is how often the inventory snapshots are listed
+	// again (the schedule that writes them: -c inventoryMinutes).
+	InventoryRefresh time.Duration
 }
 
 // loadConfig reads the configuration from getenv and validates it,
@@ -50,6 +68,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		StateTable:      strings.TrimSpace(getenv(envStateTable)),
 		Detect:          detect.DefaultConfig(),
 		MaxPayloadBytes: cwlogs.DefaultMaxBytes,
+		Delivery:        strings.TrimSpace(getenv(envDelivery)),
 	}
 	var errs []error
 	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
@@ -68,6 +87,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 		} else {
 			c.MaxPayloadBytes = n
 		}
+	}
+	for _, m := range []struct {
+		name     string
+		def, max int64
+		to       *time.Duration
+	}{
+		{envCollectMinutes, int64(collect.DefaultInterval / time.Minute), 1440, &c.CollectInterval},
+		{envSettleMinutes, int64(collect.DefaultSettle / time.Minute), 1440, &c.Settle},
+		{envLateMinutes, int64(collect.DefaultLateness / time.Minute), 7 * 1440, &c.Lateness},
+		{envInventoryMins, 15, 1440, &c.InventoryRefresh},
+	} {
+		n, err := minutes(getenv(m.name), m.def, m.max)
+		if err != nil {
+			bad(m.name, err)
+		}
+		*m.to = time.Duration(n) * time.Minute
 	}
 	if c.Format == nil {
 		c.Format = parse.DefaultFormat() // reported above; keeps Validate to the other problems
@@ -93,10 +128,31 @@ func (c *config) Validate() error {
 	if err := c.Detect.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("detector settings: %w", err))
 	}
+	if c.Delivery != "" {
+		if _, _, err := collect.ParseDelivery(c.Delivery); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envDelivery, err))
+		}
+		if err := collect.ValidInterval(c.CollectInterval); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envCollectMinutes, err))
+		}
+	}
 	if c.MaxPayloadBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("%s=%d: at least 1 MiB", envMaxBytes, c.MaxPayloadBytes))
 	}
 	return errors.Join(errs...)
+}
+
+// minutes reads a whole number of minutes from 1 to max; "" is def.
+func minutes(v string, def, max int64) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || n > max {
+		return def, fmt.Errorf("%q: want whole minutes from 1 to %d", v, max)
+	}
+	return n, nil
 }
 
 // detectConfig reads the detection configuration: the document in

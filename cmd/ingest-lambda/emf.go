@@ -23,6 +23,7 @@ var emfMetrics = []struct{ Name, Unit string }{
 	{"Skipped", "Count"},
 	{"JSONFallbacks", "Count"},
 	{"LateRecords", "Count"},
+	{"LateObjects", "Count"},
 	{"Errors", "Count"},
 	{"Duration", "Milliseconds"},
 }
@@ -48,6 +49,7 @@ type emfLine struct {
 	Skipped        int     `json:"Skipped"`
 	JSONFallbacks  int     `json:"JSONFallbacks"`
 	LateRecords    int64   `json:"LateRecords"`
+	LateObjects    int     `json:"LateObjects"`
 	Errors         int     `json:"Errors"`
 	Duration       float64 `json:"Duration"`
 	RequestID      string  `json:"requestId,omitempty"`
@@ -72,7 +74,7 @@ func (h *handler) emitMetrics(ctx context.Context, s *summary, err error) {
 	}
 	l.Records, l.BadLines, l.Bytes, l.Alerts = s.Records, s.BadLines, s.Bytes, s.Alerts
 	l.ParquetObjects, l.ParquetBytes, l.Skipped, l.JSONFallbacks = s.Objects, s.LakeBytes, s.Skipped, s.Fallbacks
-	l.LateRecords = s.Late
+	l.LateRecords, l.LateObjects = s.Late, s.LateObjects
 	l.Duration = s.DurationMS
 	if err != nil {
 		l.Errors = 1

@@ -28,7 +28,7 @@ const (
 	inputS3         = "s3"
 )
 
-var errUnknownEvent = errors.New("event is neither a CloudWatch Logs subscription ({\"awslogs\":...}) nor an S3 notification ({\"Records\":...})")
+var errUnknownEvent = errors.New("event is neither a scheduled collection ({\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\"} or {\"flowq\":\"collect\"}), a CloudWatch Logs subscription ({\"awslogs\":...}) nor an S3 notification ({\"Records\":...})")
 
 // objectGetter is the part of the S3 client that reads flow-log objects.
 type objectGetter interface {
@@ -38,13 +38,14 @@ type objectGetter interface {
 // handler is the Lambda handler: it implements lambda.Handler, so it gets
 // the raw event bytes and no generic JSON decode happens on the hot path.
 type handler struct {
-	pipe     *pipeline.Pipeline
-	s3       objectGetter
-	format   *parse.Format
-	log      *slog.Logger
-	metrics  io.Writer // EMF lines (stdout in Lambda)
-	maxBytes int64
-	detector interface{ Summary() detect.Summary } // for the late-record count; may be nil
+	pipe      *pipeline.Pipeline
+	s3        objectGetter
+	format    *parse.Format
+	log       *slog.Logger
+	metrics   io.Writer // EMF lines (stdout in Lambda)
+	maxBytes  int64
+	detector  interface{ Summary() detect.Summary } // for the late-record count; may be nil
+	collector *collector                            // nil without a delivery location
 
 	mu  sync.Mutex // Lambda runs one event at a time per instance; this guards the buffers if not
 	dec *cwlogs.Decoder
@@ -53,18 +54,25 @@ type handler struct {
 // summary is the function's response: asynchronous invocations drop it,
 // tests and the logs use it.
 type summary struct {
-	Input      string  `json:"input"`
-	Batches    int     `json:"batches"`
-	Records    int64   `json:"records"`
-	BadLines   int64   `json:"bad_lines"`
-	Bytes      int64   `json:"bytes"`
-	Alerts     int     `json:"alerts"`
-	Objects    int     `json:"objects"`
-	LakeBytes  int64   `json:"lake_bytes"`
-	Skipped    int     `json:"skipped,omitempty"` // control messages, empty batches, objects that are not flow logs
-	Fallbacks  int     `json:"json_fallbacks,omitempty"`
-	Late       int64   `json:"late_records,omitempty"` // records older than the detectors' retention: stored, not judged
-	DurationMS float64 `json:"duration_ms"`
+	Input     string `json:"input"`
+	Batches   int    `json:"batches"`
+	Records   int64  `json:"records"`
+	BadLines  int64  `json:"bad_lines"`
+	Bytes     int64  `json:"bytes"`
+	Alerts    int    `json:"alerts"`
+	Objects   int    `json:"objects"`
+	LakeBytes int64  `json:"lake_bytes"`
+	Skipped   int    `json:"skipped,omitempty"` // control messages, empty batches, objects that are not flow logs
+	Fallbacks int    `json:"json_fallbacks,omitempty"`
+	Late      int64  `json:"late_records,omitempty"` // records older than the detectors' retention: stored, not judged
+	// A scheduled collection: delivered objects read, of them objects
+	// that came after their slot was done, objects of slots not settled
+	// yet, slots done.
+	Delivered   int     `json:"delivered_objects,omitempty"`
+	LateObjects int     `json:"late_objects,omitempty"`
+	Waiting     int     `json:"waiting_objects,omitempty"`
+	Slots       int     `json:"slots,omitempty"`
+	DurationMS  float64 `json:"duration_ms"`
 }
 
 func (s *summary) add(r pipeline.Result) {
@@ -92,11 +100,19 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	var sum summary
 	var err error
-	var late0 int64
-	if h.detector != nil {
-		late0 = h.detector.Summary().Late
+	kind := eventKind(payload)
+	det := h.detector
+	if kind == inputCollect && h.collector != nil {
+		det = h.collector.eng
 	}
-	switch eventKind(payload) {
+	var late0 int64
+	if det != nil {
+		late0 = det.Summary().Late
+	}
+	switch kind {
+	case inputCollect:
+		sum.Input = inputCollect
+		err = h.collect(ctx, &sum)
 	case inputCloudWatch:
 		sum.Input = inputCloudWatch
 		err = h.cloudWatch(ctx, payload, &sum)
@@ -106,13 +122,17 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	default:
 		err = errUnknownEvent
 	}
-	if h.detector != nil {
-		sum.Late = h.detector.Summary().Late - late0
+	if det != nil {
+		sum.Late = det.Summary().Late - late0
 	}
 	sum.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	h.emitMetrics(ctx, &sum, err)
 	attrs := []any{"input", sum.Input, "batches", sum.Batches, "records", sum.Records, "bad_lines", sum.BadLines,
 		"bytes", sum.Bytes, "alerts", sum.Alerts, "objects", sum.Objects, "late_records", sum.Late, "duration_ms", sum.DurationMS}
+	if sum.Input == inputCollect {
+		attrs = append(attrs, "delivered_objects", sum.Delivered, "late_objects", sum.LateObjects, "skipped", sum.Skipped,
+			"waiting_objects", sum.Waiting, "slots", sum.Slots)
+	}
 	if err != nil {
 		// Lambda retries the event, then sends it to the on-failure destination.
 		h.log.ErrorContext(ctx, "event failed", append(attrs, "err", err)...)
@@ -134,6 +154,9 @@ func eventKind(payload []byte) string {
 		case bytes.HasPrefix(p, []byte(`"Records"`)):
 			return inputS3
 		}
+	}
+	if isCollectEvent(payload) {
+		return inputCollect
 	}
 	var keys map[string]json.RawMessage
 	if json.Unmarshal(payload, &keys) != nil {

@@ -1,5 +1,8 @@
-// Command ingest-lambda is the AWS Lambda subscribed to the flow-log group
-// (and, optionally, notified of flow-log objects AWS delivers to S3). It is
+// Command ingest-lambda is the AWS Lambda that ingests flow logs: invoked
+// on a schedule, it collects the objects AWS delivered to S3 since its last
+// run (internal/collect); subscribed to the flow-log group, it takes
+// CloudWatch Logs payloads as they come; notified of delivered objects, it
+// reads each. It is
 // wiring: it reads its configuration from the environment once, builds the
 // lake, detector state and alert sink, unwraps each event and hands the
 // flow-log text to the pipeline that flowq demo uses too.
@@ -92,8 +95,12 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	// With the lake's inventory (internal/inventory/resolve): alerts name
 	// their resources (at most one EC2 call per interface the snapshots
 	// lack), NAT legs are left out, the policy detector runs.
-	eng, err := resolve.Contextual(lake, cfg.Detect, newState(cfg, awsCfg), time.Now,
-		resolve.Options{Logger: log, Refresh: 15 * time.Minute, Lookup: ec2query.New(awsCfg).Lookup}, detect.WithLogger(log))
+	resolveOpts := resolve.Options{Logger: log, Refresh: cfg.InventoryRefresh, Lookup: ec2query.New(awsCfg).Lookup}
+	eng, err := resolve.Contextual(lake, cfg.Detect, newState(cfg, awsCfg), time.Now, resolveOpts, detect.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	coll, err := newCollector(cfg, awsCfg, s3c, lake, resolveOpts, log)
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +110,12 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	}
 	log.Info("ingest-lambda ready", "lake", cfg.Lake, "state", stateName(cfg), "alerts", sinkName(cfg),
 		"watch", fmt.Sprint(cfg.Detect.Watch), "exfil_bytes", cfg.Detect.ExfilBytes, "exfil_budgets", len(cfg.Detect.ExfilBudgets),
-		"window", cfg.Detect.Window.String(), "retention", cfg.Detect.Retention.String(), "detectors", fmt.Sprint(enabledDetectors(&cfg.Detect)))
+		"window", cfg.Detect.Window.String(), "retention", cfg.Detect.Retention.String(), "detectors", fmt.Sprint(enabledDetectors(&cfg.Detect)),
+		"delivery", cfg.Delivery, "collect_interval", cfg.CollectInterval.String(), "settle", cfg.Settle.String())
 	return &handler{
 		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes, detector: eng.Engine(),
-		dec: cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
+		dec:       cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
+		collector: coll,
 	}, nil
 }
 
