@@ -31,6 +31,8 @@ func main() {
 	if err != nil {
 		log.Fatalf("infra: %v", err)
 	}
+	// How the flow logs reach the Lambda decides latency and cost: say which it is.
+	fmt.Fprintf(os.Stderr, "flowq: %s\n", cfg.DeliverySummary())
 	if cfg.LooksUpZone() && cfg.Account == "" {
 		// The CDK CLI sets this from its credentials.
 		cfg.LookupAccount = os.Getenv("CDK_DEFAULT_ACCOUNT")

@@ -18,6 +18,10 @@ const (
 	MetricsNamespace = "flowq"
 	MetricsDimension = "Input"
 	LateRecordsName  = "LateRecords"
+	// SkippedObjectsName: the collector's count of delivered objects it could not
+	// read; SkippedObjectsAlarmID alarms on it.
+	SkippedObjectsName    = "Skipped"
+	SkippedObjectsAlarmID = "SkippedObjectsAlarm"
 	// asyncAgeLimit: an event older than this waits in Lambda's queue (throttled or
 	// retried) instead of being ingested; normal is well under a second.
 	asyncAgeLimit = 10 * 60 * 1000 // ms
@@ -25,7 +29,10 @@ const (
 
 // metricsInput is the Input dimension value the Lambda reports for a delivery.
 func metricsInput(cfg Config) string {
-	if cfg.Pipeline.FlowLogDestination == FlowLogToS3 {
+	switch {
+	case cfg.Pipeline.Collects():
+		return "collect"
+	case cfg.Pipeline.FlowLogDestination == FlowLogToS3:
 		return "s3"
 	}
 	return "cloudwatch-logs"
@@ -101,9 +108,14 @@ func newAlarms(s *PipelineStack, cfg Config) {
 	ge := awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 	quiet := awscloudwatch.TreatMissingData_NOT_BREACHING
 	n := cfg.Pipeline.NoRecordsMinutes
+	errors, noRecords := "flowq ingest Lambda returned errors (Lambda retries; the DLQ holds what failed 3 times)", ""
+	if cfg.Pipeline.Collects() {
+		errors = "a flowq collector run failed, timed out or crashed: Lambda retries it twice and the next run resumes from the " +
+			"checkpoint, so no flow log is lost, but alerts wait (see the function's log)"
+		noRecords = fmt.Sprintf(" (the collector runs every %d minutes)", cfg.Pipeline.CollectMinutes)
+	}
 	specs := []alarmSpec{
-		{"IngestErrorsAlarm", "flowq ingest Lambda returned errors (Lambda retries; the DLQ holds what failed 3 times)",
-			s.Function.MetricErrors(five), 1, ge, quiet},
+		{"IngestErrorsAlarm", errors, s.Function.MetricErrors(five), 1, ge, quiet},
 		{"IngestThrottlesAlarm", "flowq ingest Lambda was throttled: flow logs wait in Lambda's queue (raise the account's concurrency or reserve some)",
 			s.Function.MetricThrottles(five), 1, ge, quiet},
 		{"AsyncEventAgeAlarm", "flow-log events waited over 10 minutes for the ingest Lambda (throttling or retries): alerts are late",
@@ -118,9 +130,14 @@ func newAlarms(s *PipelineStack, cfg Config) {
 			}), 1, ge, quiet},
 		{"LateRecordsAlarm", "flow-log records arrived older than the detectors' state retention: they are in the lake but were not checked for alerts",
 			copyMetric(s, LateRecordsName, 5), 1, ge, quiet},
-		{"NoRecordsAlarm", fmt.Sprintf("no flow-log record was ingested for %d minutes: flow logs, delivery or the Lambda stopped (-c noRecordsMinutes)", n),
+		{"NoRecordsAlarm", fmt.Sprintf("no flow-log record was ingested for %d minutes: flow logs, delivery or the Lambda stopped (-c noRecordsMinutes)%s", n, noRecords),
 			copyMetric(s, "Records", float64(n)), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 			awscloudwatch.TreatMissingData_BREACHING},
+	}
+	if cfg.Pipeline.Collects() {
+		specs = append(specs, alarmSpec{SkippedObjectsAlarmID, "the flowq collector skipped flow-log objects it could not read (binary, " +
+			"truncated or not the flow log's format): their records are in neither the lake nor the alerts (the function's log names each object)",
+			copyMetric(s, SkippedObjectsName, 5), 1, ge, quiet})
 	}
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
 	for _, a := range specs {

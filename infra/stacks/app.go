@@ -56,7 +56,7 @@ func Build(app awscdk.App, cfg Config, code Bundles) Stacks {
 	pipeProps := &PipelineStackProps{
 		StackProps: awscdk.StackProps{
 			Env: env, Tags: &tags,
-			Description: jsii.String("flowq: flow-log pipeline (ingest Lambda, Parquet lake, alerts, Glue)"),
+			Description: jsii.String("flowq: flow-log pipeline (ingest Lambda, Parquet lake, alerts, Glue); " + cfg.DeliverySummary()),
 		},
 		Config: cfg, LambdaCode: code.Ingest, InventoryCode: code.Inventory,
 	}

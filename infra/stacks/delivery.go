@@ -20,9 +20,11 @@ const (
 	flowLogObjectDays     = 90
 )
 
-// connectFlowLogs feeds the ingest Lambda: a subscription filter on a flow-log group
-// (the network stack's, a given one, or one it creates for props.VPCID), or, with
-// S3 delivery, a flow log to a bucket whose object notifications invoke it.
+// connectFlowLogs feeds the ingest Lambda: with S3 delivery (the default), a flow
+// log to a bucket that the scheduled collector reads (or whose object
+// notifications invoke it); with CloudWatch Logs, a subscription filter on a
+// flow-log group (the network stack's, a given one, or one it creates for
+// props.VPCID).
 func (s *PipelineStack) connectFlowLogs(cfg Config, props *PipelineStackProps) {
 	if cfg.Pipeline.FlowLogDestination == FlowLogToS3 {
 		s.deliverToS3(cfg, props.VPCID)
@@ -61,15 +63,19 @@ func FlowLogObjectSuffix(fileFormat string) string {
 }
 
 // deliverToS3 turns on the flow log for vpcID to a new bucket (SSE-S3, TLS only,
-// hourly partitions, objects kept 90 days: the lake holds them as Parquet) whose
-// ObjectCreated notifications invoke the Lambda, and grants the Lambda s3:GetObject
-// on the objects AWS delivers, nothing else.
+// hourly partitions, objects kept 90 days: the lake holds them as Parquet), grants
+// the Lambda s3:GetObject on the objects AWS delivers in this region (nothing else
+// of the bucket), and feeds it: the scheduled collector (newCollectSchedule), or
+// with -c flowLogDestination=s3-notifications the bucket's ObjectCreated
+// notifications.
 //
 // S3 checks a notification's destination when the bucket is created, so the
 // Lambda's permission must exist first, and the permission names the bucket: the
 // bucket's name is therefore derived from the stack's ID (unique per stack
 // instance, so a retained bucket never blocks a new deployment) instead of the
 // bucket's own attributes, which would make a cycle. No custom resource is needed.
+// The collector's bucket is named the same way, so switching between the two
+// keeps the bucket.
 func (s *PipelineStack) deliverToS3(cfg Config, vpcID *string) {
 	stack := s.Stack
 	if vpcID == nil {
@@ -80,12 +86,16 @@ func (s *PipelineStack) deliverToS3(cfg Config, vpcID *string) {
 		awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil)),
 	})
 	arn := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), stack.Partition(), jsii.String(":s3:::"), name})
-	prefix := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("AWSLogs/"), stack.Account(), jsii.String("/vpcflowlogs/")})
+	// Where AWS writes this flow log's objects: AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/HH/.
+	prefix := jsii.String("AWSLogs/" + *stack.Account() + "/vpcflowlogs/" + *stack.Region() + "/")
 
-	perm := awslambda.NewCfnPermission(stack, jsii.String(IngestFromS3ID), &awslambda.CfnPermissionProps{
-		Action: jsii.String("lambda:InvokeFunction"), FunctionName: s.Function.FunctionArn(),
-		Principal: jsii.String("s3.amazonaws.com"), SourceArn: arn, SourceAccount: stack.Account(),
-	})
+	var perm awslambda.CfnPermission
+	if cfg.Pipeline.S3Notifications {
+		perm = awslambda.NewCfnPermission(stack, jsii.String(IngestFromS3ID), &awslambda.CfnPermissionProps{
+			Action: jsii.String("lambda:InvokeFunction"), FunctionName: s.Function.FunctionArn(),
+			Principal: jsii.String("s3.amazonaws.com"), SourceArn: arn, SourceAccount: stack.Account(),
+		})
+	}
 	bucket := awss3.NewBucket(stack, jsii.String(FlowLogBucketID), &awss3.BucketProps{
 		BucketName: name,
 		Encryption: awss3.BucketEncryption_S3_MANAGED, EnforceSSL: jsii.Bool(true),
@@ -100,18 +110,20 @@ func (s *PipelineStack) deliverToS3(cfg Config, vpcID *string) {
 	})
 	pin(bucket, FlowLogBucketID)
 	cfn := bucket.Node().DefaultChild().(awss3.CfnBucket)
-	cfn.SetNotificationConfiguration(&awss3.CfnBucket_NotificationConfigurationProperty{
-		LambdaConfigurations: &[]*awss3.CfnBucket_LambdaConfigurationProperty{{
-			Event: jsii.String("s3:ObjectCreated:*"), Function: s.Function.FunctionArn(),
-			Filter: &awss3.CfnBucket_NotificationFilterProperty{S3Key: &awss3.CfnBucket_S3KeyFilterProperty{
-				Rules: &[]*awss3.CfnBucket_FilterRuleProperty{
-					{Name: jsii.String("prefix"), Value: prefix},
-					{Name: jsii.String("suffix"), Value: jsii.String(FlowLogObjectSuffix(cfg.Pipeline.FlowLogFileFormat))},
-				},
+	if perm != nil {
+		cfn.SetNotificationConfiguration(&awss3.CfnBucket_NotificationConfigurationProperty{
+			LambdaConfigurations: &[]*awss3.CfnBucket_LambdaConfigurationProperty{{
+				Event: jsii.String("s3:ObjectCreated:*"), Function: s.Function.FunctionArn(),
+				Filter: &awss3.CfnBucket_NotificationFilterProperty{S3Key: &awss3.CfnBucket_S3KeyFilterProperty{
+					Rules: &[]*awss3.CfnBucket_FilterRuleProperty{
+						{Name: jsii.String("prefix"), Value: prefix},
+						{Name: jsii.String("suffix"), Value: jsii.String(FlowLogObjectSuffix(cfg.Pipeline.FlowLogFileFormat))},
+					},
+				}},
 			}},
-		}},
-	})
-	cfn.AddDependency(perm)
+		})
+		cfn.AddDependency(perm)
+	}
 	s.FlowLogBucket = cfn
 
 	// The log-delivery service's access, as AWS documents it for flow logs to S3.
@@ -139,9 +151,17 @@ func (s *PipelineStack) deliverToS3(cfg Config, vpcID *string) {
 		Sid: jsii.String("FlowLogObjects"), Actions: jsii.Strings("s3:GetObject"),
 		// The computed ARN, not the bucket's attribute: the function's policy must not
 		// wait for the bucket, which waits for the function.
-		Resources: &[]*string{jsii.String(*arn + "/AWSLogs/" + *stack.Account() + "/vpcflowlogs/*")},
+		Resources: &[]*string{jsii.String(*arn + "/" + *prefix + "*")},
 	}))
+	if cfg.Pipeline.Collects() {
+		s.newCollectSchedule(cfg, name, arn, prefix)
+	}
 
+	// The reference network's name for its flow log, as the CloudWatch Logs one has.
+	var tags *[]*awscdk.CfnTag
+	if cfg.DeploysNetwork() {
+		tags = &[]*awscdk.CfnTag{{Key: jsii.String("Name"), Value: jsii.String(cfg.Preset.Tag("vpc-flow-logs"))}}
+	}
 	fl := awsec2.NewCfnFlowLog(stack, jsii.String(S3FlowLogID), &awsec2.CfnFlowLogProps{
 		ResourceId: vpcID, ResourceType: jsii.String("VPC"), TrafficType: jsii.String("ALL"),
 		LogDestinationType: jsii.String(FlowLogToS3), LogDestination: bucket.BucketArn(),
@@ -149,6 +169,7 @@ func (s *PipelineStack) deliverToS3(cfg Config, vpcID *string) {
 		DestinationOptions: map[string]any{
 			"FileFormat": cfg.Pipeline.FlowLogFileFormat, "HiveCompatiblePartitions": false, "PerHourPartition": true,
 		},
+		Tags: tags,
 	})
 	fl.Node().AddDependency(bucket.Policy())
 	awscdk.NewCfnOutput(stack, jsii.String("FlowLogBucketName"), &awscdk.CfnOutputProps{Value: bucket.BucketName()})

@@ -36,9 +36,11 @@ func TestLeastPrivilege(t *testing.T) {
 		// byService: actions AWS services take with the role, and why.
 		byService map[string]string
 	}{
-		{"ingest, CloudWatch Logs delivery", IngestLambdaPackage, nil, func(s *synthesized) assertions.Template { return s.pipeline },
+		{"ingest, S3 delivery read by the collector", IngestLambdaPackage, nil, func(s *synthesized) assertions.Template { return s.pipeline },
 			"IngestFunctionRole", ingestByService},
-		{"ingest, S3 delivery", IngestLambdaPackage, s3Context, func(s *synthesized) assertions.Template { return s.pipeline },
+		{"ingest, S3 notifications", IngestLambdaPackage, s3Context, func(s *synthesized) assertions.Template { return s.pipeline },
+			"IngestFunctionRole", ingestByService},
+		{"ingest, CloudWatch Logs delivery", IngestLambdaPackage, cwContext, func(s *synthesized) assertions.Template { return s.pipeline },
 			"IngestFunctionRole", ingestByService},
 		{"inventory sync", InventoryLambdaPackage, nil, func(s *synthesized) assertions.Template { return s.pipeline },
 			InventoryRoleID, inventoryByService},

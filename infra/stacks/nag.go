@@ -56,13 +56,19 @@ var pipelineSuppressions = map[string][]suppression{
 	"IngestDeadLetterQueue": {{id: "AwsSolutions-SQS3", reason: "This queue is the ingest Lambda's on-failure destination, i.e. the dead-letter queue itself; its depth has an alarm."}},
 	"IngestFunctionPolicy": {{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::<" + LakeBucketID + ".Arn>/" + LakePrefix + "/*"},
 		reason: "The Lambda stages each source's Parquet objects under flows/_flowq/, copies them to generated hourly keys under flows/ and deletes the staged copies (internal/store); the grant is Get/Put/DeleteObject on the lake prefix only, and TestLeastPrivilege checks each action against the code's calls."},
-		{id: "AwsSolutions-IAM5", appliesTo: []string{`Resource::arn:<AWS::Partition>:s3:::flowq-flowlogs-{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}/AWSLogs/<AWS::AccountId>/vpcflowlogs/*`},
-			reason: "S3 delivery: AWS names each flow-log object itself (AWSLogs/<account>/vpcflowlogs/<region>/<date>/<hour>/...); the Lambda may only s3:GetObject under that prefix of the flow-log bucket, nothing else of it."},
 		{id: "AwsSolutions-IAM5", appliesTo: []string{"Resource::*"},
 			reason: "ec2:DescribeNetworkInterfaces (read-only: names in alerts for interfaces the lake's inventory lacks) supports no resource-level permissions; it is the only action on \"*\"."}},
 }
 
-var s3FlowLogVPC7 = suppression{id: "AwsSolutions-VPC7", reason: "With -c flowLogDestination=s3 the VPC's flow log is turned on by the pipeline stack (it needs the pipeline's bucket, whose notifications invoke the ingest Lambda), not by the network stack."}
+var s3FlowLogVPC7 = suppression{id: "AwsSolutions-VPC7", reason: "With S3 delivery (the default) the VPC's flow log is turned on by the pipeline stack, next to the bucket it writes to and the collector that reads it, not by the network stack."}
+
+// flowLogObjectsIAM5 accepts the ingest Lambda's read of the flow-log bucket's
+// objects in the stack's region (S3 delivery).
+func flowLogObjectsIAM5(region string) suppression {
+	return suppression{id: "AwsSolutions-IAM5",
+		appliesTo: []string{`Resource::arn:<AWS::Partition>:s3:::flowq-flowlogs-{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}/AWSLogs/<AWS::AccountId>/vpcflowlogs/` + region + `/*`},
+		reason:    "S3 delivery: AWS names each flow-log object itself (AWSLogs/<account>/vpcflowlogs/<region>/<date>/<hour>/...); the Lambda may only s3:GetObject under this region's prefix of the flow-log bucket (and list that prefix, for the collector), nothing else of it."}
+}
 
 func suppressNetwork(n *NetworkStack, cfg Config) {
 	applySuppressions(n.Stack, networkSuppressions)
@@ -72,7 +78,12 @@ func suppressNetwork(n *NetworkStack, cfg Config) {
 	cdknag.NagSuppressions_AddStackSuppressions(n.Stack, &[]*cdknag.NagPackSuppression{{Id: jsii.String(vpc3.id), Reason: jsii.String(vpc3.reason)}}, nil)
 }
 
-func suppressPipeline(p *PipelineStack) { applySuppressions(p.Stack, pipelineSuppressions) }
+func suppressPipeline(p *PipelineStack) {
+	applySuppressions(p.Stack, pipelineSuppressions)
+	if p.FlowLogBucket != nil {
+		suppress(p.policy, true, flowLogObjectsIAM5(*p.Region()))
+	}
+}
 
 func applySuppressions(stack constructs.Construct, all map[string][]suppression) {
 	for path, ss := range all {

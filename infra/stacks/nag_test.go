@@ -24,6 +24,7 @@ func TestNagAwsSolutions(t *testing.T) {
 		{"menotime", map[string]string{"domain": "menotime.example", "bastionCidr": "198.51.100.7/32", "alertEmail": "ops@example.com"}},
 		{"tradai", map[string]string{"interfaceEndpoints": "true"}},
 		{"tradai", s3Context},
+		{"tradai", cwContext},
 	} {
 		t.Run(fmt.Sprint(tc.preset, tc.ctx), func(t *testing.T) {
 			s := synth(t, tc.preset, tc.ctx)

@@ -164,9 +164,10 @@ func TestNATHookLeastPrivilege(t *testing.T) {
 
 func TestNATNotificationsOnlyWithNATInstance(t *testing.T) {
 	s := synth(t, "menotime", nil)
-	// The inventory schedule is the pipeline's only rule.
-	if rules := resources(t, s.pipeline, "AWS::Events::Rule"); rules[NATNotifyRuleID] != nil || len(rules) != 1 || rules[InventoryScheduleID] == nil {
-		t.Errorf("menotime pipeline rules %v: want %s alone", rules, InventoryScheduleID)
+	// The inventory and collector schedules are the pipeline's only rules.
+	if rules := resources(t, s.pipeline, "AWS::Events::Rule"); rules[NATNotifyRuleID] != nil || len(rules) != 2 ||
+		rules[InventoryScheduleID] == nil || rules[CollectScheduleID] == nil {
+		t.Errorf("menotime pipeline rules %v: want %s and %s alone", rules, InventoryScheduleID, CollectScheduleID)
 	}
 	check(t, func() { s.network.ResourceCountIs(jstr("AWS::AutoScaling::AutoScalingGroup"), jnum(0)) })
 }
@@ -205,7 +206,7 @@ func TestSeedNames(t *testing.T) {
 			"ALBSecurityGroup": "menotime-alb-sg", "ECSSecurityGroup": "menotime-ecs-sg", "RDSSecurityGroup": "menotime-db-sg",
 			"S3GatewayEndpoint": "menotime-s3-gateway-endpoint", "SecretsManagerEndpoint": "menotime-secretsmanager-endpoint",
 			"ECRAPIEndpoint": "menotime-ecr-endpoint", "ECRDockerEndpoint": "menotime-ecr-endpoint",
-			"LoadBalancer": "menotime-alb", "BackendTargetGroup": "menotime-backend-tg", "FlowLog": "menotime-flow-logs",
+			"LoadBalancer": "menotime-alb", "BackendTargetGroup": "menotime-backend-tg", S3FlowLogID: "menotime-flow-logs",
 		}},
 		{"tradai", map[string]string{
 			"VPC": "tradai-vpc", "ALBSecurityGroup": "tradai-alb-sg", "ECSSecurityGroup": "tradai-ecs-sg",
@@ -213,11 +214,19 @@ func TestSeedNames(t *testing.T) {
 			"VPCEndpointSecurityGroup": "tradai-vpce-sg", "PublicNetworkAcl": "tradai-public-nacl",
 			"PrivateNetworkAcl": "tradai-private-nacl", "DatabaseNetworkAcl": "tradai-database-nacl",
 			"NATAutoScalingGroup": "tradai-nat-asg", "LoadBalancer": "tradai-alb", "BackendTargetGroup": "tradai-backend-tg",
-			"DataTargetGroup": "tradai-data-tg", "MLflowTargetGroup": "tradai-mlflow-tg", "FlowLog": "tradai-vpc-flow-logs",
+			"DataTargetGroup": "tradai-data-tg", "MLflowTargetGroup": "tradai-mlflow-tg", S3FlowLogID: "tradai-vpc-flow-logs",
 		}},
 	} {
 		t.Run(tc.preset, func(t *testing.T) {
-			got := nameTags(t, synth(t, tc.preset, nil).network)
+			// The flow log is the pipeline's with S3 delivery (the default), the
+			// network's with CloudWatch Logs: the same name either way.
+			s := synth(t, tc.preset, nil)
+			got := nameTags(t, s.network)
+			for id, v := range nameTags(t, s.pipeline) {
+				got[id] = v
+			}
+			got["FlowLog"] = nameTags(t, synth(t, tc.preset, cwContext).network)["FlowLog"]
+			tc.want["FlowLog"] = tc.want[S3FlowLogID]
 			for id, want := range tc.want {
 				if got[id] != want {
 					t.Errorf("%s: Name %q, want %q", id, got[id], want)
@@ -398,12 +407,27 @@ func TestExistingVPC(t *testing.T) {
 			diff(t, "flow log", []any{fl["ResourceId"], fl["ResourceType"], fl["TrafficType"], fl["LogFormat"]},
 				[]any{"vpc-0123456789abcdef0", "VPC", "ALL", FlowLogFormat})
 		}
-		check(t, func() { s.pipeline.ResourceCountIs(jstr("AWS::Logs::SubscriptionFilter"), jnum(1)) })
+		// S3 delivery read by the collector (the default): no subscription.
+		check(t, func() { s.pipeline.ResourceCountIs(jstr("AWS::Logs::SubscriptionFilter"), jnum(0)) })
+		if resources(t, s.pipeline, "AWS::Events::Rule")[CollectScheduleID] == nil {
+			t.Error("no collector schedule")
+		}
 		// cdk-nag has nothing unsuppressed on the pipeline alone either.
 		a := assertions.Annotations_FromStack(s.stacks.Pipeline.Stack)
 		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 		for _, m := range append(*a.FindError(jsii.String("*"), match), *a.FindWarning(jsii.String("*"), match)...) {
 			t.Errorf("cdk-nag %s: %.80v", *m.Id, m.Entry.Data)
+		}
+	})
+	t.Run("vpcId, CloudWatch Logs", func(t *testing.T) {
+		s := synth(t, "tradai", map[string]string{"vpcId": "vpc-0123456789abcdef0", "flowLogDestination": "cloudwatch"})
+		fls := resources(t, s.pipeline, "AWS::EC2::FlowLog")
+		if fl := fls[FlowLogID]; len(fls) != 1 || fl == nil || fl["LogDestinationType"] != "cloud-watch-logs" || fl["ResourceId"] != "vpc-0123456789abcdef0" {
+			t.Errorf("flow logs: %v", fls)
+		}
+		check(t, func() { s.pipeline.ResourceCountIs(jstr("AWS::Logs::SubscriptionFilter"), jnum(1)) })
+		if resources(t, s.pipeline, "AWS::Events::Rule")[CollectScheduleID] != nil {
+			t.Error("a collector schedule with CloudWatch Logs delivery")
 		}
 	})
 	t.Run("flowLogGroup", func(t *testing.T) {

@@ -11,13 +11,17 @@ import (
 	"github.com/flowq/flowq/infra/iampolicy"
 )
 
-// s3Context is the S3-delivery variant the tests synthesize (one synth for all of
-// them): Parquet objects, a named copy, a custom no-records time and a detection
-// configuration file.
+// s3Context is the S3-notification variant the tests synthesize (one synth for all
+// of them): Parquet objects, a named copy, a custom no-records time and a detection
+// configuration file. The default context (nil) is the scheduled collector.
 var s3Context = map[string]string{
-	"flowLogDestination": "s3", "flowLogFileFormat": "parquet", "noRecordsMinutes": "90",
+	"flowLogDestination": "s3-notifications", "flowLogFileFormat": "parquet", "noRecordsMinutes": "90",
 	"env": "staging", "detectConfig": "testdata/detect.yaml",
 }
+
+// cwContext is the CloudWatch Logs variant: the network's flow log to a log group
+// with a subscription filter to the Lambda (real time).
+var cwContext = map[string]string{"flowLogDestination": "cloud-watch-logs"}
 
 // Values the policy evaluator gives the templates' intrinsics.
 const (
@@ -146,10 +150,10 @@ func TestRetainedOnDelete(t *testing.T) {
 	}
 }
 
-// TestS3Delivery: with -c flowLogDestination=s3 the VPC's flow log goes to an
-// encrypted bucket in hourly partitions, the bucket's notifications invoke the
-// Lambda (whose permission names exactly that bucket), and the Lambda may read the
-// delivered objects and nothing else of the bucket.
+// TestS3Delivery: with -c flowLogDestination=s3-notifications the VPC's flow log
+// goes to an encrypted bucket in hourly partitions, the bucket's notifications
+// invoke the Lambda (whose permission names exactly that bucket), and the Lambda may
+// read the delivered objects and nothing else of the bucket.
 func TestS3Delivery(t *testing.T) {
 	s := synth(t, "tradai", s3Context)
 	tmpl := s.pipeline
@@ -170,7 +174,7 @@ func TestS3Delivery(t *testing.T) {
 		rules = append(rules, r["Name"].(string)+"="+in.Resolve(r["Value"]))
 	}
 	diff(t, "notification", []any{lc[0]["Event"], ref(lc[0]["Function"]), rules},
-		[]any{"s3:ObjectCreated:*", IngestFunctionID, []string{"prefix=AWSLogs/" + testAccount + "/vpcflowlogs/", "suffix=.log.parquet"}})
+		[]any{"s3:ObjectCreated:*", IngestFunctionID, []string{"prefix=AWSLogs/" + testAccount + "/vpcflowlogs/us-east-1/", "suffix=.log.parquet"}})
 	if !strings.Contains(fmt.Sprint(b["DependsOn"]), IngestFromS3ID) {
 		t.Errorf("bucket does not wait for the Lambda permission: DependsOn %v", b["DependsOn"])
 	}
@@ -215,7 +219,10 @@ func TestS3Delivery(t *testing.T) {
 			got = append(got, fmt.Sprintf("%v on %s", st["Action"], in.Resolve(st["Resource"])))
 		}
 	}
-	diff(t, "the Lambda's grant on the flow-log bucket", got, []string{"s3:GetObject on arn:aws:s3:::" + bucketName + "/AWSLogs/" + testAccount + "/vpcflowlogs/*"})
+	diff(t, "the Lambda's grant on the flow-log bucket", got, []string{"s3:GetObject on arn:aws:s3:::" + bucketName + "/AWSLogs/" + testAccount + "/vpcflowlogs/us-east-1/*"})
+	if rules := resources(t, tmpl, "AWS::Events::Rule"); rules[CollectScheduleID] != nil {
+		t.Errorf("a collector schedule with S3 notifications")
+	}
 	diff(t, "plain-text objects", FlowLogObjectSuffix(FlowLogPlainText), ".log.gz")
 }
 
@@ -300,7 +307,7 @@ func TestDashboard(t *testing.T) {
 	}
 	body := flat(d["DashboardBody"])
 	for _, m := range []string{`"flowq/FlowqTradaiPipeline","Records"`, `"flowq/FlowqTradaiPipeline","LateRecords"`,
-		`"flowq","Bytes","Input","cloudwatch-logs"`, `"Alerts"`, `"BadLines"`,
+		`"flowq","Bytes","Input","collect"`, `"Alerts"`, `"BadLines"`,
 		`"AWS/Lambda","Errors"`, `"AWS/Lambda","Throttles"`, `"AWS/Lambda","Duration"`, `"AsyncEventAge"`,
 		`"AWS/SQS","ApproximateNumberOfMessagesVisible"`} {
 		if !strings.Contains(body, m) {

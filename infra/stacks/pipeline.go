@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -78,10 +80,11 @@ func GlueDatabaseName(cfg Config) string {
 	return "flowq_" + cfg.Preset.Name
 }
 
-// NewPipelineStack builds the flowq pipeline: flow logs (CloudWatch Logs
-// subscription or S3 notifications) → ingest Lambda → Parquet lake in S3 + alerts on
-// SNS, with DynamoDB state, an SQS on-failure destination, alarms, a dashboard, and
-// a Glue table and Athena workgroup over the lake.
+// NewPipelineStack builds the flowq pipeline: flow logs (S3 delivery read by the
+// scheduled collector, S3 notifications, or a CloudWatch Logs subscription) →
+// ingest Lambda → Parquet lake in S3 + alerts on SNS, with DynamoDB state (the
+// collector's alert ledger), an SQS on-failure destination, alarms, a dashboard,
+// and a Glue table and Athena workgroup over the lake.
 func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) *PipelineStack {
 	cfg := props.Config
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -220,6 +223,8 @@ func (s *PipelineStack) newIngestFunction(cfg Config, code awslambda.Code, alert
 		"FLOWQ_LOG_FORMAT":      jsii.String(cfg.readFormat()),
 		"FLOWQ_ALERT_TOPIC_ARN": s.Topic.TopicArn(),
 		"FLOWQ_STATE_TABLE":     s.StateTable.TableName(),
+		// The inventory snapshots are re-read as often as the schedule writes them.
+		"FLOWQ_INVENTORY_MINUTES": jsii.String(strconv.Itoa(cfg.Pipeline.InventoryMinutes)),
 	}
 	if cfg.Pipeline.DetectConfig != "" {
 		// The detection configuration document itself (validated at synth).
@@ -229,6 +234,11 @@ func (s *PipelineStack) newIngestFunction(cfg Config, code awslambda.Code, alert
 		env["FLOWQ_EXFIL_BYTES"] = jsii.String(DetectExfilBytes)
 		env["FLOWQ_WINDOW"] = jsii.String(DetectWindow)
 	}
+	// A delivery is one log batch or object; a collector run reads a whole slot.
+	timeout := awscdk.Duration_Seconds(jsii.Number(120))
+	if cfg.Pipeline.Collects() {
+		timeout = awscdk.Duration_Minutes(jsii.Number(float64(collectTimeoutMinutes(cfg.Pipeline.CollectMinutes))))
+	}
 	s.Function = awslambda.NewFunction(stack, jsii.String(IngestFunctionID), &awslambda.FunctionProps{
 		Description:  jsii.String("flowq: VPC flow logs to Parquet and alerts"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -236,7 +246,7 @@ func (s *PipelineStack) newIngestFunction(cfg Config, code awslambda.Code, alert
 		Handler:      jsii.String("bootstrap"),
 		Code:         code,
 		MemorySize:   jsii.Number(512),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(120)),
+		Timeout:      timeout,
 		Role:         role,
 		LogGroup:     fnLogs,
 		Environment:  &env,

@@ -19,7 +19,8 @@ func TestPinnedLogicalIDs(t *testing.T) {
 			id   string
 			typ  string
 		}{
-			{s.network, FlowLogGroupID, "AWS::Logs::LogGroup"},
+			{synth(t, preset, cwContext).network, FlowLogGroupID, "AWS::Logs::LogGroup"},
+			{s.pipeline, FlowLogBucketID, "AWS::S3::Bucket"},
 			{s.network, AccessLogBucketID, "AWS::S3::Bucket"},
 			{s.pipeline, LakeBucketID, "AWS::S3::Bucket"},
 			{s.pipeline, LakeAccessLogsID, "AWS::S3::Bucket"},
@@ -110,14 +111,24 @@ func TestTopicAndTable(t *testing.T) {
 }
 
 func TestIngestFunction(t *testing.T) {
-	for _, preset := range []string{"tradai", "menotime"} {
-		t.Run(preset, func(t *testing.T) {
-			s := synth(t, preset, nil)
+	for _, tc := range []struct {
+		preset string
+		ctx    map[string]string
+	}{{"tradai", nil}, {"menotime", nil}, {"tradai", cwContext}, {"menotime", cwContext}} {
+		preset, collects := tc.preset, tc.ctx == nil
+		t.Run(fmt.Sprint(preset, tc.ctx), func(t *testing.T) {
+			s := synth(t, preset, tc.ctx)
 			tmpl := s.pipeline
+			in := testIntrinsics()
+			region := Presets[preset].Region
 			fn := resources(t, tmpl, "AWS::Lambda::Function")[IngestFunctionID]
 			diff(t, "runtime", []any{fn["Runtime"], fn["Architectures"], fn["Handler"]}, []any{"provided.al2023", []any{"arm64"}, "bootstrap"})
 			env := map[string]string{}
 			for k, v := range fn["Environment"].(map[string]any)["Variables"].(map[string]any) {
+				if k == EnvDelivery {
+					env[k] = in.Resolve(v)
+					continue
+				}
 				switch v := v.(type) {
 				case map[string]any:
 					if j, ok := v["Fn::Join"]; ok {
@@ -131,11 +142,18 @@ func TestIngestFunction(t *testing.T) {
 				}
 				env[k] = ref(v)
 			}
-			diff(t, "environment", env, map[string]string{
+			wantEnv := map[string]string{
 				"FLOWQ_LAKE": "s3://" + LakeBucketID + "/flows", "FLOWQ_LOG_FORMAT": FlowLogFormat,
 				"FLOWQ_ALERT_TOPIC_ARN": AlertTopicID, "FLOWQ_STATE_TABLE": StateTableID,
 				"FLOWQ_WATCH_CIDRS": "10.0.0.0/16", "FLOWQ_EXFIL_BYTES": "1000000", "FLOWQ_WINDOW": "1h",
-			})
+				"FLOWQ_INVENTORY_MINUTES": "15",
+			}
+			if collects {
+				// The flow log's region directory in the bucket named after the stack.
+				wantEnv[EnvDelivery] = "s3://flowq-flowlogs-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab/AWSLogs/" + testAccount + "/vpcflowlogs/" + region + "/"
+				wantEnv[EnvCollectMinutes], wantEnv[EnvSettleMinutes] = "60", "15"
+			}
+			diff(t, "environment", env, wantEnv)
 			// The code is a local asset: a directory holding bootstrap.
 			if code := fn["Code"].(map[string]any); code["S3Bucket"] == nil || code["S3Key"] == nil {
 				t.Errorf("code is not an S3 asset: %v", code)
@@ -147,7 +165,7 @@ func TestIngestFunction(t *testing.T) {
 			for _, st := range asList(pol["PolicyDocument"].(map[string]any)["Statement"]) {
 				got = append(got, fmt.Sprintf("%v %v on %s", st["Sid"], st["Action"], flat(st["Resource"])))
 			}
-			diff(t, "ingest policy", sorted(got), sorted([]string{
+			want := []string{
 				"Logs [logs:CreateLogStream logs:PutLogEvents] on " + IngestLogGroupID,
 				"LakeObjects [s3:GetObject s3:PutObject s3:DeleteObject] on " + LakeBucketID + "/flows/*",
 				"LakeList s3:ListBucket on " + LakeBucketID,
@@ -156,7 +174,14 @@ func TestIngestFunction(t *testing.T) {
 				"State [dynamodb:GetItem dynamodb:UpdateItem] on " + StateTableID,
 				"OnFailure sqs:SendMessage on " + DeadLetterQueueID,
 				"Interfaces ec2:DescribeNetworkInterfaces on *",
-			}))
+			}
+			if collects {
+				// The delivered objects of this region, and listing them (collector.go).
+				flowLogs := `arn:AWS::Partition:s3:::map[Fn::Join:[- [flowq-flowlogs map[Fn::Select:[2 map[Fn::Split:[/ map[Ref:AWS::StackId]]]]]]]]`
+				want = append(want, "FlowLogObjects s3:GetObject on "+flowLogs+"/AWSLogs/AWS::AccountId/vpcflowlogs/"+region+"/*",
+					"FlowLogList s3:ListBucket on "+flowLogs)
+			}
+			diff(t, "ingest policy", sorted(got), sorted(want))
 			check(t, func() {
 				tmpl.ResourceCountIs(jstr("AWS::IAM::Policy"), jnum(1))
 			})
@@ -170,6 +195,9 @@ func TestIngestFunction(t *testing.T) {
 			eic := resources(t, tmpl, "AWS::Lambda::EventInvokeConfig")["IngestInvokeConfig"]
 			diff(t, "on-failure destination", ref(eic["DestinationConfig"].(map[string]any)["OnFailure"].(map[string]any)["Destination"]), DeadLetterQueueID)
 
+			if collects {
+				return // the schedule: TestCollector
+			}
 			perm := resources(t, tmpl, "AWS::Lambda::Permission")["IngestFromFlowLogs"]
 			diff(t, "permission", []any{perm["Principal"], perm["Action"], ref(perm["FunctionName"]), ref(perm["SourceArn"])},
 				[]any{"logs.amazonaws.com", "lambda:InvokeFunction", IngestFunctionID, "import:" + exportOf(t, s.network, FlowLogGroupID, "Arn")})
@@ -230,10 +258,12 @@ func TestAlarms(t *testing.T) {
 		copy       string // the copy's own metrics namespace
 		noRecordsS string
 	}{
-		{nil, "flowq/FlowqTradaiPipeline", "1800"},
+		{nil, "flowq/FlowqTradaiPipeline", "5400"},
+		{cwContext, "flowq/FlowqTradaiPipeline", "1800"},
 		{s3Context, "flowq/FlowqTradaiStagingPipeline", "5400"},
 	} {
-		t.Run(tc.copy, func(t *testing.T) {
+		collects := tc.ctx == nil
+		t.Run(fmt.Sprint(tc.copy, tc.ctx), func(t *testing.T) {
 			tmpl := synth(t, "tradai", tc.ctx).pipeline
 			var got []string
 			for _, p := range resources(t, tmpl, "AWS::CloudWatch::Alarm") {
@@ -245,7 +275,7 @@ func TestAlarms(t *testing.T) {
 			}
 			sort.Strings(got)
 			to := " -> " + AlertTopicID + " ok-> " + AlertTopicID
-			diff(t, "alarms", got, []string{
+			want := []string{
 				"AWS/Lambda/AsyncEventAge Maximum>=600000 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/AsyncEventsDropped Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/Errors Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
@@ -254,7 +284,12 @@ func TestAlarms(t *testing.T) {
 				"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum>=1 per 300s on " + DeadLetterQueueID + " missing=notBreaching" + to,
 				tc.copy + "/LateRecords Sum>=1 per 300s on - missing=notBreaching" + to,
 				tc.copy + "/Records Sum<1 per " + tc.noRecordsS + "s on - missing=breaching" + to,
-			})
+			}
+			if collects {
+				// Objects the collector could not read: a gap in the lake and the alerts.
+				want = append(want, tc.copy+"/Skipped Sum>=1 per 300s on - missing=notBreaching"+to)
+			}
+			diff(t, "alarms", got, sorted(want))
 			// The copy's own counts come from the EMF lines in its own log group, so
 			// copies under different -c env never see each other's records.
 			var filters []string
@@ -264,10 +299,14 @@ func TestAlarms(t *testing.T) {
 					mt["MetricNamespace"], mt["MetricName"], mt["MetricValue"]))
 			}
 			pattern := `{ $._aws.CloudWatchMetrics[0].Namespace = "flowq" }`
-			diff(t, "metric filters", sorted(filters), []string{
+			wantFilters := []string{
 				pattern + " on " + IngestLogGroupID + ": " + tc.copy + "/LateRecords = $.LateRecords",
 				pattern + " on " + IngestLogGroupID + ": " + tc.copy + "/Records = $.Records",
-			})
+			}
+			if collects {
+				wantFilters = append(wantFilters, pattern+" on "+IngestLogGroupID+": "+tc.copy+"/Skipped = $.Skipped")
+			}
+			diff(t, "metric filters", sorted(filters), sorted(wantFilters))
 		})
 	}
 }

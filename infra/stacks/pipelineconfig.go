@@ -11,13 +11,21 @@ import (
 	"github.com/flowq/flowq/internal/detectconfig"
 )
 
-// Flow-log destinations (-c flowLogDestination) and S3 file formats (-c flowLogFileFormat),
-// as the EC2 API spells them.
+// Flow-log destinations and S3 file formats (-c flowLogFileFormat), as the EC2 API
+// spells them.
 const (
 	FlowLogToCloudWatch = "cloud-watch-logs"
 	FlowLogToS3         = "s3"
 	FlowLogPlainText    = "plain-text"
 	FlowLogParquet      = "parquet"
+)
+
+// The values of -c flowLogDestination beyond EC2's two: S3NotificationsMode is S3
+// delivery whose object notifications invoke the Lambda once per object (instead of
+// the scheduled collector); CloudWatchAlias is a short form of FlowLogToCloudWatch.
+const (
+	S3NotificationsMode = "s3-notifications"
+	CloudWatchAlias     = "cloudwatch"
 )
 
 // Pipeline defaults.
@@ -31,10 +39,16 @@ const (
 
 // PipelineConfig is what the context decides about the pipeline.
 type PipelineConfig struct {
-	// FlowLogDestination is where VPC Flow Logs deliver: FlowLogToCloudWatch (a log
-	// group with a subscription filter to the Lambda) or FlowLogToS3 (a bucket whose
-	// object notifications invoke the Lambda).
+	// FlowLogDestination is where VPC Flow Logs deliver: FlowLogToS3 (the default: a
+	// bucket that the scheduled collector reads every CollectMinutes, or whose object
+	// notifications invoke the Lambda with S3Notifications) or FlowLogToCloudWatch (a
+	// log group with a subscription filter to the Lambda: real time, and the only
+	// choice for an existing flow-log group).
 	FlowLogDestination string
+	// S3Notifications: -c flowLogDestination=s3-notifications.
+	S3Notifications bool
+	// CollectMinutes is the collector's schedule and slot length (collector.go).
+	CollectMinutes int
 	// FlowLogFileFormat is the S3 objects' format: FlowLogPlainText or FlowLogParquet.
 	FlowLogFileFormat string
 	// NoRecordsMinutes: alarm when no flow-log record is ingested for this long.
@@ -51,9 +65,17 @@ type PipelineConfig struct {
 
 // fromContext reads the pipeline's context keys; str returns "" for a missing key.
 func (p *PipelineConfig) fromContext(str func(string) string) error {
-	p.FlowLogDestination = str("flowLogDestination")
-	if p.FlowLogDestination == "" || p.FlowLogDestination == "cloudwatch" {
+	switch p.FlowLogDestination = str("flowLogDestination"); p.FlowLogDestination {
+	case "":
+		// An existing flow-log group can only be subscribed to.
+		p.FlowLogDestination = FlowLogToS3
+		if str("flowLogGroup") != "" {
+			p.FlowLogDestination = FlowLogToCloudWatch
+		}
+	case CloudWatchAlias:
 		p.FlowLogDestination = FlowLogToCloudWatch
+	case S3NotificationsMode:
+		p.FlowLogDestination, p.S3Notifications = FlowLogToS3, true
 	}
 	p.FlowLogFileFormat = str("flowLogFileFormat")
 	if p.FlowLogFileFormat == "" {
@@ -72,7 +94,13 @@ func (p *PipelineConfig) fromContext(str func(string) string) error {
 		}
 		return n
 	}
-	p.NoRecordsMinutes = num("noRecordsMinutes", DefaultNoRecordsMinutes)
+	p.CollectMinutes = num("collectMinutes", DefaultCollectMinutes)
+	if str("collectMinutes") != "" && !p.Collects() {
+		errs = append(errs, fmt.Errorf("collectMinutes: only with the scheduled collector (-c flowLogDestination=s3, the default); "+
+			"with %s every delivery invokes the Lambda itself", p.destinationName()))
+	}
+	// The no-records alarm must see a run in every period (alarms.go).
+	p.NoRecordsMinutes = num("noRecordsMinutes", p.defaultNoRecordsMinutes())
 	p.ScanLimitGB = num("athenaScanLimitGB", DefaultScanLimitGB)
 	p.InventoryMinutes = num("inventoryMinutes", DefaultInventoryMinutes)
 	if f := str("detectConfig"); f != "" {
@@ -100,7 +128,9 @@ func (p PipelineConfig) Validate() error {
 	switch p.FlowLogDestination {
 	case FlowLogToCloudWatch, FlowLogToS3:
 	default:
-		errs = append(errs, fmt.Errorf("flowLogDestination: want %s or %s, got %q", FlowLogToCloudWatch, FlowLogToS3, p.FlowLogDestination))
+		errs = append(errs, fmt.Errorf("flowLogDestination: want %s (the default: S3 delivery read by the scheduled collector), %s "+
+			"(S3 delivery, the Lambda invoked per object) or %s (alias %s: real time, higher cost), got %q",
+			FlowLogToS3, S3NotificationsMode, FlowLogToCloudWatch, CloudWatchAlias, p.FlowLogDestination))
 	}
 	switch p.FlowLogFileFormat {
 	case FlowLogPlainText:
@@ -116,6 +146,15 @@ func (p PipelineConfig) Validate() error {
 	if p.NoRecordsMinutes < 10 || p.NoRecordsMinutes > 1440 {
 		errs = append(errs, fmt.Errorf("noRecordsMinutes: want 10 to 1440 minutes (flow logs arrive up to 10 minutes late), got %d", p.NoRecordsMinutes))
 	}
+	if p.Collects() {
+		if err := validateCollectMinutes(p.CollectMinutes); err != nil {
+			errs = append(errs, err)
+		} else if least := p.CollectMinutes + CollectSettleMinutes; p.NoRecordsMinutes <= least && p.NoRecordsMinutes >= 10 {
+			errs = append(errs, fmt.Errorf("noRecordsMinutes: the collector runs every %d minutes and takes a slot %d minutes after "+
+				"it ends, so the no-records alarm would fire between runs: want more than %d minutes (default %d), got %d",
+				p.CollectMinutes, CollectSettleMinutes, least, p.defaultNoRecordsMinutes(), p.NoRecordsMinutes))
+		}
+	}
 	if p.ScanLimitGB < 1 || p.ScanLimitGB > 1<<20 {
 		errs = append(errs, fmt.Errorf("athenaScanLimitGB: want 1 to 1048576 GB per query, got %d", p.ScanLimitGB))
 	}
@@ -125,12 +164,38 @@ func (p PipelineConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Collects says whether the scheduled collector feeds the Lambda: S3 delivery
+// without object notifications.
+func (p PipelineConfig) Collects() bool {
+	return p.FlowLogDestination == FlowLogToS3 && !p.S3Notifications
+}
+
+// destinationName is the -c flowLogDestination value of the configuration.
+func (p PipelineConfig) destinationName() string {
+	if p.S3Notifications {
+		return "-c flowLogDestination=" + S3NotificationsMode
+	}
+	return "-c flowLogDestination=" + p.FlowLogDestination
+}
+
+// defaultNoRecordsMinutes: 30, or with the collector one quarter hour more than a
+// run's interval plus its settle delay (a run seen in every period even when
+// EventBridge or a slow run delays it a little).
+func (p PipelineConfig) defaultNoRecordsMinutes() int {
+	if p.Collects() && validateCollectMinutes(p.CollectMinutes) == nil {
+		return max(DefaultNoRecordsMinutes, p.CollectMinutes+CollectSettleMinutes+15)
+	}
+	return DefaultNoRecordsMinutes
+}
+
 // validatePipeline checks the pipeline's settings and how they combine with the
 // deployment mode.
 func (c Config) validatePipeline() error {
 	err := c.Pipeline.Validate()
 	if c.FlowLogGroup != "" && c.Pipeline.FlowLogDestination == FlowLogToS3 {
-		err = errors.Join(err, fmt.Errorf("flowLogDestination: s3 turns on a flow log of its own; -c flowLogGroup subscribes to an existing CloudWatch Logs flow log: give one or the other"))
+		err = errors.Join(err, fmt.Errorf("flowLogDestination: %s turns on a flow log of its own; -c flowLogGroup subscribes to an existing "+
+			"CloudWatch Logs flow log (leave flowLogDestination out, or give %s): give one or the other",
+			strings.TrimPrefix(c.Pipeline.destinationName(), "-c flowLogDestination="), FlowLogToCloudWatch))
 	}
 	return err
 }

@@ -539,7 +539,7 @@ func TestDNS(t *testing.T) {
 func TestFlowLogs(t *testing.T) {
 	for _, preset := range []string{"tradai", "menotime"} {
 		t.Run(preset, func(t *testing.T) {
-			tmpl := synth(t, preset, nil).network
+			tmpl := synth(t, preset, cwContext).network
 			// Pinned logical ID: the flow-log group must never be replaced.
 			check(t, func() {
 				tmpl.HasResource(jstr("AWS::Logs::LogGroup"), map[string]any{
