@@ -1,15 +1,11 @@
 package detect
 
 import (
-	"bytes"
 	"context"
 	"strconv"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/flowq/flowq/internal/parse"
 )
 
 // Contextual runs an Engine with what an inventory adds: records on NAT
@@ -34,7 +30,8 @@ func NewContextual(eng *Engine, nat func(eni string) bool, policy *PolicyDetecto
 }
 
 // WithNATList tells c the whole set of interfaces its nat test reports,
-// so a batch none of them logged skips the record-by-record test.
+// so the records' interface IDs are compared with it in place instead of
+// asking nat about each.
 func (c *Contextual) WithNATList(list func() []string) *Contextual {
 	c.natList = list
 	return c
@@ -48,11 +45,14 @@ func (c *Contextual) Engine() *Engine { return c.eng }
 // any record is left out, and the policy detector sees every record as
 // batchID#policy, so each part keeps an ID of its own in State.
 func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
-	nat := c.nat
-	if c.natList != nil && !mayHoldAny(rec, c.natList()) {
-		nat = nil // no NAT interface's ID occurs in the batch
+	var list []string
+	if c.natList != nil {
+		list = c.natList()
+		if list == nil {
+			list = []string{} // none: compare with nothing, never ask nat
+		}
 	}
-	runs, skipped := SkipNAT(rec, nat)
+	runs, skipped := skipNAT(rec, c.nat, list)
 	defer func() {
 		for _, r := range runs {
 			r.Release()
@@ -109,25 +109,4 @@ func resourceName(r *Resource) string {
 		return ""
 	}
 	return " (" + r.Name + ")"
-}
-
-// mayHoldAny reports whether rec's interface-id column may hold one of
-// enis: false only when the column is a plain string column whose bytes
-// contain none of them (one fast scan instead of a test per record).
-func mayHoldAny(rec arrow.RecordBatch, enis []string) bool {
-	idx := rec.Schema().FieldIndices(parse.ColInterfaceID)
-	if len(idx) == 0 {
-		return false
-	}
-	a, ok := rec.Column(idx[0]).(*array.String)
-	if !ok {
-		return true
-	}
-	data := a.ValueBytes()
-	for _, e := range enis {
-		if bytes.Contains(data, []byte(e)) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -39,13 +40,122 @@ var (
 // Runs of one batch are deterministic for a given isNAT, so callers that
 // number them (batchID#k) keep exactly-once processing.
 func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.RecordBatch, int64) {
+	return skipNAT(rec, isNAT, nil)
+}
+
+// skipNAT is SkipNAT; list, when not nil, is every interface isNAT reports,
+// so the interface IDs are compared with it in place (isNAT is not called).
+func skipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool, list []string) ([]arrow.RecordBatch, int64) {
 	n := int(rec.NumRows())
-	eni := stringColumn(rec, parse.ColInterfaceID)
 	typ := stringColumn(rec, colInterfaceType)
 	res := stringColumn(rec, colResourceID)
-	if eni == nil && typ == nil && res == nil || (isNAT == nil && typ == nil && res == nil) {
+	var drop []bool // nil until a record is left out
+	mark := func(i int) {
+		if drop == nil {
+			drop = make([]bool, n)
+		}
+		drop[i] = true
+	}
+	if typ != nil {
+		for i := range n {
+			if t, ok := typ(i); ok && isNATType(t) {
+				mark(i)
+			}
+		}
+	}
+	if res != nil {
+		for i := range n {
+			if r, ok := res(i); ok && strings.HasPrefix(r, "nat-") {
+				mark(i)
+			}
+		}
+	}
+	if list != nil {
+		markListed(rec, list, isNAT, mark)
+	} else if isNAT != nil {
+		markNAT(rec, isNAT, mark)
+	}
+	if drop == nil {
 		rec.Retain()
 		return []arrow.RecordBatch{rec}, 0
+	}
+	var runs []arrow.RecordBatch
+	var dropped int64
+	start := -1
+	for i, d := range drop {
+		if d {
+			dropped++
+			if start >= 0 {
+				runs = append(runs, rec.NewSlice(int64(start), int64(i)))
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		runs = append(runs, rec.NewSlice(int64(start), int64(n)))
+	}
+	return runs, dropped
+}
+
+func isNATType(t string) bool {
+	for _, v := range natInterfaceTypes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
+
+// markListed marks the records whose interface-id is in list: in place, by
+// the last 8 bytes of each ID then the whole, on a plain string column (one
+// pass, no call per record); through isNAT on other encodings.
+func markListed(rec arrow.RecordBatch, list []string, isNAT func(string) bool, mark func(int)) {
+	if len(list) == 0 {
+		return
+	}
+	idx := rec.Schema().FieldIndices(parse.ColInterfaceID)
+	if len(idx) == 0 {
+		return
+	}
+	a, ok := rec.Column(idx[0]).(*array.String)
+	if !ok {
+		if isNAT != nil {
+			markNAT(rec, isNAT, mark)
+		}
+		return
+	}
+	tails := make([]uint64, len(list))
+	for k, e := range list {
+		tails[k] = tail8(e)
+	}
+	offs, data := a.ValueOffsets(), a.ValueBytes()
+	for i := range a.Len() {
+		v := data[offs[i]:offs[i+1]]
+		var t uint64
+		if len(v) >= 8 {
+			t = binary.BigEndian.Uint64(v[len(v)-8:])
+		} else {
+			t = tail8(string(v))
+		}
+		for k, lt := range tails {
+			if lt == t && string(v) == list[k] && a.IsValid(i) {
+				mark(i)
+				break
+			}
+		}
+	}
+}
+
+// markNAT marks the records whose interface-id isNAT reports, asking once
+// per distinct ID.
+func markNAT(rec arrow.RecordBatch, isNAT func(string) bool, mark func(int)) {
+	eni := stringColumn(rec, parse.ColInterfaceID)
+	if eni == nil {
+		return
 	}
 	// The interfaces seen so far and their answers, found by the last 8
 	// bytes of the ID (cheaper to hash than the string; the full ID is
@@ -73,52 +183,11 @@ func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.Record
 		byTail[t] = seen{strings.Clone(e), v}
 		return v
 	}
-	nat := func(i int) bool {
-		if typ != nil {
-			if t, ok := typ(i); ok {
-				for _, v := range natInterfaceTypes {
-					if t == v {
-						return true
-					}
-				}
-			}
-		}
-		if res != nil {
-			if r, ok := res(i); ok && strings.HasPrefix(r, "nat-") {
-				return true
-			}
-		}
-		if eni != nil && isNAT != nil {
-			if e, ok := eni(i); ok {
-				return natOf(e)
-			}
-		}
-		return false
-	}
-	var runs []arrow.RecordBatch
-	var dropped int64
-	start := -1
-	for i := 0; i < n; i++ {
-		if nat(i) {
-			dropped++
-			if start >= 0 {
-				runs = append(runs, rec.NewSlice(int64(start), int64(i)))
-				start = -1
-			}
-			continue
-		}
-		if start < 0 {
-			start = i
+	for i := range int(rec.NumRows()) {
+		if e, ok := eni(i); ok && natOf(e) {
+			mark(i)
 		}
 	}
-	if dropped == 0 {
-		rec.Retain()
-		return []arrow.RecordBatch{rec}, 0
-	}
-	if start >= 0 {
-		runs = append(runs, rec.NewSlice(int64(start), int64(n)))
-	}
-	return runs, dropped
 }
 
 // stringColumn returns a reader of a string column (any encoding parse,

@@ -29,7 +29,9 @@ const (
 )
 
 // PolicyFlow is one record as the policy detector asks about it. Src and
-// Dst are the addresses the interface saw (srcaddr, dstaddr).
+// Dst are the addresses the interface saw (srcaddr, dstaddr); At is the
+// record's start (PolicyRules.Judge does not read it: the rules are those
+// in force then).
 type PolicyFlow struct {
 	Src, Dst                   netip.Addr
 	SrcPort, DstPort, Protocol int
@@ -45,13 +47,30 @@ type PolicyFinding struct {
 	Rule  string // the deciding rule
 }
 
-// PolicyJudge judges flows against the rules in force at their time
+// PolicyJudge hands out the rules in force at a time
 // (internal/inventory/resolve implements it from inventory snapshots). It
-// reports false when the flow agrees with the rules or cannot be judged.
-// It must be safe for concurrent use. A judge with a Ready() bool method
-// that reports false is not asked at all (no inventory yet).
+// must be safe for concurrent use.
 type PolicyJudge interface {
-	Judge(f PolicyFlow) (PolicyFinding, bool)
+	// Rules returns the rules in force at t (Unix seconds) and the span
+	// [from, until) over which they stay in force, as far as is known now;
+	// false when there are none (no inventory yet: nothing is judged).
+	Rules(t int64) (rules PolicyRules, from, until int64, ok bool)
+}
+
+// PolicyRules judges flows against one configuration of the network (an
+// inventory snapshot). The detector remembers verdicts per PolicyRules
+// value, so values must be comparable and stand for one configuration (a
+// pointer per snapshot).
+type PolicyRules interface {
+	// Judge reports whether f disagrees with the rules (false when it
+	// agrees or cannot be judged), and the source ports lo..hi, f's own
+	// among them, for which f gets the same answer.
+	Judge(f PolicyFlow) (finding PolicyFinding, bad bool, lo, hi int)
+	// Class maps an address to its class: flows that differ only in
+	// addresses of one class get the same answer from Judge (only the
+	// addresses a finding's rule text quotes differ). An address's class
+	// is itself an address of the class.
+	Class(addr netip.Addr) netip.Addr
 }
 
 // PolicyDetector raises policy alerts: one per (window, src, dst), once,
@@ -66,6 +85,7 @@ type PolicyDetector struct {
 
 	mu      sync.Mutex
 	scratch scratch
+	memos   []*policyMemo // per rules, newest last (at most memoRules)
 }
 
 // NewPolicyDetector returns a policy detector over judge; cfg gives the
@@ -88,12 +108,6 @@ type policyKey struct {
 	accepted                   bool
 }
 
-// convKey is a conversation: a policyKey without the client's port.
-type convKey struct {
-	src, dst          string
-	dstPort, protocol int
-}
-
 type policyAgg struct {
 	key      Key
 	finding  PolicyFinding
@@ -109,10 +123,10 @@ type policyAgg struct {
 
 // Process judges every record of rec and returns the policy alerts that
 // became due, claimed for batchID (see Engine.Process for the contract).
+// Each record is judged against the rules in force at its start, through
+// the verdicts remembered (policyMemo); only records the rules disagree
+// with are judged one by one, to name the deciding rule.
 func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
-	if r, ok := d.judge.(interface{ Ready() bool }); ok && !r.Ready() {
-		return nil, nil // nothing to judge by (no inventory yet)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.scratch.reset()
@@ -120,13 +134,24 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	if err != nil {
 		return nil, err
 	}
+	for _, m := range d.memos {
+		m.trim()
+	}
 	now := d.now()
 	w := int64(d.cfg.Window / time.Second)
 	ret := int64(d.cfg.Retention / time.Second)
-	judged := map[policyKey]*PolicyFinding{}
-	convOK := map[convKey]bool{}
+	type exactKey struct {
+		policyKey
+		m *policyMemo
+	}
+	var judged map[exactKey]*PolicyFinding
 	aggs := map[Key]*policyAgg{}
 	var order []Key
+	// The rules in force over [from, until), asked again for every batch
+	// (the judge may have seen a new snapshot since).
+	var cur *policyMemo
+	var from, until int64
+	none := false // no rules at all
 	for i := 0; i < int(rec.NumRows()); i++ {
 		if c.status.IsValid(i) && c.status.Value(i) != parse.StatusOK {
 			continue
@@ -139,6 +164,17 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 		if ret > 0 && win+w+ret < now.Unix() {
 			continue // late: its window's state may be gone
 		}
+		if none {
+			break
+		}
+		if cur == nil || start < from || start >= until {
+			r, f, u, ok := d.judge.Rules(start)
+			if !ok {
+				none = true // nothing to judge by (no inventory yet)
+				continue
+			}
+			cur, from, until = d.memo(r), f, u
+		}
 		k := policyKey{src: c.src.Value(i), dst: c.dst.Value(i), protocol: int(c.proto.value(i)), accepted: c.action.Value(i) == parse.ActionAccept}
 		if c.srcPort.valid(i) {
 			k.srcPort = int(c.srcPort.value(i))
@@ -146,40 +182,27 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 		if c.dstPort.valid(i) {
 			k.dstPort = int(c.dstPort.value(i))
 		}
-		if k.accepted {
-			// Most ACCEPTed records are requests the rules allow whatever
-			// the client's port: judge each conversation once with no port,
-			// and record by record only where that finds something.
-			ck := convKey{src: k.src, dst: k.dst, dstPort: k.dstPort, protocol: k.protocol}
-			ok, seen := convOK[ck]
-			if !seen {
-				src, err1 := netip.ParseAddr(k.src)
-				dst, err2 := netip.ParseAddr(k.dst)
-				ok = err1 != nil || err2 != nil
-				if !ok {
-					_, bad := d.judge.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), DstPort: k.dstPort, Protocol: k.protocol,
-						Accepted: true, At: time.Unix(start, 0).UTC()})
-					ok = !bad
-				}
-				ck.src, ck.dst = stringsClone(ck.src), stringsClone(ck.dst)
-				convOK[ck] = ok
-			}
-			if ok {
-				continue
-			}
+		if !cur.judge(k.src, k.dst, k.srcPort, k.dstPort, k.protocol, k.accepted) {
+			continue
 		}
-		f, seen := judged[k]
+		// The rules disagree: judge the record's own addresses, to name
+		// the deciding rule (its text may quote them).
+		if judged == nil {
+			judged = map[exactKey]*PolicyFinding{}
+		}
+		ek := exactKey{k, cur}
+		f, seen := judged[ek]
 		if !seen {
 			src, err1 := netip.ParseAddr(k.src)
 			dst, err2 := netip.ParseAddr(k.dst)
 			if err1 == nil && err2 == nil {
-				if got, bad := d.judge.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: k.srcPort, DstPort: k.dstPort,
+				if got, bad, _, _ := cur.rules.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: k.srcPort, DstPort: k.dstPort,
 					Protocol: k.protocol, Accepted: k.accepted, At: time.Unix(start, 0).UTC()}); bad {
 					f = &got
 				}
 			}
-			k.src, k.dst = stringsClone(k.src), stringsClone(k.dst)
-			judged[k] = f
+			ek.src, ek.dst = stringsClone(k.src), stringsClone(k.dst)
+			judged[ek] = f
 		}
 		if f == nil {
 			continue
@@ -295,6 +318,22 @@ func (d *PolicyDetector) alert(a *policyAgg, t *Totals) Alert {
 	al.Title = asciiLine(fmt.Sprintf("policy %s%s -> %s%s %s: %s (%s %s)", al.Src, resourceName(al.SrcResource), al.Dst, resourceName(al.DstResource),
 		portList(al.Ports), verb, a.finding.Layer, a.finding.Rule))
 	return al
+}
+
+// memo returns the verdicts remembered under r, making room for them when
+// r is new.
+func (d *PolicyDetector) memo(r PolicyRules) *policyMemo {
+	for i := len(d.memos) - 1; i >= 0; i-- {
+		if d.memos[i].rules == r {
+			return d.memos[i]
+		}
+	}
+	if len(d.memos) >= memoRules {
+		d.memos = slices.Delete(d.memos, 0, 1)
+	}
+	m := newPolicyMemo(r)
+	d.memos = append(d.memos, m)
+	return m
 }
 
 // Ack marks alerts as delivered.

@@ -88,7 +88,7 @@ func BenchmarkEnrichedDetection(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			return detect.NewContextual(eng, r.NAT, nil)
+			return detect.NewContextual(eng, r.NAT, nil).WithNATList(r.NATInterfaces)
 		})
 	})
 	b.Run("detect+names+nat+policy", func(b *testing.B) {
@@ -103,7 +103,7 @@ func BenchmarkEnrichedDetection(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			return detect.NewContextual(eng, r.NAT, pol)
+			return detect.NewContextual(eng, r.NAT, pol).WithNATList(r.NATInterfaces)
 		})
 	})
 }

@@ -1,8 +1,8 @@
 package resolve
 
 import (
+	"math"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/flowq/flowq/internal/detect"
@@ -10,52 +10,104 @@ import (
 	"github.com/flowq/flowq/internal/policy"
 )
 
-// Judge implements detect.PolicyJudge with the rules of the snapshot in
-// force at the flow's time. An ACCEPTed record is a finding when the rules
-// deny it both as a request and as the reply of an allowed connection
-// (security groups are stateful). A REJECTed record is a finding when a
-// network ACL drops it, as a request or as a reply, while the security
-// groups allow it. Flows the snapshot cannot place, and flows between
-// address families, are not judged.
+// Rules implements detect.PolicyJudge: the rules of the snapshot in force
+// at t, and the span over which it stays in force as far as the snapshots
+// listed so far tell.
+func (r *Resolver) Rules(t int64) (detect.PolicyRules, int64, int64, bool) {
+	at := time.Unix(t, 0)
+	x := r.index(at)
+	if x == nil {
+		return nil, 0, 0, false
+	}
+	from, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if sp, ok := r.snaps.(spanner); ok {
+		from, until = sp.Span(at)
+	} else {
+		from, until = t, t+1 // unknown: ask again for another second
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ru, ok := r.rules[x]; ok {
+		return ru, from, until, true
+	}
+	if len(r.rules) >= 8 {
+		clear(r.rules)
+	}
+	ru := &rules{x: x, classes: policy.NewClasses(x)}
+	r.rules[x] = ru
+	return ru, from, until, true
+}
+
+// spanner is a Snapshots that knows when the snapshot in force at a time
+// came into force and when the next one does, in Unix seconds.
+type spanner interface {
+	Span(t time.Time) (from, until int64)
+}
+
+// Judge judges one flow against the rules of the snapshot in force at
+// f.At, remembering nothing: what the policy detector's memory must agree
+// with.
 func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
-	if f.Src.Is4() != f.Dst.Is4() {
+	ru, _, _, ok := r.Rules(f.At.Unix())
+	if !ok {
 		return detect.PolicyFinding{}, false
 	}
-	x := r.index(f.At)
-	if x == nil {
-		return detect.PolicyFinding{}, false
+	got, bad, _, _ := ru.Judge(f)
+	return got, bad
+}
+
+// rules implements detect.PolicyRules over one snapshot.
+type rules struct {
+	x       *inventory.Index
+	classes *policy.Classes
+}
+
+func (ru *rules) Class(a netip.Addr) netip.Addr { return ru.classes.Class(a) }
+
+// Judge judges a flow-log record. An ACCEPTed record is a finding when the
+// rules deny it both as a request and as the reply of an allowed
+// connection (security groups are stateful). A REJECTed record is a
+// finding when a network ACL drops it, as a request or as a reply, while
+// the security groups allow it. Flows the snapshot cannot place, and flows
+// between address families, are not judged. The source ports returned are
+// those for which the same reasoning holds: any, when the request's own
+// path decides; else the record's own.
+func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, int) {
+	x := ru.x
+	sp := f.SrcPort
+	if f.Src.Is4() != f.Dst.Is4() {
+		return detect.PolicyFinding{}, false, 0, 65535
 	}
 	q := policy.Query{Src: f.Src, Dst: f.Dst, SrcPort: f.SrcPort, DstPort: f.DstPort, Protocol: f.Protocol}
 	if f.Accepted {
-		// Whether the request's own path is allowed does not depend on the
-		// client's port: remember it per snapshot and conversation.
-		key := memoKey{x: x, src: f.Src, dst: f.Dst, dstPort: f.DstPort, proto: f.Protocol}
-		if r.memo.allowed(key) {
-			return detect.PolicyFinding{}, false
-		}
+		// The checks of the request's own path do not read the client's
+		// port: when they allow the record, any port is allowed.
 		fwd, err := policy.Quick(x, q)
 		if err != nil {
-			return detect.PolicyFinding{}, false
+			return detect.PolicyFinding{}, false, 0, 65535
 		}
 		if requestAllowed(&fwd) {
-			r.memo.put(key)
-			return detect.PolicyFinding{}, false
+			return detect.PolicyFinding{}, false, 0, 65535
 		}
 		v, err := policy.Record(x, q)
 		if err != nil || v.Allowed {
-			return detect.PolicyFinding{}, false
+			return detect.PolicyFinding{}, false, sp, sp
 		}
-		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true
+		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true, sp, sp
 	}
-	// Security groups that deny the request itself rule out a finding (a
-	// quick test: most REJECTs are that).
-	mayReply := q.SrcPort != 0 && q.SrcPort < q.DstPort
-	if !mayReply && !policy.GroupsAllow(x, q) {
-		return detect.PolicyFinding{}, false
-	}
-	cands := []policy.Query{q}
 	// The record may be a reply when it comes from the lower port (a
 	// service's) to the higher (a client's ephemeral one).
+	mayReply := sp != 0 && sp < q.DstPort
+	// Security groups that deny the request itself rule out a finding (a
+	// quick test: most REJECTs are that), whatever the client's port that
+	// keeps the record from being a reply.
+	if !mayReply && !policy.GroupsAllow(x, q) {
+		if sp == 0 {
+			return detect.PolicyFinding{}, false, 0, 0
+		}
+		return detect.PolicyFinding{}, false, max(q.DstPort, 1), 65535
+	}
+	cands := []policy.Query{q}
 	if mayReply {
 		cands = append(cands, policy.Query{Src: q.Dst, Dst: q.Src, SrcPort: q.DstPort, DstPort: q.SrcPort, Protocol: q.Protocol})
 	}
@@ -68,10 +120,10 @@ func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
 			continue
 		}
 		if res, err = policy.Evaluate(x, c); err == nil {
-			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true
+			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true, sp, sp
 		}
 	}
-	return detect.PolicyFinding{}, false
+	return detect.PolicyFinding{}, false, sp, sp
 }
 
 // Ready reports whether any snapshot is there to judge by.
@@ -102,37 +154,4 @@ func requestAllowed(res *policy.Result) bool {
 		}
 	}
 	return true
-}
-
-// memoKey is an ACCEPTed conversation whose requests the rules allow,
-// judged against one snapshot.
-type memoKey struct {
-	x              *inventory.Index
-	src, dst       netip.Addr
-	dstPort, proto int
-}
-
-// memo remembers conversations (see memoKey); it is emptied when it
-// reaches its bound.
-type memo struct {
-	mu sync.Mutex
-	m  map[memoKey]struct{}
-}
-
-const memoMax = 1 << 16
-
-func (m *memo) allowed(k memoKey) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.m[k]
-	return ok
-}
-
-func (m *memo) put(k memoKey) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= memoMax {
-		m.m = make(map[memoKey]struct{})
-	}
-	m.m[k] = struct{}{}
 }

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/netip"
+	"sort"
 	"sync"
 	"time"
 
@@ -55,7 +57,7 @@ type Resolver struct {
 	failed  int
 	snapErr bool
 
-	memo memo // conversations whose requests the rules allow
+	rules map[*inventory.Index]*rules // the policy rules of recent snapshots
 }
 
 // New returns a Resolver over snaps (which may be nil: Lookup only).
@@ -70,7 +72,7 @@ func New(snaps Snapshots, opts Options) *Resolver {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{snaps: snaps, opts: opts, log: log, cache: map[string]*inventory.Interface{}}
+	return &Resolver{snaps: snaps, opts: opts, log: log, cache: map[string]*inventory.Interface{}, rules: map[*inventory.Index]*rules{}}
 }
 
 // Stats are the Resolver's counters.
@@ -279,4 +281,36 @@ func (l *lakeSnapshots) AsOf(ctx context.Context, t time.Time) (*inventory.Index
 		return nil, err
 	}
 	return arch.AsOf(ctx, t)
+}
+
+// Span implements spanner from the archive's list: the snapshot in force
+// at t (the newest taken at or before it; before the first, the first) is
+// in force for the whole seconds from its time to the next one's.
+func (l *lakeSnapshots) Span(t time.Time) (int64, int64) {
+	l.mu.Lock()
+	arch := l.arch
+	l.mu.Unlock()
+	if arch == nil {
+		return t.Unix(), t.Unix() + 1
+	}
+	ts := arch.Times()
+	i := sort.Search(len(ts), func(k int) bool { return ts[k].After(t) }) - 1
+	from, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if i >= 1 {
+		from = ceilUnix(ts[i])
+	}
+	if i+1 < len(ts) {
+		until = ceilUnix(ts[i+1])
+	}
+	return from, until
+}
+
+// ceilUnix is t in Unix seconds, rounded up: a record starting at a whole
+// second s is judged by a snapshot taken at t from s >= ceilUnix(t) on.
+func ceilUnix(t time.Time) int64 {
+	u := t.Unix()
+	if t.Nanosecond() > 0 {
+		u++
+	}
+	return u
 }

@@ -3,6 +3,7 @@ package resolve_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 type one struct{ x *inventory.Index }
 
 func (o one) AsOf(context.Context, time.Time) (*inventory.Index, error) { return o.x, nil }
+
+func (o one) Span(time.Time) (int64, int64) { return math.MinInt64, math.MaxInt64 }
 
 type none struct{}
 

@@ -1,0 +1,267 @@
+package detect
+
+import (
+	"net/netip"
+	"strings"
+	"unsafe"
+)
+
+// Verdict memory of the policy detector. Flows repeat heavily (the same
+// client, server, port and protocol, record after record) and internet
+// peers that no rule tells apart share one verdict (PolicyRules.Class), so
+// the detector judges each (source class, destination class, destination
+// port, protocol, action) once per rules in force, for the range of client
+// ports the judge says the verdict covers. Everything is bounded: address
+// texts in a direct-mapped cache, classes and verdicts in tables cleared
+// when they reach their bound. A verdict is a pure function of its key and
+// the rules, so a cleared table costs judgements again, never a different
+// answer.
+
+const (
+	memoTexts    = 4096    // direct-mapped address texts per rules
+	memoClasses  = 1 << 20 // classes per rules before everything is cleared
+	memoVerdicts = 1 << 16 // verdicts per rules before they are cleared
+	memoRules    = 4       // rules remembered (snapshots in force)
+	noClass      = ^uint32(0)
+	anyPort      = 1 << 16 // the srcPort of a key whose verdict covers a range
+)
+
+// textSlot caches the class of one address text of 1 to 16 bytes, which its
+// length and (up to) first and last 8 bytes identify exactly.
+type textSlot struct {
+	w1, w2 uint64
+	n      uint8
+	id     uint32
+}
+
+// verdictKey packs a flow as the memory keys it: the classes' IDs, then
+// destination port, source port (or anyPort), protocol and action.
+type verdictKey struct{ a, b uint64 }
+
+type verdictSlot struct {
+	key    verdictKey
+	lo, hi uint16 // the source ports the verdict covers (anyPort keys)
+	bad    bool   // the rules disagree with the flow: judge it exactly
+	used   bool
+}
+
+// rowSlot remembers the verdict on a flow as its record spells it: the
+// address texts (up to 16 bytes each, exactly), destination port, protocol
+// and action, for the source ports lo..hi. One probe answers most records
+// without looking up their addresses' classes.
+type rowSlot struct {
+	s1, s2, d1, d2 uint64
+	meta           uint64 // text lengths, destination port, protocol, action
+	lo, hi         uint16
+	bad, used      bool
+}
+
+// policyMemo is what the detector knows under one PolicyRules. Class IDs
+// stay valid for a whole batch: the memory is cleared, when over its
+// bounds, only between batches (trim).
+type policyMemo struct {
+	rules PolicyRules
+	rows  [memoTexts]rowSlot
+	texts [memoTexts]textSlot
+	long  map[string]uint32     // texts the direct-mapped cache cannot key
+	ids   map[netip.Addr]uint32 // class → ID
+	reps  []netip.Addr          // ID → class
+	slots []verdictSlot         // open addressing, linear probing
+	n     int
+}
+
+func newPolicyMemo(r PolicyRules) *policyMemo {
+	m := &policyMemo{rules: r}
+	m.clear()
+	return m
+}
+
+// trim clears the memory when it holds more than its bounds.
+func (m *policyMemo) trim() {
+	if len(m.reps) >= memoClasses || len(m.long) >= memoClasses {
+		m.clear()
+	}
+}
+
+// clear forgets everything.
+func (m *policyMemo) clear() {
+	m.texts = [memoTexts]textSlot{}
+	m.rows = [memoTexts]rowSlot{}
+	m.long = map[string]uint32{}
+	m.ids = map[netip.Addr]uint32{}
+	m.reps = m.reps[:0]
+	m.slots, m.n = make([]verdictSlot, 1024), 0
+}
+
+// judge tells whether the rules disagree with the record's flow (false
+// too when an address does not parse).
+func (m *policyMemo) judge(src, dst string, srcPort, dstPort, proto int, accepted bool) bool {
+	ns, nd := len(src), len(dst)
+	if ns == 0 || ns > 16 || nd == 0 || nd > 16 {
+		return m.judgeClasses(src, dst, srcPort, dstPort, proto, accepted)
+	}
+	s1, s2 := words(src)
+	d1, d2 := words(dst)
+	meta := uint64(ns)<<56 | uint64(nd)<<48 | uint64(uint16(dstPort))<<16 | uint64(proto&0xff)<<8
+	if accepted {
+		meta |= 1
+	}
+	h := (s1*0x9e3779b97f4a7c15 ^ s2*0xc2b2ae3d27d4eb4f ^ d1*0x165667b19e3779f9 ^ d2*0x27d4eb2f165667c5 ^ meta*0x94d049bb133111eb) >> 52 % memoTexts
+	r := &m.rows[h]
+	if r.used && r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == meta && srcPort >= int(r.lo) && srcPort <= int(r.hi) {
+		return r.bad
+	}
+	si, di := m.class(src), m.class(dst)
+	if si == noClass || di == noClass {
+		return false
+	}
+	bad, lo, hi := m.verdict(si, di, srcPort, dstPort, proto, accepted)
+	*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: meta, lo: uint16(lo), hi: uint16(hi), bad: bad, used: true}
+	return bad
+}
+
+func (m *policyMemo) judgeClasses(src, dst string, srcPort, dstPort, proto int, accepted bool) bool {
+	si, di := m.class(src), m.class(dst)
+	if si == noClass || di == noClass {
+		return false
+	}
+	bad, _, _ := m.verdict(si, di, srcPort, dstPort, proto, accepted)
+	return bad
+}
+
+// words returns the first and last 8 bytes of a text of 1 to 16 bytes
+// (for fewer than 8, the bytes and 0), which with its length identify it.
+func words(s string) (uint64, uint64) {
+	n := len(s)
+	p := unsafe.Pointer(unsafe.StringData(s))
+	if n >= 8 {
+		return *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8))
+	}
+	var w uint64
+	for i := range n {
+		w = w<<8 | uint64(s[i])
+	}
+	return w, 0
+}
+
+// class returns the ID of the class of the address text s, or noClass
+// when s is not an address.
+func (m *policyMemo) class(s string) uint32 {
+	n := len(s)
+	if n == 0 || n > 16 {
+		return m.classLong(s)
+	}
+	w1, w2 := words(s)
+	h := (w1*0x9e3779b97f4a7c15 ^ w2*0xc2b2ae3d27d4eb4f ^ uint64(n)) >> 52 % memoTexts
+	e := &m.texts[h]
+	if e.n == uint8(n) && e.w1 == w1 && e.w2 == w2 {
+		return e.id
+	}
+	id := m.classOf(s)
+	*e = textSlot{w1: w1, w2: w2, n: uint8(n), id: id}
+	return id
+}
+
+func (m *policyMemo) classLong(s string) uint32 {
+	if id, ok := m.long[s]; ok {
+		return id
+	}
+	id := m.classOf(s)
+	m.long[strings.Clone(s)] = id
+	return id
+}
+
+// classOf parses s and numbers its class.
+func (m *policyMemo) classOf(s string) uint32 {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return noClass
+	}
+	c := m.rules.Class(a.Unmap().WithZone(""))
+	id, ok := m.ids[c]
+	if !ok {
+		id = uint32(len(m.reps))
+		m.ids[c] = id
+		m.reps = append(m.reps, c)
+	}
+	return id
+}
+
+func hashVerdict(k verdictKey) uint64 {
+	h := k.a*0x9e3779b97f4a7c15 ^ k.b*0xc2b2ae3d27d4eb4f
+	return h ^ h>>31
+}
+
+// find returns the slot of k, or nil.
+func (m *policyMemo) find(k verdictKey) *verdictSlot {
+	mask := uint64(len(m.slots) - 1)
+	for h := hashVerdict(k) & mask; ; h = (h + 1) & mask {
+		s := &m.slots[h]
+		if !s.used {
+			return nil
+		}
+		if s.key == k {
+			return s
+		}
+	}
+}
+
+// put remembers a verdict (k not present).
+func (m *policyMemo) put(k verdictKey, lo, hi int, bad bool) {
+	if m.n >= memoVerdicts {
+		m.slots, m.n = make([]verdictSlot, 1024), 0
+	}
+	if (m.n+1)*2 > len(m.slots) {
+		old := m.slots
+		m.slots = make([]verdictSlot, len(old)*2)
+		for i := range old {
+			if old[i].used {
+				*m.slot(old[i].key) = old[i]
+			}
+		}
+	}
+	*m.slot(k) = verdictSlot{key: k, lo: uint16(lo), hi: uint16(hi), bad: bad, used: true}
+	m.n++
+}
+
+// slot returns the empty slot where k goes.
+func (m *policyMemo) slot(k verdictKey) *verdictSlot {
+	mask := uint64(len(m.slots) - 1)
+	h := hashVerdict(k) & mask
+	for m.slots[h].used {
+		h = (h + 1) & mask
+	}
+	return &m.slots[h]
+}
+
+// verdict tells whether the rules disagree with the flow from class src to
+// class dst, judging it when it is not remembered.
+// It returns the source ports the answer covers.
+func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accepted bool) (bool, int, int) {
+	a := uint64(src)<<32 | uint64(dst)
+	b := uint64(uint16(dstPort))<<40 | uint64(proto&0xff)<<8
+	if accepted {
+		b |= 1
+	}
+	wide := verdictKey{a, b | anyPort<<16}
+	if s := m.find(wide); s != nil && srcPort >= int(s.lo) && srcPort <= int(s.hi) {
+		return s.bad, int(s.lo), int(s.hi)
+	}
+	exact := verdictKey{a, b | uint64(uint16(srcPort))<<16}
+	if s := m.find(exact); s != nil {
+		return s.bad, srcPort, srcPort
+	}
+	_, bad, lo, hi := m.rules.Judge(PolicyFlow{Src: m.reps[src], Dst: m.reps[dst], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
+	if lo < hi {
+		if s := m.find(wide); s != nil {
+			// Another range for the same flow: keep the newer.
+			s.lo, s.hi, s.bad = uint16(lo), uint16(hi), bad
+		} else {
+			m.put(wide, lo, hi, bad)
+		}
+	} else {
+		lo, hi = srcPort, srcPort
+		m.put(exact, lo, hi, bad)
+	}
+	return bad, lo, hi
+}

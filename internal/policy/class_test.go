@@ -1,0 +1,137 @@
+package policy_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/policy"
+)
+
+// classSnapshot is the demo network with IPv6, a prefix list in a security
+// group and a route, and network ACL entries for narrow internet ranges: every
+// kind of prefix the classes must respect.
+func classSnapshot() *inventory.Snapshot {
+	s := inventory.DemoSnapshot(time.Unix(0, 0))
+	s.PrefixLists = append(s.PrefixLists, inventory.PrefixList{ID: "pl-0partners", Name: "partners", CIDRs: []string{"198.51.100.0/25", "2001:db8:77::/48"}})
+	sg(s, "sg-0alb").Ingress = append(sg(s, "sg-0alb").Ingress,
+		inventory.SGRule{Protocol: "tcp", FromPort: 22, ToPort: 22, PrefixList: "pl-0partners"},
+		inventory.SGRule{Protocol: "tcp", FromPort: 8443, ToPort: 8443, CIDR: "2001:db8::/32"})
+	a := acl(s, "acl-0public")
+	a.Entries = append(a.Entries,
+		inventory.ACLEntry{Number: 10, Protocol: "6", Allow: false, CIDR: "203.0.113.64/26", FromPort: 443, ToPort: 443},
+		inventory.ACLEntry{Number: 11, Protocol: "-1", Allow: true, CIDR: "2001:db8::/32", FromPort: -1, ToPort: -1},
+		inventory.ACLEntry{Number: 11, Egress: true, Protocol: "-1", Allow: true, CIDR: "2001:db8::/32", FromPort: -1, ToPort: -1})
+	for i := range s.RouteTables {
+		s.RouteTables[i].Routes = append(s.RouteTables[i].Routes, inventory.Route{PrefixList: "pl-0partners", Target: "pcx-0partners"})
+	}
+	for i := range s.Interfaces {
+		if s.Interfaces[i].PrivateIPs[0] == alb1 {
+			s.Interfaces[i].IPv6 = append(s.Interfaces[i].IPv6, "2001:db8:1::25")
+		}
+	}
+	for i := range s.Subnets {
+		if s.Subnets[i].ID == "subnet-0pub1" {
+			s.Subnets[i].CIDRs = append(s.Subnets[i].CIDRs, "2001:db8:1::/64")
+		}
+	}
+	return s
+}
+
+// steps is what an evaluation decided, without the rule texts (which quote
+// addresses).
+type step struct {
+	Layer, Check, Result string
+	Reply                bool
+}
+
+func decided(r policy.Result, err error) (string, string, []step) {
+	if err != nil {
+		return "error", "", nil
+	}
+	var out []step
+	for _, s := range r.Steps {
+		out = append(out, step{s.Layer, s.Check, s.Result, s.Reply})
+	}
+	return r.Verdict, r.Layer, out
+}
+
+// TestClassesEvaluateAlike: an address and its class's first address get
+// the same evaluation, step by step, for flows from and to every kind of
+// place (the VPC's interfaces, subnets without an interface there, the
+// internet), addresses picked at and around every bound and at random.
+func TestClassesEvaluateAlike(t *testing.T) {
+	s := classSnapshot()
+	x := inventory.NewIndex(s)
+	c := policy.NewClasses(x)
+	rng := rand.New(rand.NewPCG(12, 12))
+	var addrs []netip.Addr
+	for _, v := range []string{"10.0.1.25", "10.0.1.26", "10.0.11.50", "10.0.11.7", "10.0.21.100", "10.0.0.0", "10.0.255.255",
+		"198.51.100.127", "198.51.100.128", "203.0.113.63", "203.0.113.64", "203.0.113.127", "203.0.113.128", "198.18.7.9",
+		"0.0.0.0", "255.255.255.255", "2001:db8:1::25", "2001:db8:1::26", "2001:db8:77::1", "2001:db8:78::1", "2001:db9::1", "::1"} {
+		addrs = append(addrs, netip.MustParseAddr(v))
+	}
+	for range 300 {
+		var b [4]byte
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		if rng.IntN(2) == 0 {
+			b[0], b[1] = 10, 0
+		}
+		addrs = append(addrs, netip.AddrFrom4(b))
+	}
+	ends := []string{ecs1, rds1, alb1, "10.0.11.9", "203.0.113.5", "2001:db8:1::25"}
+	n := 0
+	for _, a := range addrs {
+		rep := c.Class(a)
+		if c.Class(rep) != rep {
+			t.Fatalf("Class(%s) = %s, whose class is %s", a, rep, c.Class(rep))
+		}
+		for _, e := range ends {
+			other := netip.MustParseAddr(e)
+			if other.Is4() != a.Is4() {
+				continue
+			}
+			for _, port := range []int{22, 443, 5432, 8443} {
+				for _, proto := range []int{6, 17, 1} {
+					for _, sp := range []int{0, 1000, 50000} {
+						for _, rev := range []bool{false, true} {
+							q1 := policy.Query{Src: a, Dst: other, DstPort: port, SrcPort: sp, Protocol: proto}
+							q2 := q1
+							q2.Src = rep
+							if rev {
+								q1.Src, q1.Dst = other, a
+								q2.Src, q2.Dst = other, rep
+							}
+							v1, l1, s1 := decided(policy.Quick(x, q1))
+							v2, l2, s2 := decided(policy.Quick(x, q2))
+							if v1 != v2 || l1 != l2 || !cmp.Equal(s1, s2) {
+								t.Fatalf("%+v: %s %s; its class %s: %s %s; steps (-addr +class):\n%s", q1, v1, l1, rep, v2, l2, cmp.Diff(s1, s2))
+							}
+							if policy.GroupsAllow(x, q1) != policy.GroupsAllow(x, q2) {
+								t.Fatalf("%+v: GroupsAllow differs for its class %s", q1, rep)
+							}
+							n++
+						}
+					}
+				}
+			}
+		}
+	}
+	if n < 10_000 {
+		t.Fatalf("only %d comparisons", n)
+	}
+	// The internet's scanners, outside every rule's prefix, are one class.
+	if a, b := c.Class(netip.MustParseAddr("198.18.0.1")), c.Class(netip.MustParseAddr("198.18.200.77")); a != b {
+		t.Errorf("scanners 198.18.0.1 and 198.18.200.77 in classes %s and %s", a, b)
+	}
+	// An interface's address is a class of its own.
+	if got := c.Class(netip.MustParseAddr(alb1)); got.String() != alb1 {
+		t.Errorf("Class(%s) = %s", alb1, got)
+	}
+}
