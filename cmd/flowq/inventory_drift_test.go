@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,41 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
-
-// publishDeclared puts the declaration of the reference network's ALB and
-// RDS groups and database ACL into SSM, as the CDK app publishes them
-// (infra/stacks/declared.go: CloudFormation's property names, the IDs
-// resolved), written by hand from the rules invtest.Build creates.
-func publishDeclared(t *testing.T, c *ssm.Client, n *invtest.Network) {
-	t.Helper()
-	values := map[string]string{
-		"security-groups/ALBSecurityGroup": fmt.Sprintf(`{"version":1,"kind":"security-group","name":"ALBSecurityGroup","id":%q,`+
-			`"ingress":[{"ipProtocol":"tcp","fromPort":443,"toPort":443,"cidrIp":"0.0.0.0/0","description":"HTTPS from internet"},`+
-			`{"ipProtocol":"tcp","fromPort":80,"toPort":80,"cidrIp":"0.0.0.0/0","description":"HTTP redirect to HTTPS"},`+
-			`{"ipProtocol":"tcp","fromPort":8443,"toPort":8443,"sourcePrefixListId":%q}],`+
-			`"egress":[{"ipProtocol":"tcp","fromPort":8000,"toPort":8002,"destinationSecurityGroupId":%q},`+
-			`{"ipProtocol":"tcp","fromPort":5000,"toPort":5000,"destinationSecurityGroupId":%q}]}`, n.ALB, n.PrefixList, n.ECS, n.ECS),
-		"security-groups/RDSSecurityGroup": fmt.Sprintf(`{"version":1,"kind":"security-group","name":"RDSSecurityGroup","id":%q,`+
-			`"ingress":[{"ipProtocol":"tcp","fromPort":5432,"toPort":5432,"sourceSecurityGroupId":%q}],"egress":[]}`, n.RDS, n.ECS),
-		"network-acls/DatabaseNetworkAcl": fmt.Sprintf(`{"version":1,"kind":"network-acl","name":"DatabaseNetworkAcl","id":%q,"entries":[`+
-			`{"ruleNumber":100,"protocol":6,"ruleAction":"allow","egress":false,"cidrBlock":"10.0.11.0/24","portRange":{"from":5432,"to":5432}},`+
-			`{"ruleNumber":110,"protocol":6,"ruleAction":"allow","egress":false,"cidrBlock":"10.0.12.0/24","portRange":{"from":5432,"to":5432}},`+
-			`{"ruleNumber":100,"protocol":6,"ruleAction":"allow","egress":true,"cidrBlock":"10.0.11.0/24","portRange":{"from":1024,"to":65535}},`+
-			`{"ruleNumber":110,"protocol":6,"ruleAction":"allow","egress":true,"cidrBlock":"10.0.12.0/24","portRange":{"from":1024,"to":65535}}]}`, n.DBACL),
-	}
-	for name, v := range values {
-		if _, err := c.PutParameter(context.Background(), &ssm.PutParameterInput{
-			Name: aws.String("/flowq/tradai/declared/" + name), Value: aws.String(v), Type: ssmtypes.ParameterTypeString,
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // TestInventoryDriftMoto: the network as declared syncs with no drift; a
 // rule added with the EC2 API outside the code is reported, naming the group
@@ -90,7 +58,9 @@ func TestInventoryDriftMoto(t *testing.T) {
 		t.Fatalf("drift without a declaration: exit %d: %s", code, out)
 	}
 
-	publishDeclared(t, ssm.NewFromConfig(cfg), n)
+	if err := invtest.PublishDeclared(ctx, ssm.NewFromConfig(cfg), n); err != nil {
+		t.Fatal(err)
+	}
 	if out := sync(); !strings.Contains(out, "declared: 2 security groups, 1 network ACLs (ssm:/flowq/tradai/declared); drift: none") {
 		t.Fatalf("sync as declared: %s", out)
 	}

@@ -5,8 +5,15 @@
 // read it. It is wiring; the logic is in internal/inventory.
 //
 // Environment: FLOWQ_LAKE (s3://bucket/prefix, required), FLOWQ_VPC_ID (only
-// this VPC; empty: every VPC of the region), and the region from AWS_REGION.
-// An error fails the invocation, so the function's errors alarm sees it.
+// this VPC; empty: every VPC of the region), FLOWQ_DECLARED_PATH (the SSM path
+// where the deployment publishes its declared rules, /flowq/<app>/declared;
+// empty: no drift report), FLOWQ_ALERT_TOPIC_ARN (where new drift is
+// announced; empty: logged only), and the region from AWS_REGION. An error
+// fails the invocation, so the function's errors alarm sees it.
+//
+// With declared rules, every run reports drift (drift.go): a log line with
+// the differing rules, the EMF metric DriftedRules, and an SNS alert when the
+// drift is new since the previous snapshot.
 //
 // Built with cgo off for linux/arm64 provided.al2023, like the ingest Lambda.
 package main
@@ -34,8 +41,10 @@ import (
 
 // Environment variables the function reads, once, at init.
 const (
-	envLake  = "FLOWQ_LAKE"   // s3://bucket/prefix (required)
-	envVPCID = "FLOWQ_VPC_ID" // only this VPC ("" = every VPC of the region)
+	envLake     = "FLOWQ_LAKE"            // s3://bucket/prefix (required)
+	envVPCID    = "FLOWQ_VPC_ID"          // only this VPC ("" = every VPC of the region)
+	envDeclared = "FLOWQ_DECLARED_PATH"   // /flowq/<app>/declared ("" = no drift report)
+	envTopic    = "FLOWQ_ALERT_TOPIC_ARN" // new drift is published here ("" = logged only)
 )
 
 func main() {
@@ -50,12 +59,15 @@ func main() {
 
 // config is the function's whole configuration.
 type config struct {
-	Lake  string // s3://bucket/prefix
-	VPCID string
+	Lake     string // s3://bucket/prefix
+	VPCID    string
+	Declared string // SSM path
+	TopicARN string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{Lake: strings.TrimSpace(getenv(envLake)), VPCID: strings.TrimSpace(getenv(envVPCID))}
+	c := config{Lake: strings.TrimSpace(getenv(envLake)), VPCID: strings.TrimSpace(getenv(envVPCID)),
+		Declared: strings.TrimSpace(getenv(envDeclared)), TopicARN: strings.TrimSpace(getenv(envTopic))}
 	return c, c.Validate()
 }
 
@@ -70,16 +82,24 @@ func (c config) Validate() error {
 	if err := (ec2sync.Options{VPCID: c.VPCID}).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envVPCID, err))
 	}
+	if c.Declared != "" && !strings.HasPrefix(c.Declared, "/") {
+		errs = append(errs, fmt.Errorf("%s %q: want an SSM path such as /flowq/tradai/declared", envDeclared, c.Declared))
+	}
+	if c.TopicARN != "" && !strings.HasPrefix(c.TopicARN, "arn:") {
+		errs = append(errs, fmt.Errorf("%s %q: want an SNS topic ARN", envTopic, c.TopicARN))
+	}
 	return errors.Join(errs...)
 }
 
 // handler syncs the inventory once per invocation.
 type handler struct {
-	ec2    *ec2.Client
-	lake   *store.Lake
-	region string
-	vpcID  string
-	log    *slog.Logger
+	ec2      *ec2.Client
+	lake     *store.Lake
+	region   string
+	vpcID    string
+	log      *slog.Logger
+	drift    *driftReporter // nil without FLOWQ_DECLARED_PATH
+	declared func(context.Context) (*inventory.Declaration, error)
 }
 
 // Result is what an invocation returns (and logs).
@@ -89,6 +109,11 @@ type Result struct {
 	Summary    string `json:"summary"`
 	Interfaces int    `json:"interfaces"`
 	Millis     int64  `json:"millis"`
+	// With declared rules: the rules that differ, those new since the
+	// previous snapshot, and whether an alert went out.
+	DriftedRules int  `json:"drifted_rules"`
+	NewDrift     int  `json:"new_drift"`
+	Alerted      bool `json:"alerted,omitempty"`
 }
 
 // newHandler reads the configuration and builds the clients once (init).
@@ -115,8 +140,13 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	log.Info("inventory-lambda ready", "lake", cfg.Lake, "region", awsCfg.Region, "vpc", orDefault(cfg.VPCID, "every VPC"))
-	return &handler{ec2: ec2.NewFromConfig(awsCfg), lake: lake, region: awsCfg.Region, vpcID: cfg.VPCID, log: log}, nil
+	log.Info("inventory-lambda ready", "lake", cfg.Lake, "region", awsCfg.Region, "vpc", orDefault(cfg.VPCID, "every VPC"),
+		"declared", orDefault(cfg.Declared, "none (no drift report)"), "alerts", orDefault(cfg.TopicARN, "log only"))
+	h := &handler{ec2: ec2.NewFromConfig(awsCfg), lake: lake, region: awsCfg.Region, vpcID: cfg.VPCID, log: log}
+	if cfg.Declared != "" {
+		h.declared, h.drift = newDrift(cfg, awsCfg, log)
+	}
+	return h, nil
 }
 
 func orDefault(s, def string) string {
@@ -143,14 +173,37 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // handle is one scheduled run: sync the VPC, save the snapshot. Any error is
 // returned, so the invocation fails (and the errors alarm counts it).
+//
+// With declared rules, new drift is published before the snapshot is
+// stored: if the alert cannot go out, nothing is stored and the retry (or
+// the next run) compares against the same previous snapshot and tries again,
+// so new drift is announced at least once, and not again while it lasts.
 func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	start := time.Now()
-	snap, name, err := ec2sync.SyncTo(ctx, h.ec2, h.lake, ec2sync.Options{Region: h.region, VPCID: h.vpcID, Logger: h.log})
-	if err != nil {
+	fail := func(err error) (Result, error) {
 		h.log.Error("inventory sync failed", "event", ev.ID, "err", err)
 		return Result{}, fmt.Errorf("inventory sync: %w", err)
 	}
+	arch, err := inventory.OpenArchive(ctx, h.lake, 1)
+	if err != nil {
+		return fail(err)
+	}
+	snap, err := ec2sync.Sync(ctx, h.ec2, ec2sync.Options{Region: h.region, VPCID: h.vpcID, Logger: h.log, Declared: h.declared})
+	if err != nil {
+		return fail(err)
+	}
+	var dr driftResult
+	if h.drift != nil {
+		if dr, err = h.drift.report(ctx, arch, &snap); err != nil {
+			return fail(err)
+		}
+	}
+	name, err := arch.Save(ctx, &snap)
+	if err != nil {
+		return fail(err)
+	}
 	res := resultOf(&snap, name, time.Since(start))
+	res.DriftedRules, res.NewDrift, res.Alerted = dr.drifted, dr.fresh, dr.alerted
 	h.log.Info("inventory stored", "event", ev.ID, "scheduled", ev.Time.Format(time.RFC3339), "snapshot", res.Snapshot,
 		"summary", res.Summary, "interfaces", res.Interfaces, "ms", res.Millis)
 	return res, nil

@@ -172,6 +172,9 @@ func TestConfig(t *testing.T) {
 		{"missing lake", map[string]string{}, []string{envLake, "required"}},
 		{"local lake", map[string]string{envLake: "/tmp/lake"}, []string{envLake, "s3://"}},
 		{"bad vpc and lake at once", map[string]string{envVPCID: "subnet-1"}, []string{envLake, envVPCID, "vpc-"}},
+		{"drift", map[string]string{envLake: "s3://b/flows", envDeclared: "/flowq/tradai/declared", envTopic: "arn:aws:sns:us-east-1:1:t"}, nil},
+		{"bad declared path and topic", map[string]string{envLake: "s3://b/flows", envDeclared: "flowq/tradai", envTopic: "alerts"},
+			[]string{envDeclared, "SSM path", envTopic, "topic ARN"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(func(k string) string { return tc.env[k] })

@@ -2,6 +2,7 @@ package drift_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,5 +184,26 @@ func TestMissingAndNew(t *testing.T) {
 	s2.Declared = d
 	if r, err := drift.Of(s2); err != nil || len(r.Findings) != 3 {
 		t.Errorf("Of: %v, %d findings, want 3", err, len(r.Findings))
+	}
+}
+
+func TestAlert(t *testing.T) {
+	r := drift.Report{Snapshot: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), Declared: "ssm:/flowq/tradai/declared", Findings: []drift.Finding{
+		{Change: drift.Added, Kind: drift.KindGroup, ID: "sg-1", Name: "RDSSecurityGroup", Direction: "ingress", Rule: "tcp 22 from 0.0.0.0/0"},
+		{Change: drift.Removed, Kind: drift.KindACL, ID: "acl-1", Name: "DatabaseNetworkAcl", Direction: "egress", Rule: "#100 allow tcp 1024-65535 to 10.0.11.0/24"},
+	}}
+	subject, msg := drift.Alert(r, r.Findings[:1], "tradai")
+	if subject != "flowq drift: added security-group rule outside the code (tradai)" {
+		t.Errorf("subject %q", subject)
+	}
+	for _, w := range []string{"ssm:/flowq/tradai/declared", "2026-11-30T12:00:00Z",
+		"added security-group sg-1 (RDSSecurityGroup) ingress rule tcp 22 from 0.0.0.0/0", "1 earlier difference(s) remain"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message lacks %q:\n%s", w, msg)
+		}
+	}
+	subject, _ = drift.Alert(r, r.Findings, strings.Repeat("é", 80))
+	if len(subject) > 100 || strings.ContainsFunc(subject, func(r rune) bool { return r > 0x7e }) {
+		t.Errorf("subject %q: want at most 100 ASCII characters", subject)
 	}
 }
