@@ -38,7 +38,9 @@ func TestDeployedDeclared(t *testing.T) {
 			if err != nil {
 				t.Fatalf("aws ssm get-parameters-by-path %s: %v", path, err)
 			}
-			var res struct{ Parameters []struct{ Name, Value string } }
+			var res struct {
+				Parameters []struct{ Name, Value string }
+			}
 			if err := json.Unmarshal(out, &res); err != nil {
 				t.Fatal(err)
 			}
@@ -117,4 +119,3 @@ func uniq(s []string) []string {
 	}
 	return out
 }
-
