@@ -48,7 +48,9 @@ func (l *Lake) ScanWith(ctx context.Context, opts ScanOptions, fn func(arrow.Rec
 // readProps returns the pqarrow properties and the leaf columns to read of
 // pf for opts (nil: all).
 func readProps(pf *file.Reader, opts ScanOptions) (pqarrow.ArrowReadProperties, []int) {
-	props := pqarrow.ArrowReadProperties{BatchSize: readBatchRows}
+	// pqarrow reserves BatchSize rows per column up front: a small file
+	// (a Lambda batch's) gets a batch of its own size.
+	props := pqarrow.ArrowReadProperties{BatchSize: min(readBatchRows, max(pf.NumRows(), 1))}
 	sc := pf.MetaData().Schema
 	var cols []int
 	if opts.Columns != nil {
