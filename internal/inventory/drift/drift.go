@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,9 +150,11 @@ func New(prev, cur Report) []Finding {
 
 // diffRules matches rules as multisets of their normal forms.
 func diffRules(base Finding, dir string, declared, live []inventory.SGRule) []Finding {
-	count := map[string]int{}
-	for _, r := range declared {
-		count[sgKey(r, dir)]++
+	keys := make([]string, len(declared))
+	count := make(map[string]int, len(declared))
+	for i, r := range declared {
+		keys[i] = sgKey(r, dir)
+		count[keys[i]]++
 	}
 	var out []Finding
 	for _, r := range live {
@@ -164,9 +167,8 @@ func diffRules(base Finding, dir string, declared, live []inventory.SGRule) []Fi
 		f.Change, f.Direction, f.Rule, f.SGRule = Added, dir, k, &r
 		out = append(out, f)
 	}
-	for _, r := range declared {
-		k := sgKey(r, dir)
-		if count[k] > 0 {
+	for i, r := range declared {
+		if k := keys[i]; count[k] > 0 {
 			count[k]--
 			f := base
 			f.Change, f.Direction, f.Rule, f.SGRule = Removed, dir, k, &r
@@ -177,9 +179,11 @@ func diffRules(base Finding, dir string, declared, live []inventory.SGRule) []Fi
 }
 
 func diffEntries(base Finding, declared, live []inventory.ACLEntry) []Finding {
-	count := map[string]int{}
-	for _, e := range declared {
-		count[aclKey(e)]++
+	keys := make([]string, len(declared))
+	count := make(map[string]int, len(declared))
+	for i, e := range declared {
+		keys[i] = aclKey(e)
+		count[keys[i]]++
 	}
 	var out []Finding
 	for _, e := range live {
@@ -195,9 +199,8 @@ func diffEntries(base Finding, declared, live []inventory.ACLEntry) []Finding {
 		f.Change, f.Direction, f.Rule, f.ACLEntry = Added, direction(e.Egress), k, &e
 		out = append(out, f)
 	}
-	for _, e := range declared {
-		k := aclKey(e)
-		if count[k] > 0 {
+	for i, e := range declared {
+		if k := keys[i]; count[k] > 0 {
 			count[k]--
 			f := base
 			f.Change, f.Direction, f.Rule, f.ACLEntry = Removed, direction(e.Egress), k, &e
@@ -243,7 +246,7 @@ func aclKey(e inventory.ACLEntry) string {
 	if e.Egress {
 		prep = "to"
 	}
-	return fmt.Sprintf("#%d %s %s %s %s", e.Number, action, protoPorts(e.Protocol, e.FromPort, e.ToPort), prep, canonicalCIDR(e.CIDR))
+	return "#" + strconv.Itoa(e.Number) + " " + action + " " + protoPorts(e.Protocol, e.FromPort, e.ToPort) + " " + prep + " " + canonicalCIDR(e.CIDR)
 }
 
 // protoPorts renders a protocol and its ports in one normal form: "all" for
@@ -264,17 +267,17 @@ func protoPorts(proto string, from, to int) string {
 			return name + " all ports"
 		}
 		if from == to {
-			return fmt.Sprintf("%s %d", name, from)
+			return name + " " + strconv.Itoa(from)
 		}
-		return fmt.Sprintf("%s %d-%d", name, from, to)
+		return name + " " + strconv.Itoa(from) + "-" + strconv.Itoa(to)
 	case 1, 58:
 		name := map[int]string{1: "icmp", 58: "icmpv6"}[n]
 		if from < 0 {
 			return name + " all"
 		}
-		return fmt.Sprintf("%s type %d code %d", name, from, to)
+		return name + " type " + strconv.Itoa(from) + " code " + strconv.Itoa(to)
 	}
-	return fmt.Sprintf("protocol %d", n)
+	return "protocol " + strconv.Itoa(n)
 }
 
 // canonicalCIDR is a prefix's canonical form (masked, IPv6 compressed and
