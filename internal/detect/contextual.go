@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -43,8 +44,26 @@ func (c *Contextual) Engine() *Engine { return c.eng }
 // Process runs the detectors over rec (see Engine.Process). The runs of
 // rec that SkipNAT keeps are processed as batchID#nat0, #nat1, ... when
 // any record is left out, and the policy detector sees every record as
-// batchID#policy, so each part keeps an ID of its own in State.
+// batchID#policy, so each part keeps an ID of its own in State. With more
+// than one CPU (GOMAXPROCS) the policy detector runs beside the others;
+// the alerts are the same, in the same order: the engine's, then the
+// policy detector's.
 func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
+	var (
+		policyAlerts []Alert
+		policyErr    error
+		wg           sync.WaitGroup
+	)
+	runPolicy := func() { policyAlerts, policyErr = c.policy.Process(ctx, batchID+"#policy", rec) }
+	parallel := c.policy != nil && runtime.GOMAXPROCS(0) > 1
+	if parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runPolicy()
+		}()
+		defer wg.Wait() // rec stays the caller's until both are done
+	}
 	var list []string
 	if c.natList != nil {
 		list = c.natList()
@@ -70,18 +89,20 @@ func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.Reco
 		}
 		alerts = append(alerts, as...)
 	}
-	var policyAlerts int
 	if c.policy != nil {
-		as, err := c.policy.Process(ctx, batchID+"#policy", rec)
-		if err != nil {
-			return nil, err
+		if parallel {
+			wg.Wait()
+		} else {
+			runPolicy()
 		}
-		alerts = append(alerts, as...)
-		policyAlerts = len(as)
+		if policyErr != nil {
+			return nil, policyErr
+		}
+		alerts = append(alerts, policyAlerts...)
 	}
 	c.mu.Lock()
 	c.natSkipped += skipped
-	c.policyN += int64(policyAlerts)
+	c.policyN += int64(len(policyAlerts))
 	c.mu.Unlock()
 	return alerts, nil
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -86,6 +87,7 @@ type PolicyDetector struct {
 	mu      sync.Mutex
 	scratch scratch
 	memos   []*policyMemo // per rules, newest last (at most memoRules)
+	mask    []uint64
 }
 
 // NewPolicyDetector returns a policy detector over judge; cfg gives the
@@ -152,17 +154,25 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	var cur *policyMemo
 	var from, until int64
 	none := false // no rules at all
-	for i := 0; i < int(rec.NumRows()); i++ {
+	n := int(rec.NumRows())
+	mask := coreMask(&c, n, &d.mask)
+	// Records that start before cut are late: their window's state may be
+	// gone (its end plus the retention is before now).
+	cut := int64(math.MinInt64)
+	if ret > 0 {
+		cut = floorDiv(now.Unix()-w-ret-1, w)*w + w
+	}
+	for i := range n {
 		if c.status.IsValid(i) && c.status.Value(i) != parse.StatusOK {
 			continue
 		}
-		if !c.action.IsValid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i) || !c.start.valid(i) || !c.proto.valid(i) {
+		core := mask[i>>6]>>(i&63)&1 != 0 // the core columns are all valid
+		if !core && (!c.action.IsValid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i) || !c.start.valid(i) || !c.proto.valid(i)) {
 			continue
 		}
 		start := c.start.value(i)
-		win := start - ((start%w)+w)%w
-		if ret > 0 && win+w+ret < now.Unix() {
-			continue // late: its window's state may be gone
+		if start < cut {
+			continue
 		}
 		if none {
 			break
@@ -176,10 +186,10 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 			cur, from, until = d.memo(r), f, u
 		}
 		k := policyKey{src: c.src.Value(i), dst: c.dst.Value(i), protocol: int(c.proto.value(i)), accepted: c.action.Value(i) == parse.ActionAccept}
-		if c.srcPort.valid(i) {
+		if core || c.srcPort.valid(i) {
 			k.srcPort = int(c.srcPort.value(i))
 		}
-		if c.dstPort.valid(i) {
+		if core || c.dstPort.valid(i) {
 			k.dstPort = int(c.dstPort.value(i))
 		}
 		if !cur.judge(k.src, k.dst, k.srcPort, k.dstPort, k.protocol, k.accepted) {
@@ -207,6 +217,7 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 		if f == nil {
 			continue
 		}
+		win := floorDiv(start, w) * w
 		key := Key{Detector: Policy, Window: win, Src: k.src, Dst: k.dst}
 		a := aggs[key]
 		if a == nil {

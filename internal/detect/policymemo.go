@@ -19,6 +19,7 @@ import (
 
 const (
 	memoTexts    = 4096    // direct-mapped address texts per rules
+	memoRows     = 1024    // direct-mapped record spellings per rules
 	memoClasses  = 1 << 20 // classes per rules before everything is cleared
 	memoVerdicts = 1 << 16 // verdicts per rules before they are cleared
 	memoRules    = 4       // rules remembered (snapshots in force)
@@ -61,7 +62,7 @@ type rowSlot struct {
 // bounds, only between batches (trim).
 type policyMemo struct {
 	rules PolicyRules
-	rows  [memoTexts]rowSlot
+	rows  [memoRows]rowSlot
 	texts [memoTexts]textSlot
 	long  map[string]uint32     // texts the direct-mapped cache cannot key
 	ids   map[netip.Addr]uint32 // class → ID
@@ -86,7 +87,7 @@ func (m *policyMemo) trim() {
 // clear forgets everything.
 func (m *policyMemo) clear() {
 	m.texts = [memoTexts]textSlot{}
-	m.rows = [memoTexts]rowSlot{}
+	m.rows = [memoRows]rowSlot{}
 	m.long = map[string]uint32{}
 	m.ids = map[netip.Addr]uint32{}
 	m.reps = m.reps[:0]
@@ -106,7 +107,7 @@ func (m *policyMemo) judge(src, dst string, srcPort, dstPort, proto int, accepte
 	if accepted {
 		meta |= 1
 	}
-	h := (s1*0x9e3779b97f4a7c15 ^ s2*0xc2b2ae3d27d4eb4f ^ d1*0x165667b19e3779f9 ^ d2*0x27d4eb2f165667c5 ^ meta*0x94d049bb133111eb) >> 52 % memoTexts
+	h := (s1*0x9e3779b97f4a7c15 ^ s2*0xc2b2ae3d27d4eb4f ^ d1*0x165667b19e3779f9 ^ d2*0x27d4eb2f165667c5 ^ meta*0x94d049bb133111eb) >> 54 % memoRows
 	r := &m.rows[h]
 	if r.used && r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == meta && srcPort >= int(r.lo) && srcPort <= int(r.hi) {
 		return r.bad
