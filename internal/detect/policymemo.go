@@ -65,7 +65,8 @@ type policyMemo struct {
 	rows  [memoRows]rowSlot
 	texts [memoTexts]textSlot
 	long  map[string]uint32     // texts the direct-mapped cache cannot key
-	ids   map[netip.Addr]uint32 // class → ID
+	ids4  map[uint64]uint32     // IPv4 class → ID
+	ids   map[netip.Addr]uint32 // IPv6 class → ID
 	reps  []netip.Addr          // ID → class
 	slots []verdictSlot         // open addressing, linear probing
 	n     int
@@ -89,6 +90,7 @@ func (m *policyMemo) clear() {
 	m.texts = [memoTexts]textSlot{}
 	m.rows = [memoRows]rowSlot{}
 	m.long = map[string]uint32{}
+	m.ids4 = map[uint64]uint32{}
 	m.ids = map[netip.Addr]uint32{}
 	m.reps = m.reps[:0]
 	m.slots, m.n = make([]verdictSlot, 1024), 0
@@ -174,18 +176,32 @@ func (m *policyMemo) classLong(s string) uint32 {
 
 // classOf parses s and numbers its class.
 func (m *policyMemo) classOf(s string) uint32 {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return noClass
+	var a netip.Addr
+	if ip, ok := parseIPv4(s); ok { // the common case, without netip's parser
+		a = netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})
+	} else {
+		var err error
+		if a, err = netip.ParseAddr(s); err != nil {
+			return noClass
+		}
+		a = a.Unmap().WithZone("")
 	}
-	c := m.rules.Class(a.Unmap().WithZone(""))
-	id, ok := m.ids[c]
-	if !ok {
-		id = uint32(len(m.reps))
-		m.ids[c] = id
-		m.reps = append(m.reps, c)
+	c := m.rules.Class(a)
+	if c.Is4() {
+		b := c.As4()
+		v := uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+		if id, ok := m.ids4[v]; ok {
+			return id
+		}
+		m.ids4[v] = uint32(len(m.reps))
+	} else {
+		if id, ok := m.ids[c]; ok {
+			return id
+		}
+		m.ids[c] = uint32(len(m.reps))
 	}
-	return id
+	m.reps = append(m.reps, c)
+	return uint32(len(m.reps) - 1)
 }
 
 func hashVerdict(k verdictKey) uint64 {
