@@ -48,14 +48,18 @@ func newCollector(cfg config, awsCfg aws.Config, s3c *s3.Client, lake *store.Lak
 	if cfg.StateTable != "" {
 		claims = ddbstate.NewLedger(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, 0)
 	}
+	now := cfg.now
+	if now == nil {
+		now = time.Now
+	}
 	st := collect.NewState(claims)
-	eng, err := resolve.Contextual(lake, cfg.Detect, st, time.Now, ro, detect.WithLogger(log))
+	eng, err := resolve.Contextual(lake, cfg.Detect, st, now, ro, detect.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
 	run, err := collect.New(collect.Config{Bucket: bucket, Prefix: prefix, Interval: cfg.CollectInterval, Settle: cfg.Settle,
 		Lateness: cfg.Lateness, Objects: s3c, Meta: lake, Lake: lake, Detector: eng, State: st, Sink: newSink(cfg, awsCfg, log),
-		Format: cfg.Format, Logger: log})
+		Format: cfg.Format, Logger: log, Now: now})
 	if err != nil {
 		return nil, err
 	}

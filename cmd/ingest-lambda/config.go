@@ -56,6 +56,8 @@ type config struct {
 	// InventoryRefresh is how often the inventory snapshots are listed
 	// again (the schedule that writes them: -c inventoryMinutes).
 	InventoryRefresh time.Duration
+
+	now func() time.Time // the collector's clock (nil: time.Now); tests set it
 }
 
 // loadConfig reads the configuration from getenv and validates it,

@@ -58,6 +58,11 @@ type costReport struct {
 	invocations int
 	bytes       int64
 	ops         map[string]int
+	// ioWait is the function's time waiting on AWS over all invocations
+	// (0: ioWaitPerInvoke each).
+	ioWait time.Duration
+	// objects counts the delivered objects a collector read.
+	objects int
 }
 
 func (r *costReport) perGB(n int) float64 { return float64(n) * 1e9 / float64(r.bytes) }
@@ -65,7 +70,11 @@ func (r *costReport) perGB(n int) float64 { return float64(n) * 1e9 / float64(r.
 // dollarsPerGB returns the all-in cost per GB of flow-log text, by item.
 func (r *costReport) dollarsPerGB() map[string]float64 {
 	out := map[string]float64{}
-	gbs := float64(r.bytes)/handlerBytesPerCPU*1.769 + float64(r.invocations)*ioWaitPerInvoke.Seconds()*lambdaMemoryGB
+	wait := r.ioWait
+	if wait == 0 {
+		wait = time.Duration(r.invocations) * ioWaitPerInvoke
+	}
+	gbs := float64(r.bytes)/handlerBytesPerCPU*1.769 + wait.Seconds()*lambdaMemoryGB
 	out["lambda"] = (float64(r.invocations)*priceLambdaRequest + gbs*priceLambdaGBs) * 1e9 / float64(r.bytes)
 	for op, n := range r.ops {
 		var p float64

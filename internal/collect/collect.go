@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -219,12 +220,10 @@ func (c *Collector) batch(ctx context.Context, slot int64, late bool, seq int64,
 			r.Release()
 		}
 	}()
-	for _, o := range objs {
-		got, err := c.read(ctx, o, res)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, got...)
+	got, err := c.readAll(ctx, objs, res)
+	recs = got
+	if err != nil {
+		return err
 	}
 	r, err := c.pipe.Process(ctx, pipeline.Batch{ID: id, Source: "s3://" + c.cfg.Bucket + "/" + c.cfg.Prefix + " " + slotID(slot), Records: recs})
 	if err != nil {
@@ -236,6 +235,43 @@ func (c *Collector) batch(ctx context.Context, slot int64, late bool, seq int64,
 	res.LakeBytes += r.LakeBytes
 	res.Alerts = append(res.Alerts, r.Alerts...)
 	return nil
+}
+
+// readers is how many objects a run reads at once: the requests' latency,
+// not the parsing, bounds a run over small 5-minute files.
+const readers = 4
+
+// readAll reads the objects, readers at a time, and returns their records
+// in the order of objs (retained), so a retried run builds the same batch.
+func (c *Collector) readAll(ctx context.Context, objs []object, res *Result) ([]arrow.RecordBatch, error) {
+	type result struct {
+		recs []arrow.RecordBatch
+		r    Result
+		err  error
+	}
+	out := make([]result, len(objs))
+	sem := make(chan struct{}, readers)
+	var wg sync.WaitGroup
+	for i, o := range objs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i].recs, out[i].err = c.read(ctx, o, &out[i].r)
+		})
+	}
+	wg.Wait()
+	var recs []arrow.RecordBatch
+	var errs []error
+	for _, r := range out {
+		recs = append(recs, r.recs...)
+		errs = append(errs, r.err)
+		res.Objects += r.r.Objects
+		res.Skipped += r.r.Skipped
+		res.Bytes += r.r.Bytes
+		res.Stored += r.r.Stored
+		res.BadLines += r.r.BadLines
+	}
+	return recs, errors.Join(errs...)
 }
 
 // read returns one object's records (retained). An object that is not flow
