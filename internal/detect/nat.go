@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -112,7 +113,8 @@ func isNATType(t string) bool {
 
 // markListed marks the records whose interface-id is in list: in place, by
 // the last 8 bytes of each ID then the whole, on a plain string column (one
-// pass, no call per record); through isNAT on other encodings.
+// pass, no call per record); once per entry on a dictionary (the lake's
+// encoding); through isNAT on other encodings.
 func markListed(rec arrow.RecordBatch, list []string, isNAT func(string) bool, mark func(int)) {
 	if len(list) == 0 {
 		return
@@ -121,32 +123,50 @@ func markListed(rec arrow.RecordBatch, list []string, isNAT func(string) bool, m
 	if len(idx) == 0 {
 		return
 	}
-	a, ok := rec.Column(idx[0]).(*array.String)
-	if !ok {
-		if isNAT != nil {
-			markNAT(rec, isNAT, mark)
+	switch a := rec.Column(idx[0]).(type) {
+	case *array.String:
+		tails := make([]uint64, len(list))
+		for k, e := range list {
+			tails[k] = tail8(e)
 		}
-		return
-	}
-	tails := make([]uint64, len(list))
-	for k, e := range list {
-		tails[k] = tail8(e)
-	}
-	offs, data := a.ValueOffsets(), a.ValueBytes()
-	for i := range a.Len() {
-		v := data[offs[i]:offs[i+1]]
-		var t uint64
-		if len(v) >= 8 {
-			t = binary.BigEndian.Uint64(v[len(v)-8:])
-		} else {
-			t = tail8(string(v))
-		}
-		for k, lt := range tails {
-			if lt == t && string(v) == list[k] && a.IsValid(i) {
-				mark(i)
-				break
+		offs, data := a.ValueOffsets(), a.ValueBytes()
+		for i := range a.Len() {
+			v := data[offs[i]:offs[i+1]]
+			var t uint64
+			if len(v) >= 8 {
+				t = binary.BigEndian.Uint64(v[len(v)-8:])
+			} else {
+				t = tail8(string(v))
+			}
+			for k, lt := range tails {
+				if lt == t && string(v) == list[k] && a.IsValid(i) {
+					mark(i)
+					break
+				}
 			}
 		}
+		return
+	case *array.Dictionary:
+		if d, ok := a.Dictionary().(*array.String); ok {
+			listed := make([]bool, d.Len())
+			anyListed := false
+			for k := range d.Len() {
+				listed[k] = d.IsValid(k) && slices.Contains(list, d.Value(k))
+				anyListed = anyListed || listed[k]
+			}
+			if !anyListed {
+				return
+			}
+			for i := range a.Len() {
+				if a.IsValid(i) && listed[a.GetValueIndex(i)] {
+					mark(i)
+				}
+			}
+			return
+		}
+	}
+	if isNAT != nil {
+		markNAT(rec, isNAT, mark)
 	}
 }
 

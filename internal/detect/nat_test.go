@@ -3,11 +3,13 @@ package detect_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowq/flowq/internal/detect"
@@ -156,6 +158,88 @@ func TestNATAttribution(t *testing.T) {
 				if a.DstResource != nil {
 					t.Errorf("internet destination named: %+v", a.DstResource)
 				}
+			}
+		})
+	}
+}
+
+// dictionaryENIs returns rec with its interface-id column dictionary
+// encoded, as the lake's Parquet files hold it.
+func dictionaryENIs(t *testing.T, mem memory.Allocator, rec arrow.RecordBatch) arrow.RecordBatch {
+	t.Helper()
+	col := rec.Schema().FieldIndices(parse.ColInterfaceID)[0]
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	b := array.NewDictionaryBuilder(mem, dt).(*array.BinaryDictionaryBuilder)
+	defer b.Release()
+	src := rec.Column(col).(*array.String)
+	for i := range src.Len() {
+		if err := b.AppendString(src.Value(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := b.NewArray()
+	defer d.Release()
+	fields := rec.Schema().Fields()
+	fields[col] = arrow.Field{Name: parse.ColInterfaceID, Type: dt, Nullable: true}
+	cols := append([]arrow.Array(nil), rec.Columns()...)
+	cols[col] = d
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+}
+
+// TestNATListInPlace: with the snapshot's list of NAT interfaces the
+// Contextual compares the records' interface IDs with it in place, on the
+// parser's plain strings and on the lake's dictionaries, and leaves out the
+// same NAT legs as asking the resolver about each: one exfiltration alert,
+// from the instance.
+func TestNATListInPlace(t *testing.T) {
+	v2 := strings.Fields("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
+	now := time.Date(2026, 11, 30, 10, 10, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name       string
+		list, dict bool
+	}{
+		{"ask per interface", false, false},
+		{"list, plain strings", true, false},
+		{"list, dictionary", true, true},
+		{"ask per interface, dictionary", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := natInventory()
+			eng, err := detect.New(detect.DefaultConfig(), detect.NewMemoryState(), func() time.Time { return now }, detect.WithResolver(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := detect.NewContextual(eng, r.NAT, nil)
+			if tc.list {
+				c = c.WithNATList(r.NATInterfaces)
+			}
+			rd := parse.NewReader(strings.NewReader(natText(v2)), parse.Options{Allocator: mem})
+			defer rd.Release()
+			var got []string
+			for k := 0; rd.Next(); k++ {
+				rec := rd.RecordBatch()
+				if tc.dict {
+					rec = dictionaryENIs(t, mem, rec)
+					defer rec.Release()
+				}
+				alerts, err := c.Process(context.Background(), fmt.Sprint("nat", k), rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range alerts {
+					got = append(got, fmt.Sprintf("%s %s->%s %d", a.Detector, a.Src, a.Dst, a.Bytes))
+				}
+			}
+			if err := rd.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"exfiltration 10.0.1.5->203.0.113.5 1400000"}; !slices.Equal(got, want) {
+				t.Errorf("alerts %v, want %v", got, want)
+			}
+			if _, skipped := c.Summary(); skipped != 4 {
+				t.Errorf("%d records left out, want the NAT's 4", skipped)
 			}
 		})
 	}
