@@ -75,7 +75,7 @@ type aclRule struct {
 
 // Parse reads the published values into a declaration (source and read are
 // recorded in it). Parts of one group or ACL (…/Name/1, …/Name/2) merge by
-// ID. An error names the parameter, the rule and the field; values of other
+// name and ID (two resources whose IDs did not resolve stay apart). An error names the parameter, the rule and the field; values of other
 // kinds or newer versions are errors too, so nothing declared is silently
 // left out.
 func Parse(params []Param, source string, read time.Time) (*inventory.Declaration, error) {
@@ -99,10 +99,10 @@ func Parse(params []Param, source string, read time.Time) (*inventory.Declaratio
 		}
 		switch v.Kind {
 		case KindGroup:
-			i, ok := groups[v.ID]
+			i, ok := groups[v.Name+" "+v.ID]
 			if !ok {
 				i = len(d.SecurityGroups)
-				groups[v.ID] = i
+				groups[v.Name+" "+v.ID] = i
 				d.SecurityGroups = append(d.SecurityGroups, inventory.SecurityGroup{ID: v.ID, Name: v.Name, Ingress: []inventory.SGRule{}, Egress: []inventory.SGRule{}})
 			}
 			g := &d.SecurityGroups[i]
@@ -123,10 +123,10 @@ func Parse(params []Param, source string, read time.Time) (*inventory.Declaratio
 				g.Egress = append(g.Egress, rule)
 			}
 		case KindACL:
-			i, ok := acls[v.ID]
+			i, ok := acls[v.Name+" "+v.ID]
 			if !ok {
 				i = len(d.NetworkACLs)
-				acls[v.ID] = i
+				acls[v.Name+" "+v.ID] = i
 				d.NetworkACLs = append(d.NetworkACLs, inventory.NetworkACL{ID: v.ID, Name: v.Name, Subnets: []string{}, Entries: []inventory.ACLEntry{}})
 			}
 			a := &d.NetworkACLs[i]
@@ -145,8 +145,8 @@ func Parse(params []Param, source string, read time.Time) (*inventory.Declaratio
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(d.SecurityGroups, func(a, b inventory.SecurityGroup) int { return strings.Compare(a.ID, b.ID) })
-	slices.SortFunc(d.NetworkACLs, func(a, b inventory.NetworkACL) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.SecurityGroups, func(a, b inventory.SecurityGroup) int { return strings.Compare(a.ID+a.Name, b.ID+b.Name) })
+	slices.SortFunc(d.NetworkACLs, func(a, b inventory.NetworkACL) int { return strings.Compare(a.ID+a.Name, b.ID+b.Name) })
 	return d, nil
 }
 

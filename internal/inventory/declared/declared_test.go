@@ -88,3 +88,19 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestParseUnresolvedIDs: two ACLs whose IDs did not resolve (moto's
+// CloudFormation renders the Ref of a resource it skips as "None") stay two
+// ACLs, each reported missing, rather than one with both's entries.
+func TestParseUnresolvedIDs(t *testing.T) {
+	acl := func(name string) string {
+		return `{"version":1,"kind":"network-acl","name":"` + name + `","id":"None","entries":[{"ruleNumber":100,"protocol":6,"ruleAction":"allow","cidrBlock":"0.0.0.0/0"}]}`
+	}
+	d, err := declared.Parse([]declared.Param{{Name: "/a", Value: acl("PublicNetworkAcl")}, {Name: "/b", Value: acl("PrivateNetworkAcl")}}, "test", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.NetworkACLs) != 2 || len(d.NetworkACLs[0].Entries) != 1 || len(d.NetworkACLs[1].Entries) != 1 {
+		t.Errorf("ACLs: %+v, want two of one entry each", d.NetworkACLs)
+	}
+}

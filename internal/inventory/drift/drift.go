@@ -51,7 +51,7 @@ type Finding struct {
 
 // Key identifies a finding across snapshots (for "is this drift new").
 func (f Finding) Key() string {
-	return strings.Join([]string{f.Change, f.Kind, f.ID, f.Direction, f.Rule}, "|")
+	return strings.Join([]string{f.Change, f.Kind, f.ID, f.Name, f.Direction, f.Rule}, "|")
 }
 
 // String is the finding in one line.
@@ -297,6 +297,6 @@ func canonicalCIDR(s string) string {
 // that does not depend on the order EC2 returned rules in.
 func Sort(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return strings.Compare(a.Kind+a.ID+a.Direction+a.Change+a.Rule, b.Kind+b.ID+b.Direction+b.Change+b.Rule)
+		return strings.Compare(a.Kind+a.ID+a.Name+a.Direction+a.Change+a.Rule, b.Kind+b.ID+b.Name+b.Direction+b.Change+b.Rule)
 	})
 }

@@ -207,3 +207,14 @@ func TestAlert(t *testing.T) {
 		t.Errorf("subject %q: want at most 100 ASCII characters", subject)
 	}
 }
+
+// TestUnresolvedIDs: declared ACLs sharing an unresolved ID ("None", as
+// moto's CloudFormation renders a skipped resource's Ref) are each missing,
+// and each is new drift once.
+func TestUnresolvedIDs(t *testing.T) {
+	d := &inventory.Declaration{NetworkACLs: []inventory.NetworkACL{{ID: "None", Name: "PublicNetworkAcl"}, {ID: "None", Name: "PrivateNetworkAcl"}}}
+	r := drift.Compare(d, &inventory.Snapshot{})
+	if len(r.Findings) != 2 || len(drift.New(drift.Report{}, r)) != 2 || len(drift.New(r, r)) != 0 {
+		t.Errorf("findings %v, new %d", short(r.Findings), len(drift.New(drift.Report{}, r)))
+	}
+}
