@@ -17,6 +17,7 @@ const (
 	v6Bit    = 1 << 63
 	v4Cache  = 4096
 	strCache = 4096
+	v4Direct = 16 // IPv4 prefixes up to which memberships are computed, not cached
 )
 
 const (
@@ -144,6 +145,11 @@ func (t *addrTable) lookup(s string) (uint64, uint16, bool) {
 
 func (t *addrTable) lookupSlow(s string) (uint64, uint16, bool) {
 	if ip, ok := parseIPv4(s); ok {
+		if len(t.rules) <= v4Direct {
+			// Testing a few prefixes costs less than a likely miss in the
+			// cache (a str miss is mostly a new address: an internet peer).
+			return uint64(ip), t.flags4(ip), true
+		}
 		h := (ip * 2654435761) >> 20 % v4Cache
 		ce := &t.v4[h]
 		if !ce.set || ce.ip != ip {
@@ -171,14 +177,13 @@ func (t *addrTable) canon(id uint64) string {
 	if id&v6Bit == 0 {
 		ip := uint32(id)
 		ce := &t.v4[(ip*2654435761)>>20%v4Cache]
-		if ce.set && ce.ip == ip && ce.canon != "" {
-			return ce.canon
+		if !ce.set || ce.ip != ip {
+			*ce = v4Entry{ip: ip, flags: t.flags4(ip), set: true}
 		}
-		s := netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}).String()
-		if ce.set && ce.ip == ip {
-			ce.canon = s
+		if ce.canon == "" {
+			ce.canon = netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}).String()
 		}
-		return s
+		return ce.canon
 	}
 	return t.info[uint32(id)].canon
 }
