@@ -25,7 +25,9 @@ subnets, security groups and their rules, network ACLs, route tables, NAT
 gateways, VPC endpoints, prefix lists) beside the lake, outside the flow
 partitions. Every snapshot is kept, so a flow is judged against the
 configuration of its own time: flowq explain and the policy detector pick
-the newest snapshot taken at or before the flow.`,
+the newest snapshot taken at or before the flow. With the rules the
+deployment declares stored beside it, flowq inventory drift lists the rules
+changed outside the code.`,
 		Args: argsUsage(cobra.NoArgs),
 	}
 	cmd.AddCommand(newInventorySyncCmd(a), newInventoryListCmd(a), newInventoryDriftCmd(a))

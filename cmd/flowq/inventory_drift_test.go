@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
@@ -124,5 +126,42 @@ func TestInventoryDriftMoto(t *testing.T) {
 		if code != 1 || !strings.Contains(out, w) {
 			t.Errorf("acl drift: exit %d, want %q:\n%s", code, w, out)
 		}
+	}
+}
+
+// TestInventoryDriftAt: --at judges the snapshot of that time; usage errors
+// exit 2; an empty lake says to sync.
+func TestInventoryDriftAt(t *testing.T) {
+	lake := t.TempDir()
+	if code, _, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "drift"); code != 1 || !strings.Contains(errb, "flowq inventory sync") {
+		t.Errorf("empty lake: exit %d: %s", code, errb)
+	}
+	decl := &inventory.Declaration{Source: "ssm:/flowq/tradai/declared", SecurityGroups: []inventory.SecurityGroup{
+		{ID: "sg-1", Name: "RDSSecurityGroup", Ingress: []inventory.SGRule{{Protocol: "tcp", FromPort: 5432, ToPort: 5432, Group: "sg-2"}}},
+	}}
+	snap := func(at time.Time, extra ...inventory.SGRule) *inventory.Snapshot {
+		g := inventory.SecurityGroup{ID: "sg-1", Name: "rds", Ingress: append([]inventory.SGRule{{Protocol: "tcp", FromPort: 5432, ToPort: 5432, Group: "sg-2"}}, extra...)}
+		return &inventory.Snapshot{Version: inventory.SnapshotVersion, Taken: at, SecurityGroups: []inventory.SecurityGroup{g}, Declared: decl}
+	}
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	saveSnapshot(t, lake, snap(t0, inventory.SGRule{Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"}))
+	saveSnapshot(t, lake, snap(t0.Add(time.Hour)))
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"newest: restored", nil, 0, "no drift: 1 security groups and 0 network ACLs as declared (snapshot 2026-11-30T11:00:00Z"},
+		{"at the older", []string{"--at", "2026-11-30T10:30:00Z"}, 1, "added security-group sg-1 (RDSSecurityGroup, rds) ingress rule all from 0.0.0.0/0"},
+		{"bad output", []string{"-o", "yaml"}, 2, `--output "yaml": want table or json`},
+		{"bad time", []string{"--at", "noon"}, 2, "--at"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errb := runCLI(t, "", nil, append([]string{"--lake", lake, "inventory", "drift"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out+errb, tc.want) {
+				t.Errorf("exit %d, want %d and %q:\n%s%s", code, tc.code, tc.want, out, errb)
+			}
+		})
 	}
 }
