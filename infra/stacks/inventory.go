@@ -60,6 +60,14 @@ var inventorySuppressions = map[string][]suppression{
 	},
 }
 
+// declaredIAM5 accepts the inventory sync's read of the declared rules: one
+// parameter per security group and network ACL under the deployment's path.
+func declaredIAM5(cfg Config) suppression {
+	return suppression{id: "AwsSolutions-IAM5",
+		appliesTo: []string{"Resource::arn:<AWS::Partition>:ssm:" + cfg.Region + ":<AWS::AccountId>:parameter" + DeclaredPath(cfg) + "/*"},
+		reason:    "The network stack publishes one SSM parameter per security group and network ACL under this deployment's declared path (named by logical ID); the inventory sync may only GetParametersByPath under that path, to compare them with the live rules."}
+}
+
 // newInventoryFunction adds the scheduled inventory sync: the function, its
 // KMS-encrypted log group, a role with exactly the EC2 reads of the sync and
 // the lake's inventory prefix, the EventBridge schedule and an errors alarm.
@@ -79,6 +87,22 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 			Resources: &[]*string{s.LakeBucket.ArnForObjects(jsii.String(InventoryMetaPrefix + "*"))}},
 		{Sid: jsii.String("SnapshotList"), Actions: jsii.Strings("s3:ListBucket"), Resources: &[]*string{s.LakeBucket.BucketArn()},
 			Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{InventoryMetaPrefix + "*"}}}},
+		// Drift alerts go to the alert topic (KMS-encrypted: SNS encrypts with the caller's rights).
+		{Sid: jsii.String("DriftAlerts"), Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{s.Topic.TopicArn()}},
+		{Sid: jsii.String("AlertKey"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{s.AlertKey.KeyArn()}},
+	}
+	env := map[string]*string{
+		"FLOWQ_LAKE":            jsii.String("s3://" + *s.LakeBucket.BucketName() + "/" + LakePrefix),
+		"FLOWQ_ALERT_TOPIC_ARN": s.Topic.TopicArn(),
+	}
+	if cfg.DeploysNetwork() {
+		// The rules the network stack declares (declared.go), compared with each
+		// snapshot's live rules.
+		path := DeclaredPath(cfg)
+		param := "arn:" + *stack.Partition() + ":ssm:" + *stack.Region() + ":" + *stack.Account() + ":parameter" + path
+		statements = append(statements, &awsiam.PolicyStatementProps{Sid: jsii.String("Declared"),
+			Actions: jsii.Strings("ssm:GetParametersByPath"), Resources: jsii.Strings(param, param+"/*")})
+		env["FLOWQ_DECLARED_PATH"] = jsii.String(path)
 	}
 	var sts []awsiam.PolicyStatement
 	for _, st := range statements {
@@ -92,7 +116,6 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 		})},
 	})
 	pin(role, InventoryRoleID)
-	env := map[string]*string{"FLOWQ_LAKE": jsii.String("s3://" + *s.LakeBucket.BucketName() + "/" + LakePrefix)}
 	if vpcID != nil {
 		env["FLOWQ_VPC_ID"] = vpcID
 	}
@@ -135,5 +158,8 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 	al.AddAlarmAction(action)
 	al.AddOkAction(action)
 	applySuppressions(stack, inventorySuppressions)
+	if cfg.DeploysNetwork() {
+		suppress(role, true, declaredIAM5(cfg))
+	}
 	awscdk.NewCfnOutput(stack, jsii.String("InventoryFunctionName"), &awscdk.CfnOutputProps{Value: fn.FunctionName()})
 }

@@ -103,6 +103,8 @@ var signedCalls = map[string][]string{
 var inventoryByService = map[string]string{
 	"logs:CreateLogStream": "Lambda writes the function's logs with its role",
 	"logs:PutLogEvents":    "Lambda writes the function's logs with its role",
+	"kms:GenerateDataKey":  "SNS encrypts the drift alerts the function publishes to the KMS-encrypted topic with the caller's rights",
+	"kms:Decrypt":          "SNS needs it with GenerateDataKey for a KMS-encrypted topic",
 }
 
 // ingestByService are the ingest role's actions that AWS takes, not the code.

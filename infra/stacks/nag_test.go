@@ -49,7 +49,7 @@ func TestSuppressionsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := []suppression{vpc3, s3FlowLogVPC7}
+	all := []suppression{vpc3, s3FlowLogVPC7, flowLogObjectsIAM5("us-east-1"), declaredIAM5(Config{Preset: Presets["tradai"], Region: "us-east-1"})}
 	for _, m := range []map[string][]suppression{networkSuppressions, pipelineSuppressions, inventorySuppressions} {
 		for _, ss := range m {
 			all = append(all, ss...)
