@@ -153,7 +153,6 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	// (the judge may have seen a new snapshot since).
 	var cur *policyMemo
 	var from, until int64
-	none := false // no rules at all
 	n := int(rec.NumRows())
 	mask := coreMask(&c, n, &d.mask)
 	// Records that start before cut are late: their window's state may be
@@ -174,14 +173,10 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 		if start < cut {
 			continue
 		}
-		if none {
-			break
-		}
 		if cur == nil || start < from || start >= until {
 			r, f, u, ok := d.judge.Rules(start)
 			if !ok {
-				none = true // nothing to judge by (no inventory yet)
-				continue
+				break // nothing to judge by (no inventory yet)
 			}
 			cur, from, until = d.memo(r), f, u
 		}

@@ -236,3 +236,11 @@ func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyWithoutInventory: before the first sync the policy detector
+// judges nothing and raises nothing.
+func TestPolicyWithoutInventory(t *testing.T) {
+	if got := memoized(t, resolve.New(none{}, resolve.Options{}), randomRecords(3, 2000), 512); len(got) != 0 {
+		t.Errorf("%d alerts without an inventory", len(got))
+	}
+}
