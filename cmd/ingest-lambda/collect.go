@@ -102,6 +102,7 @@ func (h *handler) collect(ctx context.Context, sum *summary) error {
 	sum.LateObjects += res.LateObjects
 	sum.Waiting += res.Waiting
 	sum.Slots += res.Slots
+	sum.Checkpoint = res.Checkpoint
 	if err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}

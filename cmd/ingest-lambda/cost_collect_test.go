@@ -85,6 +85,7 @@ func collectRuns(t *testing.T, text []byte, start time.Time, interval time.Durat
 		r.invocations++
 		r.bytes += s.Bytes
 		r.objects += s.Delivered
+		r.checkpoint = max(r.checkpoint, s.Checkpoint)
 	}
 	r.ops = cnt.n
 	sequential := -r.objects + (r.objects+3)/4 // the objects' GETs, 4 at a time
@@ -148,8 +149,8 @@ func TestCollectorCostPerGB(t *testing.T) {
 			gb := float64(r.bytes) / 1e9
 			alerts := (d["dynamodb"] + d["sns"]) * gb // only due alerts touch DynamoDB and SNS
 			fixed := ((total-variablePerGB())*gb - alerts) / float64(r.invocations)
-			t.Logf("%s, collector every %v: %s  fixed $%.7f per run, $%.7f for the alerts, variable $%.5f per GB: $%.5f per GB at %.1f MB per run; $0.01 per GB (alerts aside) from %.1f MB per run",
-				tc.name, tc.interval, r, fixed, alerts, variablePerGB(), total, gb*1e3/float64(r.invocations), fixed/(0.01-variablePerGB())*1e3)
+			t.Logf("%s, collector every %v: %s  checkpoint %d bytes; fixed $%.7f per run, $%.7f for the alerts, variable $%.5f per GB: $%.5f per GB at %.1f MB per run; $0.01 per GB (alerts aside) from %.1f MB per run",
+				tc.name, tc.interval, r, r.checkpoint, fixed, alerts, variablePerGB(), total, gb*1e3/float64(r.invocations), fixed/(0.01-variablePerGB())*1e3)
 			if r.ops["S3 GetObject"] == 0 || r.ops["S3 PutObject"] == 0 || r.ops["S3 ListObjectsV2"] == 0 {
 				t.Errorf("requests not counted: %v", r.ops)
 			}

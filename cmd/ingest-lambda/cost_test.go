@@ -61,8 +61,9 @@ type costReport struct {
 	// ioWait is the function's time waiting on AWS over all invocations
 	// (0: ioWaitPerInvoke each).
 	ioWait time.Duration
-	// objects counts the delivered objects a collector read.
-	objects int
+	// objects counts the delivered objects a collector read; checkpoint
+	// is the largest checkpoint it wrote.
+	objects, checkpoint int
 }
 
 func (r *costReport) perGB(n int) float64 { return float64(n) * 1e9 / float64(r.bytes) }

@@ -72,6 +72,7 @@ type summary struct {
 	LateObjects int     `json:"late_objects,omitempty"`
 	Waiting     int     `json:"waiting_objects,omitempty"`
 	Slots       int     `json:"slots,omitempty"`
+	Checkpoint  int     `json:"checkpoint_bytes,omitempty"`
 	DurationMS  float64 `json:"duration_ms"`
 }
 
@@ -131,7 +132,7 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		"bytes", sum.Bytes, "alerts", sum.Alerts, "objects", sum.Objects, "late_records", sum.Late, "duration_ms", sum.DurationMS}
 	if sum.Input == inputCollect {
 		attrs = append(attrs, "delivered_objects", sum.Delivered, "late_objects", sum.LateObjects, "skipped", sum.Skipped,
-			"waiting_objects", sum.Waiting, "slots", sum.Slots)
+			"waiting_objects", sum.Waiting, "slots", sum.Slots, "checkpoint_bytes", sum.Checkpoint)
 	}
 	if err != nil {
 		// Lambda retries the event, then sends it to the on-failure destination.

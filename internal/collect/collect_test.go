@@ -325,3 +325,36 @@ func TestBadObjects(t *testing.T) {
 		t.Errorf("published alerts (-got +want):\n%s", d)
 	}
 }
+
+// TestPerHourPartitions: a flow log with hourly folders (PerHourPartition)
+// is collected through the same day listing.
+func TestPerHourPartitions(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	text := scenario()
+	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = collecttest.PerHour(objs)
+	if !strings.Contains(objs[0].Key, "/2026/11/20/14/") {
+		t.Fatalf("key %s has no hour folder", objs[0].Key)
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, objs); err != nil {
+		t.Fatal(err)
+	}
+	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+	res, err := e.collector(t, faults{}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Objects != len(objs) {
+		t.Errorf("ingested %d objects, delivered %d", res.Objects, len(objs))
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+	}
+	if d := cmp.Diff(keys(e.published(t)), wantAlerts()); d != "" {
+		t.Errorf("published alerts (-got +want):\n%s", d)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"time"
@@ -101,4 +102,16 @@ func Upload(ctx context.Context, c *s3.Client, bucket string, objs []Object) err
 		}
 	}
 	return nil
+}
+
+// PerHour moves the objects into hourly folders, as a flow log with
+// PerHourPartition does: .../YYYY/MM/DD/HH/name.
+func PerHour(objs []Object) []Object {
+	out := make([]Object, len(objs))
+	for i, o := range objs {
+		dir, name := path.Split(o.Key)
+		o.Key = dir + o.At.Format("15") + "/" + name
+		out[i] = o
+	}
+	return out
 }
