@@ -40,8 +40,9 @@ const (
 	declaredACLsPath   = "network-acls/"
 	// declaredMaxBytes bounds a part's estimated size below a standard
 	// parameter's 4 KB; declaredOverhead is the value's fields besides rules.
-	declaredMaxBytes = 3800
-	declaredOverhead = 200
+	declaredMaxBytes    = 3800
+	declaredOverhead    = 200
+	declaredConcurrency = 5
 )
 
 // DeclaredPath is the SSM path under which a deployment publishes its declared
@@ -139,6 +140,7 @@ func PublishDeclared(stack awscdk.Stack, cfg Config) {
 	}
 
 	path := DeclaredPath(cfg) + "/"
+	var params []awsssm.CfnParameter
 	publish := func(kind, dir, name string, id *string, lists map[string][]any) {
 		parts := splitRules(stack, lists)
 		for i, part := range parts {
@@ -151,11 +153,18 @@ func PublishDeclared(stack awscdk.Stack, cfg Config) {
 				param += fmt.Sprintf("/%d", i+1)
 				logical += fmt.Sprintf("Part%d", i+1)
 			}
-			awsssm.NewCfnParameter(stack, jsii.String(logical), &awsssm.CfnParameterProps{
+			p := awsssm.NewCfnParameter(stack, jsii.String(logical), &awsssm.CfnParameterProps{
 				Name: jsii.String(param), Type: jsii.String("String"), Tier: jsii.String("Standard"),
 				Description: jsii.String("flowq: the " + kind + " " + name + " as the CDK app declares it (drift is reported against it)"),
 				Value:       stack.ToJsonString(v, nil),
 			})
+			// At most declaredConcurrency parameters are written at once: SSM
+			// throttles PutParameter (TooManyUpdates) well below what
+			// CloudFormation would send.
+			if n := len(params); n >= declaredConcurrency {
+				p.Node().AddDependency(params[n-declaredConcurrency])
+			}
+			params = append(params, p)
 		}
 	}
 	for _, name := range sortedKeys(groups) {

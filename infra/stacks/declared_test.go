@@ -244,3 +244,36 @@ func TestDeclaredWalk(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclaredThrottle: the parameters are written at most five at a time
+// (each depends on the one five before it), so SSM does not throttle the
+// deployment.
+func TestDeclaredThrottle(t *testing.T) {
+	s := synth(t, "tradai", nil)
+	all := templateJSON(s.network)["Resources"].(map[string]any)
+	var ids []string
+	for id, r := range all {
+		if r.(map[string]any)["Type"] == "AWS::SSM::Parameter" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) <= 5 {
+		t.Fatalf("%d parameters: too few to check", len(ids))
+	}
+	free := 0
+	for _, id := range ids {
+		deps, _ := all[id].(map[string]any)["DependsOn"].([]any)
+		n := 0
+		for _, d := range deps {
+			if strings.HasPrefix(d.(string), "Declared") {
+				n++
+			}
+		}
+		if n == 0 {
+			free++
+		}
+	}
+	if free != 5 {
+		t.Errorf("%d of %d parameters wait for no other: want 5", free, len(ids))
+	}
+}
