@@ -11,12 +11,12 @@ import (
 // peers that no rule tells apart share one verdict (PolicyRules.Class), so
 // the detector judges each (source class, destination class, destination
 // port, protocol, action) once per rules in force, for the range of client
-// ports the judge says the verdict covers (one range wider than a port per
-// flow is kept: the client ports from the server's up, or all). Everything is bounded: address
-// texts in a direct-mapped cache, classes and verdicts in tables cleared
-// when they reach their bound. A verdict is a pure function of its key and
-// the rules, so a cleared table costs judgements again, never a different
-// answer.
+// ports the judge says the verdict covers (one range wider than a port is
+// kept per flow: the client ports from the server's up, or all).
+// Everything is bounded: address texts in a direct-mapped cache, classes
+// and verdicts in tables cleared when they reach their bound. A verdict is
+// a pure function of its key and the rules, so a cleared table costs
+// judgements again, never a different answer.
 
 const (
 	memoTexts    = 4096    // direct-mapped address texts per rules
