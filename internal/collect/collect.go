@@ -119,7 +119,9 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 	if err := c.hook(StepList); err != nil {
 		return res, err
 	}
-	oldest := c.slot(from)
+	// Every listed day: an object there not ingested yet is ingested
+	// now (a late batch when its slot was done), however late.
+	oldest := dayStart(from)
 	settled := c.slot(now.Add(-c.cfg.Settle - c.cfg.Interval)) // the last slot whose end + Settle ≤ now
 	known := make(map[string]string, len(cp.Objects))
 	for _, o := range cp.Objects {
@@ -140,7 +142,16 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 		slots = append(slots, s)
 	}
 	slices.Sort(slots)
-	for _, s := range slots {
+	done0 := cp.Done
+	if settled > done0 {
+		if done0 == 0 {
+			res.Slots = int((settled-c.slot(from))/iv) + 1
+		} else {
+			res.Slots = int((settled - done0) / iv)
+		}
+	}
+	written := time.Now()
+	for i, s := range slots {
 		late := cp.Done != 0 && s <= cp.Done
 		if err := c.batch(ctx, s, late, cp.Seq, bySlot[s], &res); err != nil {
 			return res, err
@@ -148,34 +159,51 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 		for _, o := range bySlot[s] {
 			cp.Objects = append(cp.Objects, seen{Key: o.Key, ETag: o.ETag, Slot: o.Slot})
 		}
+		cp.Done = max(cp.Done, s)
 		if err := c.hook(StepSlot); err != nil {
 			return res, err
 		}
-	}
-	if settled > cp.Done {
-		if cp.Done == 0 {
-			res.Slots = int((settled-oldest)/iv) + 1
-		} else {
-			res.Slots = int((settled - cp.Done) / iv)
+		// A long run (a backfill, a run after an outage) keeps its
+		// progress: a retry after a timeout goes on from here.
+		if i < len(slots)-1 && time.Since(written) >= checkpointEvery {
+			if err := c.save(ctx, cp, mem, &res); err != nil {
+				return res, err
+			}
+			written = time.Now()
 		}
-		cp.Done = settled
 	}
-	// Keep what the next run's listing can return again.
-	next := c.slot(time.Unix(cp.Done, 0).Add(-c.cfg.Lateness))
-	cp.Objects = slices.DeleteFunc(cp.Objects, func(o seen) bool { return o.Slot < next })
-	if cp.state, err = mem.MarshalBinary(); err != nil {
+	cp.Done = max(cp.Done, settled)
+	if err := c.save(ctx, cp, mem, &res); err != nil {
 		return res, err
+	}
+	return res, c.hook(StepWrite)
+}
+
+// checkpointEvery is how often a long run writes its checkpoint between
+// slots.
+const checkpointEvery = 2 * time.Minute
+
+func dayStart(t time.Time) int64 { return t.UTC().Truncate(24 * time.Hour).Unix() }
+
+// save writes the checkpoint, keeping the objects the next run's listing
+// can return again (the days from Done - Lateness on).
+func (c *Collector) save(ctx context.Context, cp *checkpoint, mem *detect.MemoryState, res *Result) error {
+	next := dayStart(time.Unix(cp.Done, 0).Add(-c.cfg.Lateness))
+	cp.Objects = slices.DeleteFunc(cp.Objects, func(o seen) bool { return o.Slot < next })
+	var err error
+	if cp.state, err = mem.MarshalBinary(); err != nil {
+		return err
 	}
 	cp.Seq++
 	data, err := cp.encode()
 	if err != nil {
-		return res, err
+		return err
 	}
 	if err := c.cfg.Meta.PutMeta(ctx, CheckpointName, data); err != nil {
-		return res, fmt.Errorf("write checkpoint: %w", err)
+		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	res.Checkpoint = len(data)
-	return res, c.hook(StepWrite)
+	return nil
 }
 
 // load reads the checkpoint and restores its detector state; a missing

@@ -40,10 +40,12 @@ type Config struct {
 	Settle time.Duration
 	// Lateness is how late an object may arrive after its slot was done
 	// and still be ingested, as a late batch of that slot (default
-	// DefaultLateness). Older objects are not listed again.
+	// DefaultLateness): each run lists the day folders from the last
+	// slot done minus Lateness, and ingests every object there it has
+	// not ingested yet. Older day folders are not listed again.
 	Lateness time.Duration
-	// Backfill is how far back the first run (no checkpoint) reaches
-	// (default DefaultBackfill).
+	// Backfill is how far back the first run (no checkpoint) reaches:
+	// the day folders from now - Backfill on (default DefaultBackfill).
 	Backfill time.Duration
 
 	Objects  Objects           // the delivery bucket (an *s3.Client)
