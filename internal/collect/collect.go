@@ -248,10 +248,15 @@ func (c *Collector) batch(ctx context.Context, slot int64, late bool, seq int64,
 			r.Release()
 		}
 	}()
+	before := res.Bytes
 	got, err := c.readAll(ctx, objs, res)
 	recs = got
 	if err != nil {
 		return err
+	}
+	if n := res.Bytes - before; n > bigSlot {
+		c.cfg.Logger.WarnContext(ctx, "a slot this large is held in memory for its one lake write: shorten the collect interval",
+			"slot", slotID(slot), "bytes", n, "interval", c.cfg.Interval.String())
 	}
 	r, err := c.pipe.Process(ctx, pipeline.Batch{ID: id, Source: "s3://" + c.cfg.Bucket + "/" + c.cfg.Prefix + " " + slotID(slot), Records: recs})
 	if err != nil {
@@ -264,6 +269,11 @@ func (c *Collector) batch(ctx context.Context, slot int64, late bool, seq int64,
 	res.Alerts = append(res.Alerts, r.Alerts...)
 	return nil
 }
+
+// bigSlot is the flow-log text of one slot past which a run warns: its
+// records (about 1.9 times the text in Arrow) and their Parquet crowd a
+// 512 MB function.
+const bigSlot = 100 << 20
 
 // readers is how many objects a run reads at once: the requests' latency,
 // not the parsing, bounds a run over small 5-minute files.
