@@ -1,5 +1,5 @@
 -- name: port-scan
--- description: Watched sources that tried many distinct ports of one host within a window, in the port-scan detector's scope (TCP, UDP, SCTP; replies left out)
+-- description: Watched sources that tried many distinct ports of one host within a window: the port-scan detector's alerts, with the scan's own probes and time span (TCP, UDP, SCTP; replies left out)
 -- param: watch cidr 10.0.0.0/16 sources judged (flowq detect --watch or --scan-src)
 -- param: min_ports int 10 distinct destination ports that make a scan (flowq detect --scan-ports)
 -- param: window_minutes int 60 the window the ports are counted in (flowq detect --window)
@@ -8,13 +8,16 @@
 -- when logged, OK records, accepted or rejected, protocols with ports, no
 -- server replies (SYN-ACK, or from a port below an ephemeral destination
 -- port: a database answering its clients is not a scan). Each row is one
--- window; first_seen/last_seen span the scan's own records: the first try
--- of each port tried at most twice (ports in regular use between the two
--- hosts, such as a database's, do not stretch it).
+-- window, described as the detector's alert describes it: every port
+-- counts, but probes, bytes, rejects and first_seen/last_seen are the
+-- scan's own records, those of the ports tried at most twice (a port in
+-- regular use between the two hosts, such as a database's, neither counts
+-- as the scan nor stretches it; every record when no port qualifies);
+-- last_seen ends with the window at the latest.
 WITH scoped AS (
     SELECT coalesce(nullif(pkt_srcaddr, '-'), srcaddr) AS src,
            coalesce(nullif(pkt_dstaddr, '-'), dstaddr) AS dst,
-           dstport, action, start, "end",
+           dstport, action, bytes, start, "end",
            start - start % ({{window_minutes}} * 60) AS win
     FROM flows
     WHERE dstport IS NOT NULL AND start IS NOT NULL
@@ -24,7 +27,9 @@ WITH scoped AS (
       AND NOT coalesce(srcport < dstport AND dstport >= 1024, false)
 ),
 ports AS (
-    SELECT src, dst, win, dstport, count(*) AS n, min(start) AS t, max("end") AS t_end,
+    SELECT src, dst, win, dstport, count(*) AS n, min(start) AS t,
+           max(least(coalesce("end", start), win + {{window_minutes}} * 60)) AS t_end,
+           coalesce(sum(bytes), 0) AS b,
            count(*) FILTER (WHERE action = 'REJECT') AS rejects
     FROM scoped
     WHERE in_cidr(src, {{watch}})
@@ -34,8 +39,9 @@ SELECT src                                     AS srcaddr,
        dst                                     AS dstaddr,
        to_timestamp(win)                       AS window_start,
        count(*)                                AS ports,
-       sum(n)::BIGINT                          AS flows,
-       sum(rejects)::BIGINT                    AS rejects,
+       coalesce(sum(n) FILTER (WHERE n <= 2), sum(n))::BIGINT              AS probes,
+       coalesce(sum(rejects) FILTER (WHERE n <= 2), sum(rejects))::BIGINT  AS rejects,
+       coalesce(sum(b) FILTER (WHERE n <= 2), sum(b))::BIGINT              AS bytes,
        to_timestamp(coalesce(min(t) FILTER (WHERE n <= 2), min(t)))         AS first_seen,
        to_timestamp(coalesce(max(t_end) FILTER (WHERE n <= 2), max(t_end))) AS last_seen
 FROM ports

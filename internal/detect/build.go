@@ -19,6 +19,12 @@ func (e *Engine) alert(c *columns, a *agg, k Key, t *Totals) Alert {
 	if a.key.det == detExfil {
 		al.Rule = e.rules[a.key.rule].text
 	}
+	if a.key.det == detScan && t.Count == 0 {
+		// No probe in the window, only ports in regular use: describe
+		// this batch's records of the pair.
+		al.Bytes, al.Packets, al.Count = a.bytes, a.packets, a.count
+		al.FirstSeen, al.LastSeen = time.Unix(a.first, 0).UTC(), time.Unix(a.last, 0).UTC()
+	}
 	if k.Detector == PortScan {
 		// State keeps scan-ports of a batch's ports; the batch itself
 		// knows all of its own.

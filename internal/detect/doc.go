@@ -34,7 +34,9 @@
 //     Summary.InboundRejects, not alerted.
 //   - portscan: distinct destination ports (TCP, UDP, SCTP) per (src, dst)
 //     in a window, alert at Config.ScanPorts (default 10); source inside
-//     ScanSrc (default Watch).
+//     ScanSrc (default Watch). The alert's records, bytes, span and
+//     evidence are the scan's probes: the records of ports a batch saw
+//     tried at most twice (scanProbes), not the pair's ordinary traffic.
 //
 // Addresses are judged after NAT: pkt-srcaddr and pkt-dstaddr replace
 // srcaddr and dstaddr when present. IPv4 and IPv6 are both handled and

@@ -169,6 +169,14 @@ type agg struct {
 	first, last           int64
 	ports                 portSet
 	ev                    []int32 // rows of the largest records, up to Config.Evidence
+	tries                 portTries
+	probes                probes // port scan: what State counts (scanProbes)
+}
+
+// probes sums a port scan's probe records within a batch.
+type probes struct {
+	bytes, packets, count int64
+	first, last           int64
 }
 
 // Process runs the detectors over one batch and returns the alerts that
@@ -210,8 +218,11 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 		a := &e.aggs[i]
 		ups[i] = Update{Key: e.key(a.key), Delta: Delta{Bytes: a.bytes, Head: a.head, Packets: a.packets, Count: a.count, First: a.first, Last: a.last}}
 		if a.key.det == detScan {
-			// ScanPorts distinct ports of one batch make the key due
-			// whatever the others: no need to store more.
+			// State counts the scan's probes, and its ports. ScanPorts
+			// distinct ports of one batch make the key due whatever the
+			// others: no need to store more.
+			p := &a.probes
+			ups[i].Delta = Delta{Bytes: p.bytes, Packets: p.packets, Count: p.count, First: p.first, Last: p.last}
 			ps := a.ports.list()
 			ups[i].Delta.Ports = ps[:min(len(ps), e.cfg.ScanPorts)]
 		}

@@ -82,3 +82,62 @@ func (s *portSet) list() []uint16 {
 }
 
 // aggIndex maps aggKeys to indexes of Engine.aggs: open addressing with
+
+// maxProbeTries is the most tries of one port that are a scan's probes (a
+// try and a retry): a port the pair uses more often within a batch, such as
+// a database's, is ordinary traffic beside the scan. The port-scan query
+// applies the same test over its window.
+const maxProbeTries = 2
+
+// portTries counts a port-scan key's tries of each port within a batch,
+// in order of first try, with the rows of the first maxProbeTries.
+type portTries struct {
+	list []portTry
+	idx  map[uint16]int32 // port → index in list, once the list is long
+}
+
+type portTry struct {
+	port uint16
+	n    int32
+	rows [maxProbeTries]int32
+}
+
+func (t portTries) reset() portTries {
+	clear(t.idx)
+	return portTries{list: t.list[:0], idx: t.idx}
+}
+
+// add counts a try of port at row.
+func (t *portTries) add(port uint16, row int32) {
+	k := -1
+	if t.idx != nil {
+		if j, ok := t.idx[port]; ok {
+			k = int(j)
+		}
+	} else {
+		for j := range t.list {
+			if t.list[j].port == port {
+				k = j
+				break
+			}
+		}
+	}
+	if k < 0 {
+		t.list = append(t.list, portTry{port: port})
+		k = len(t.list) - 1
+		switch {
+		case t.idx != nil:
+			t.idx[port] = int32(k)
+		case len(t.list) > 16:
+			t.idx = make(map[uint16]int32, 64)
+			for j, p := range t.list {
+				t.idx[p.port] = int32(j)
+			}
+		}
+	}
+	p := &t.list[k]
+	if p.n < maxProbeTries {
+		p.rows[p.n] = row
+	}
+	p.n++
+}

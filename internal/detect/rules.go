@@ -154,17 +154,61 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		if scan && sf&fScanSrc != 0 && (core || c.dstPort.valid(i)) && !isReply(c, i, core) {
 			if p := core || c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
 				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start, core)
-				isNew := a.ports.add(uint16(c.dstPort.value(i)), 1<<16)
-				var b int64
+				port := uint16(c.dstPort.value(i))
+				a.ports.add(port, 1<<16)
+				a.tries.add(port, int32(i))
 				if core || c.bytes.valid(i) {
-					b = c.bytes.value(i)
-				}
-				a.bytes += b
-				if isNew { // a scan's evidence: one record per port tried
-					e.evidence(a, c, i, b)
+					a.bytes += c.bytes.value(i)
 				}
 			}
 		}
+	}
+	if scan {
+		e.scanProbes(c)
+	}
+}
+
+// scanProbes sets each port-scan key's probes: the records of the ports
+// the batch saw tried at most maxProbeTries times (the first try of each is
+// its evidence, in order). A port in regular use between the two hosts (a
+// database's) counts towards the scan's ports but is not described as the
+// scan, nor stretches its span. A key without such a port falls back on
+// every record.
+func (e *Engine) scanProbes(c *columns) {
+	for i := range e.aggs {
+		a := &e.aggs[i]
+		if a.key.det != detScan {
+			continue
+		}
+		end := a.key.win + e.span(a.key)
+		p := probes{first: end, last: a.key.win} // none: neutral in State's min and max
+		a.ev = a.ev[:0]
+		for _, t := range a.tries.list {
+			if t.n > maxProbeTries {
+				continue
+			}
+			for _, r := range t.rows[:t.n] {
+				j := int(r)
+				p.count++
+				p.bytes += c.bytes.get(j)
+				p.packets += c.packets.get(j)
+				start := c.start.value(j)
+				p.first = min(p.first, start)
+				if c.end.valid(j) {
+					start = max(start, min(c.end.value(j), end))
+				}
+				p.last = max(p.last, start)
+			}
+			if len(a.ev) < e.cfg.Evidence {
+				a.ev = append(a.ev, t.rows[0])
+			}
+		}
+		if p.count == 0 {
+			for _, t := range a.tries.list[:min(len(a.tries.list), e.cfg.Evidence)] {
+				a.ev = append(a.ev, t.rows[0])
+			}
+		}
+		a.probes = p
 	}
 }
 
@@ -246,7 +290,7 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 		if len(e.aggs) < cap(e.aggs) {
 			e.aggs = e.aggs[:len(e.aggs)+1]
 			a := &e.aggs[idx]
-			*a = agg{key: k, first: start, last: start, ports: a.ports.reset(), ev: a.ev[:0]}
+			*a = agg{key: k, first: start, last: start, ports: a.ports.reset(), tries: a.tries.reset(), ev: a.ev[:0]}
 		} else {
 			e.aggs = append(e.aggs, agg{key: k, first: start, last: start})
 		}
@@ -259,7 +303,9 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 	a.first = min(a.first, start)
 	end := start
 	if core || c.end.valid(i) {
-		end = c.end.value(i)
+		// A record that ends after its window closes is seen until then:
+		// an alert's span stays within its window.
+		end = min(c.end.value(i), k.win+e.span(k))
 	}
 	a.last = max(a.last, end)
 	return a
