@@ -358,3 +358,47 @@ func TestPerHourPartitions(t *testing.T) {
 		t.Errorf("published alerts (-got +want):\n%s", d)
 	}
 }
+
+// TestRetryWithMoreObjects: a run fails after its lake write; before the
+// retry, another object of the same slot arrives. The retry writes the
+// slot's batch again with it: the lake holds each line once.
+func TestRetryWithMoreObjects(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	text := scenario()
+	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held, first []collecttest.Object
+	for _, o := range objs {
+		if o.At.Equal(hour0.Add(35 * time.Minute)) {
+			held = append(held, o)
+		} else {
+			first = append(first, o)
+		}
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
+		t.Fatal(err)
+	}
+	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+	if _, err := e.collector(t, faults{afterLakeWrite: true}).Run(t.Context()); err == nil {
+		t.Fatal("the injected crash did not stop the run")
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, held); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.collector(t, faults{}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Objects != len(objs) || res.LateObjects != 0 {
+		t.Errorf("retry ingested %d objects (%d late), want %d (0 late)", res.Objects, res.LateObjects, len(objs))
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+	}
+	if d := cmp.Diff(keys(e.published(t)), wantAlerts()); d != "" {
+		t.Errorf("published alerts (-got +want):\n%s", d)
+	}
+}
