@@ -44,6 +44,9 @@ func newCollector(cfg config, awsCfg aws.Config, s3c *s3.Client, lake *store.Lak
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Detect.Retention == 0 {
+		log.Warn("retention 0 keeps every detector key forever: the collector's checkpoint grows without bound; set retention in " + envConfig)
+	}
 	var claims collect.Claims
 	if cfg.StateTable != "" {
 		claims = ddbstate.NewLedger(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, 0)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/flowq/flowq/internal/collect/collecttest"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/lakescan"
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
@@ -400,5 +403,54 @@ func TestRetryWithMoreObjects(t *testing.T) {
 	}
 	if d := cmp.Diff(keys(e.published(t)), wantAlerts()); d != "" {
 		t.Errorf("published alerts (-got +want):\n%s", d)
+	}
+}
+
+// TestScenarioConfig: with the scenario's tuned detection configuration
+// (testdata/scenario/detect.yaml, as FLOWQ_CONFIG), three hourly runs over
+// its flows delivered to S3 publish exactly the alerts flowq detect
+// --config raises over the same flows (expected-config.jsonl, which
+// cmd/flowq's TestDetectScenarioConfig checks against flowq detect).
+func TestScenarioConfig(t *testing.T) {
+	doc, err := os.ReadFile("../../testdata/scenario/detect.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := detectconfig.Parse("detect.yaml", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile("../../testdata/scenario/flows.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../testdata/scenario/expected-config.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantIDs []string
+	for _, l := range bytes.Split(bytes.TrimSpace(want), []byte{'\n'}) {
+		var a detect.Alert
+		if err := json.Unmarshal(l, &a); err != nil {
+			t.Fatal(err)
+		}
+		wantIDs = append(wantIDs, a.ID+" "+a.Detector+" "+a.Src+" "+a.Dst)
+	}
+	slices.Sort(wantIDs)
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	e.deliver(t, text)
+	nine := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for h := 1; h <= 3; h++ {
+		e.setNow(nine.Add(time.Duration(h)*time.Hour + 16*time.Minute))
+		if _, err := e.collector(t, faults{config: &cfg}).Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the flows %d lines", got, want)
+	}
+	if d := cmp.Diff(e.published(t), wantIDs); d != "" {
+		t.Errorf("collector vs flowq detect --config (-collector +detect):\n%s", d)
 	}
 }

@@ -128,6 +128,7 @@ type faults struct {
 	beforePublish  bool // the sink fails without publishing
 	afterPublish   bool // the sink publishes, then the ack fails
 	hook           func(step string) error
+	config         *detect.Config // nil: the defaults
 }
 
 type failLake struct{ pipeline.Lake }
@@ -157,7 +158,11 @@ func (f failAck) Ack(context.Context, []detect.Alert) error {
 func (e *env) collector(t *testing.T, f faults) *collect.Collector {
 	t.Helper()
 	st := collect.NewState(ddbstate.NewLedger(e.db, e.table, 0))
-	eng, err := detect.New(detect.DefaultConfig(), st, e.clock)
+	dc := detect.DefaultConfig()
+	if f.config != nil {
+		dc = *f.config
+	}
+	eng, err := detect.New(dc, st, e.clock)
 	if err != nil {
 		t.Fatal(err)
 	}
