@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"math"
 	"net/netip"
 	"time"
 
@@ -19,11 +18,9 @@ func (r *Resolver) Rules(t int64) (detect.PolicyRules, int64, int64, bool) {
 	if x == nil {
 		return nil, 0, 0, false
 	}
-	from, until := int64(math.MinInt64), int64(math.MaxInt64)
+	from, until := t, t+1 // unknown: ask again for another second
 	if sp, ok := r.snaps.(spanner); ok {
 		from, until = sp.Span(at)
-	} else {
-		from, until = t, t+1 // unknown: ask again for another second
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -125,9 +122,6 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, in
 	}
 	return detect.PolicyFinding{}, false, sp, sp
 }
-
-// Ready reports whether any snapshot is there to judge by.
-func (r *Resolver) Ready() bool { return r.index(time.Time{}) != nil }
 
 // groupsAllow reports whether the security groups on the path allowed the
 // flow: at least one checked and none denied.

@@ -20,6 +20,10 @@ import (
 )
 
 // Snapshots picks the snapshot in force at a time (*inventory.Archive).
+// One that also has a method Span(t time.Time) (from, until int64), the
+// Unix seconds over which the snapshot in force at t stays in force, lets
+// the policy detector keep its verdicts across records of that span
+// (Open's does); without it the rules are looked up again every second.
 type Snapshots interface {
 	AsOf(ctx context.Context, t time.Time) (*inventory.Index, error)
 }
@@ -294,7 +298,8 @@ func (l *lakeSnapshots) Span(t time.Time) (int64, int64) {
 		return t.Unix(), t.Unix() + 1
 	}
 	ts := arch.Times()
-	i := sort.Search(len(ts), func(k int) bool { return ts[k].After(t) }) - 1
+	// The newest taken at or before t; before the first, the first.
+	i := max(0, sort.Search(len(ts), func(k int) bool { return ts[k].After(t) })-1)
 	from, until := int64(math.MinInt64), int64(math.MaxInt64)
 	if i >= 1 {
 		from = ceilUnix(ts[i])
