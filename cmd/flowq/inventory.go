@@ -48,10 +48,10 @@ points the client elsewhere (moto, LocalStack).
 The snapshot also stores the rules the deployment declares, for flowq
 inventory drift: flowq's CDK app publishes its security groups and network
 ACLs as SSM parameters under /flowq/<app>/declared (read with
-ssm:GetParametersByPath). --declared auto (the default) uses the one
-deployment found under /flowq and goes on without if there is none or SSM
-cannot be read; --declared PATH reads that path and fails if it cannot;
---declared none skips it.`,
+ssm:GetParametersByPath). --declared auto (the default) takes the
+deployment under /flowq that declares the synced network's groups, and goes
+on without if there is none or SSM cannot be read; --declared PATH reads
+that path and fails if it cannot; --declared none skips it.`,
 		Example: `  flowq inventory sync --region us-east-1 --vpc-id vpc-0abc123
   flowq inventory sync --declared /flowq/tradai/declared
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 flowq inventory sync`,

@@ -17,33 +17,47 @@ import (
 )
 
 // declaredSource turns flowq inventory sync's --declared into the sync's
-// Declared option: nil for none (or nothing found by auto).
-func (a *app) declaredSource(ctx context.Context, api declared.SSM, path string) (func(context.Context) (*inventory.Declaration, error), error) {
-	read := func(path string) func(context.Context) (*inventory.Declaration, error) {
-		return func(ctx context.Context) (*inventory.Declaration, error) {
-			return declared.Read(ctx, api, path, time.Now())
-		}
-	}
+// Declared option: nil for none. PATH reads that path; auto reads every
+// deployment found under /flowq and keeps the one that declares the synced
+// network's groups (none: no declaration; several: ask for --declared).
+func (a *app) declaredSource(ctx context.Context, api declared.SSM, path string) (func(context.Context, *inventory.Snapshot) (*inventory.Declaration, error), error) {
 	switch path {
 	case "none", "":
 		return nil, nil
 	case "auto":
 		paths, err := declared.Discover(ctx, api)
-		switch {
-		case err != nil:
+		if err != nil {
 			fmt.Fprintf(a.stderr, "flowq: declared rules not read, so no drift report (%v); pass --declared PATH, or --declared none\n", err)
 			return nil, nil
-		case len(paths) == 0:
-			return nil, nil
-		case len(paths) > 1:
-			return nil, usageError("--declared: several deployments publish declared rules (%s): pick one with --declared PATH", strings.Join(paths, ", "))
 		}
-		return read(paths[0]), nil
+		if len(paths) == 0 {
+			return nil, nil
+		}
+		return func(ctx context.Context, s *inventory.Snapshot) (*inventory.Declaration, error) {
+			var cands []*inventory.Declaration
+			for _, p := range paths {
+				d, err := declared.Read(ctx, api, p, time.Now())
+				if err != nil {
+					return nil, err
+				}
+				cands = append(cands, d)
+			}
+			d, err := declared.Choose(cands, s)
+			if errors.Is(err, declared.ErrAmbiguous) {
+				return nil, usageError("--declared: %v: pick one with --declared PATH", err)
+			}
+			if d == nil && err == nil {
+				fmt.Fprintf(a.stderr, "flowq: declared rules under %s name none of the synced groups: no drift report (--declared PATH attaches one anyway)\n", strings.Join(paths, ", "))
+			}
+			return d, err
+		}, nil
 	}
 	if !strings.HasPrefix(path, "/") {
 		return nil, usageError("--declared %q: want an SSM path such as %s/tradai/declared, auto or none", path, declared.Root)
 	}
-	return read(path), nil
+	return func(ctx context.Context, _ *inventory.Snapshot) (*inventory.Declaration, error) {
+		return declared.Read(ctx, api, path, time.Now())
+	}, nil
 }
 
 func driftCount(r drift.Report) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
@@ -60,9 +62,18 @@ func TestInventoryDriftMoto(t *testing.T) {
 		t.Fatalf("drift without a declaration: exit %d: %s", code, out)
 	}
 
-	if err := invtest.PublishDeclared(ctx, ssm.NewFromConfig(cfg), n); err != nil {
+	ssmc := ssm.NewFromConfig(cfg)
+	if err := invtest.PublishDeclared(ctx, ssmc, n); err != nil {
 		t.Fatal(err)
 	}
+	// Another deployment's declaration, of another network: auto leaves it.
+	put := func(name, value string) {
+		t.Helper()
+		if _, err := ssmc.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("/flowq/menotime/declared/security-groups/RDSSecurityGroup", `{"version":1,"kind":"security-group","name":"RDSSecurityGroup","id":"sg-0elsewhere","ingress":[],"egress":[]}`)
 	if out := sync(); !strings.Contains(out, "declared: 2 security groups, 1 network ACLs (ssm:/flowq/tradai/declared); drift: none") {
 		t.Fatalf("sync as declared: %s", out)
 	}
@@ -126,6 +137,16 @@ func TestInventoryDriftMoto(t *testing.T) {
 		if code != 1 || !strings.Contains(out, w) {
 			t.Errorf("acl drift: exit %d, want %q:\n%s", code, w, out)
 		}
+	}
+
+	// A second deployment declaring the same groups: auto cannot choose.
+	put("/flowq/copy/declared/security-groups/RDSSecurityGroup", fmt.Sprintf(`{"version":1,"kind":"security-group","name":"RDSSecurityGroup","id":%q,"ingress":[],"egress":[]}`, n.RDS))
+	code, out, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--vpc-id", n.VPC)
+	if code != 2 || !strings.Contains(errb, "several deployments declare this network's rules (ssm:/flowq/copy/declared, ssm:/flowq/tradai/declared): pick one with --declared PATH") {
+		t.Errorf("ambiguous: exit %d: %s%s", code, out, errb)
+	}
+	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--vpc-id", n.VPC, "--declared", "/flowq/tradai/declared"); code != 0 || !strings.Contains(out, "(ssm:/flowq/tradai/declared)") {
+		t.Errorf("--declared PATH: exit %d: %s%s", code, out, errb)
 	}
 }
 

@@ -47,9 +47,9 @@ type driftResult struct {
 
 // newDrift returns the sync's Declared option (read path with SSM) and the
 // reporter.
-func newDrift(cfg config, awsCfg aws.Config, log *slog.Logger) (func(context.Context) (*inventory.Declaration, error), *driftReporter) {
+func newDrift(cfg config, awsCfg aws.Config, log *slog.Logger) (func(context.Context, *inventory.Snapshot) (*inventory.Declaration, error), *driftReporter) {
 	api := ssm.NewFromConfig(awsCfg)
-	read := func(ctx context.Context) (*inventory.Declaration, error) {
+	read := func(ctx context.Context, _ *inventory.Snapshot) (*inventory.Declaration, error) {
 		return declared.Read(ctx, api, cfg.Declared, time.Now())
 	}
 	where := strings.TrimSuffix(strings.TrimPrefix(cfg.Declared, declared.Root+"/"), "/declared")

@@ -99,7 +99,7 @@ type handler struct {
 	vpcID    string
 	log      *slog.Logger
 	drift    *driftReporter // nil without FLOWQ_DECLARED_PATH
-	declared func(context.Context) (*inventory.Declaration, error)
+	declared func(context.Context, *inventory.Snapshot) (*inventory.Declaration, error)
 }
 
 // Result is what an invocation returns (and logs).

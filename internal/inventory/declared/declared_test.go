@@ -1,6 +1,7 @@
 package declared_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,34 @@ func TestParseUnresolvedIDs(t *testing.T) {
 	}
 	if len(d.NetworkACLs) != 2 || len(d.NetworkACLs[0].Entries) != 1 || len(d.NetworkACLs[1].Entries) != 1 {
 		t.Errorf("ACLs: %+v, want two of one entry each", d.NetworkACLs)
+	}
+}
+
+// TestChoose: the declaration naming the snapshot's groups or ACLs is
+// chosen; none naming them: nil; several: ErrAmbiguous with their sources.
+func TestChoose(t *testing.T) {
+	decl := func(src, sg, acl string) *inventory.Declaration {
+		d := &inventory.Declaration{Source: src}
+		if sg != "" {
+			d.SecurityGroups = []inventory.SecurityGroup{{ID: sg}}
+		}
+		if acl != "" {
+			d.NetworkACLs = []inventory.NetworkACL{{ID: acl}}
+		}
+		return d
+	}
+	snap := &inventory.Snapshot{SecurityGroups: []inventory.SecurityGroup{{ID: "sg-1"}}, NetworkACLs: []inventory.NetworkACL{{ID: "acl-1"}}}
+	a, b, c := decl("a", "sg-9", ""), decl("b", "sg-1", ""), decl("c", "", "acl-1")
+	if d, err := declared.Choose([]*inventory.Declaration{a, b}, snap); err != nil || d != b {
+		t.Errorf("by group: %+v, %v", d, err)
+	}
+	if d, err := declared.Choose([]*inventory.Declaration{a, c}, snap); err != nil || d != c {
+		t.Errorf("by ACL: %+v, %v", d, err)
+	}
+	if d, err := declared.Choose([]*inventory.Declaration{a}, snap); err != nil || d != nil {
+		t.Errorf("none: %+v, %v", d, err)
+	}
+	if _, err := declared.Choose([]*inventory.Declaration{b, c}, snap); !errors.Is(err, declared.ErrAmbiguous) || !strings.Contains(err.Error(), "(b, c)") {
+		t.Errorf("several: %v", err)
 	}
 }

@@ -76,3 +76,40 @@ func list(ctx context.Context, api SSM, path string) ([]Param, error) {
 	slices.SortFunc(out, func(a, b Param) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
+
+// ErrAmbiguous is returned by Choose when several declarations name the
+// snapshot's groups.
+var ErrAmbiguous = errors.New("several deployments declare this network's rules")
+
+// Choose returns the declaration among cands that describes the network of
+// s: the one naming any security group or network ACL the snapshot holds.
+// None: nil (the deployments publish for other networks). Several:
+// ErrAmbiguous, naming their sources.
+func Choose(cands []*inventory.Declaration, s *inventory.Snapshot) (*inventory.Declaration, error) {
+	live := map[string]bool{}
+	for _, g := range s.SecurityGroups {
+		live[g.ID] = true
+	}
+	for _, a := range s.NetworkACLs {
+		live[a.ID] = true
+	}
+	var hits []*inventory.Declaration
+	for _, d := range cands {
+		match := slices.ContainsFunc(d.SecurityGroups, func(g inventory.SecurityGroup) bool { return live[g.ID] }) ||
+			slices.ContainsFunc(d.NetworkACLs, func(a inventory.NetworkACL) bool { return live[a.ID] })
+		if match {
+			hits = append(hits, d)
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return nil, nil
+	case 1:
+		return hits[0], nil
+	}
+	var srcs []string
+	for _, d := range hits {
+		srcs = append(srcs, d.Source)
+	}
+	return nil, fmt.Errorf("%w (%s)", ErrAmbiguous, strings.Join(srcs, ", "))
+}

@@ -44,10 +44,12 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per resource kind read (default: discard).
 	Logger *slog.Logger
-	// Declared, when set, reads what the deployment declares (see
-	// internal/inventory/declared), concurrently with the EC2 calls; the
-	// snapshot stores it for drift reports. Its error fails the sync.
-	Declared func(context.Context) (*inventory.Declaration, error)
+	// Declared, when set, returns what the deployment declares for the
+	// network just read (see internal/inventory/declared; nil: nothing); the
+	// snapshot stores it for drift reports. It is called once the EC2 reads
+	// are done, so it can pick a deployment by the groups the snapshot
+	// holds. Its error fails the sync.
+	Declared func(context.Context, *inventory.Snapshot) (*inventory.Declaration, error)
 }
 
 // Validate reports every problem of the options at once.
@@ -90,6 +92,7 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 	if opts.VPCID != "" {
 		vpcFilter = []types.Filter{{Name: aws.String("vpc-id"), Values: []string{opts.VPCID}}}
 	}
+	parent := ctx // errgroup's ctx ends with Wait
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)
 	kind := func(name string, fn func() (int, error)) {
@@ -252,21 +255,18 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 		managed, err = managedPrefixLists(ctx, api)
 		return len(managed), err
 	})
-	if opts.Declared != nil {
-		g.Go(func() error {
-			d, err := opts.Declared(ctx)
-			if err != nil {
-				return fmt.Errorf("inventory sync: %w", err)
-			}
-			snap.Declared = d
-			return nil
-		})
-	}
 	if err := g.Wait(); err != nil {
 		return inventory.Snapshot{}, err
 	}
 	snap.PrefixLists = mergePrefixLists(awsLists, managed)
 	sortSnapshot(&snap)
+	if opts.Declared != nil {
+		d, err := opts.Declared(parent, &snap)
+		if err != nil {
+			return inventory.Snapshot{}, fmt.Errorf("inventory sync: %w", err)
+		}
+		snap.Declared = d
+	}
 	return snap, nil
 }
 
