@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/flowq/flowq/internal/collect"
 	"github.com/flowq/flowq/internal/collect/collecttest"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/lakescan"
@@ -58,81 +56,6 @@ func keys(published []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-var errCrash = errors.New("injected crash")
-
-// TestExactlyOnce crashes a run between every pair of its steps, then
-// runs again as a new instance would: the lake holds each delivered record
-// once (counted against the text's lines, not the parser) and each alert
-// is published once, with the same id. A crash after publishing and before
-// the acknowledgement publishes again with the same id (at least once: the
-// subscribers dedupe on it); every other crash point publishes once.
-func TestExactlyOnce(t *testing.T) {
-	srv := motoserver.Start(t)
-	text := scenario()
-	crashAt := func(step string) func(string) error {
-		return func(s string) error {
-			if s == step {
-				return errCrash
-			}
-			return nil
-		}
-	}
-	for _, tc := range []struct {
-		name    string
-		f       faults
-		twiceOK bool
-	}{
-		{"after reading the checkpoint", faults{hook: crashAt(collect.StepRead)}, false},
-		{"after listing", faults{hook: crashAt(collect.StepList)}, false},
-		{"after the lake write", faults{afterLakeWrite: true}, false},
-		{"after detecting, before publishing", faults{beforePublish: true}, false},
-		{"after publishing, before the ack", faults{afterPublish: true}, true},
-		{"after the ack, before the checkpoint", faults{hook: crashAt(collect.StepSlot)}, false},
-		{"after the checkpoint", faults{hook: crashAt(collect.StepWrite)}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, srv)
-			next := 0 // objects of the next hour's slot (records that end after 15:00)
-			for _, o := range e.deliver(t, text) {
-				if !o.At.Before(hour0.Add(time.Hour)) {
-					next++
-				}
-			}
-			e.setNow(hour0.Add(time.Hour + 20*time.Minute)) // the hour's slot has settled
-			_, err := e.collector(t, tc.f).Run(t.Context())
-			if err == nil {
-				t.Fatal("the injected crash did not stop the run")
-			}
-			res, err := e.collector(t, faults{}).Run(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			// And a third run: only the next slot's objects, no alert again.
-			e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
-			again, err := e.collector(t, faults{}).Run(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.Objects != next || len(again.Alerts) != 0 {
-				t.Errorf("the next slot's run ingested %d objects (want %d), raised %d alerts (want 0)", again.Objects, next, len(again.Alerts))
-			}
-			if got, want := e.lakeRecords(t), lines(text); got != want {
-				t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
-			}
-			pub := e.published(t)
-			if d := cmp.Diff(keys(pub), wantAlerts()); d != "" {
-				t.Errorf("published alerts (-got +want):\n%s", d)
-			}
-			if n, want := len(pub), len(wantAlerts()); n != want && !(tc.twiceOK && n <= 2*want) {
-				t.Errorf("%d messages for %d alerts: %v", n, want, pub)
-			}
-			if tc.name == "after the checkpoint" && (res.Objects != 0 || len(res.Alerts) != 0) {
-				t.Errorf("the run after a written checkpoint redid %d objects, %d alerts", res.Objects, len(res.Alerts))
-			}
-		})
-	}
 }
 
 // TestLateObject: an object that arrives after its slot was done is
@@ -353,50 +276,6 @@ func TestPerHourPartitions(t *testing.T) {
 	}
 	if res.Objects != len(objs) {
 		t.Errorf("ingested %d objects, delivered %d", res.Objects, len(objs))
-	}
-	if got, want := e.lakeRecords(t), lines(text); got != want {
-		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
-	}
-	if d := cmp.Diff(keys(e.published(t)), wantAlerts()); d != "" {
-		t.Errorf("published alerts (-got +want):\n%s", d)
-	}
-}
-
-// TestRetryWithMoreObjects: a run fails after its lake write; before the
-// retry, another object of the same slot arrives. The retry writes the
-// slot's batch again with it: the lake holds each line once.
-func TestRetryWithMoreObjects(t *testing.T) {
-	srv := motoserver.Start(t)
-	e := newEnv(t, srv)
-	text := scenario()
-	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held, first []collecttest.Object
-	for _, o := range objs {
-		if o.At.Equal(hour0.Add(35 * time.Minute)) {
-			held = append(held, o)
-		} else {
-			first = append(first, o)
-		}
-	}
-	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
-		t.Fatal(err)
-	}
-	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
-	if _, err := e.collector(t, faults{afterLakeWrite: true}).Run(t.Context()); err == nil {
-		t.Fatal("the injected crash did not stop the run")
-	}
-	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, held); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.collector(t, faults{}).Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Objects != len(objs) || res.LateObjects != 0 {
-		t.Errorf("retry ingested %d objects (%d late), want %d (0 late)", res.Objects, res.LateObjects, len(objs))
 	}
 	if got, want := e.lakeRecords(t), lines(text); got != want {
 		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
