@@ -182,4 +182,27 @@ func TestDriftReport(t *testing.T) {
 	if res := mustInvoke(); !res.Alerted || res.NewDrift != 1 || len(alerts()) != 1 {
 		t.Errorf("the retry: %+v", res)
 	}
+
+	// A malformed declaration: the snapshot is still stored (alerts keep
+	// their names), the invocation fails naming the parameter and field.
+	bad := invtest.DeclaredPath + "/security-groups/Broken"
+	if _, err := ssm.NewFromConfig(awsCfg).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(bad), Type: "String",
+		Value: aws.String(`{"version":1,"kind":"security-group","name":"Broken","id":"sg-x","ingress":[{"ipProtocol":"tcp","fromPort":"many"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := arch.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before = len(arch.Times())
+	_, err = invoke()
+	if err == nil || !strings.Contains(err.Error(), "stored without declared rules") || !strings.Contains(err.Error(), bad) ||
+		!strings.Contains(err.Error(), `"many": want a whole number`) {
+		t.Errorf("malformed declaration: err = %v", err)
+	}
+	if err := arch.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(arch.Times()); after != before+1 {
+		t.Errorf("malformed declaration: %d snapshots, want %d (stored without it)", after, before+1)
+	}
 }

@@ -188,12 +188,28 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	if err != nil {
 		return fail(err)
 	}
-	snap, err := ec2sync.Sync(ctx, h.ec2, ec2sync.Options{Region: h.region, VPCID: h.vpcID, Logger: h.log, Declared: h.declared})
+	// Declared rules that cannot be read (SSM down, a malformed parameter)
+	// cost the drift report, not the snapshot: it is stored without them,
+	// and the invocation fails afterwards so the errors alarm sees it.
+	var declErr error
+	opts := ec2sync.Options{Region: h.region, VPCID: h.vpcID, Logger: h.log}
+	if h.declared != nil {
+		opts.Declared = func(ctx context.Context, s *inventory.Snapshot) (*inventory.Declaration, error) {
+			d, err := h.declared(ctx, s)
+			if err != nil {
+				declErr = err
+				h.log.Error("declared rules not read: snapshot stored without them, no drift report", "event", ev.ID, "err", err)
+				return nil, nil
+			}
+			return d, nil
+		}
+	}
+	snap, err := ec2sync.Sync(ctx, h.ec2, opts)
 	if err != nil {
 		return fail(err)
 	}
 	var dr driftResult
-	if h.drift != nil {
+	if h.drift != nil && declErr == nil {
 		if dr, err = h.drift.report(ctx, arch, &snap); err != nil {
 			return fail(err)
 		}
@@ -201,6 +217,9 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	name, err := arch.Save(ctx, &snap)
 	if err != nil {
 		return fail(err)
+	}
+	if declErr != nil {
+		return fail(fmt.Errorf("snapshot %s stored without declared rules: %w", name, declErr))
 	}
 	res := resultOf(&snap, name, time.Since(start))
 	res.DriftedRules, res.NewDrift, res.Alerted = dr.drifted, dr.fresh, dr.alerted
