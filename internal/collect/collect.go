@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/aws/smithy-go"
 
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/pipeline"
@@ -335,6 +336,13 @@ func (c *Collector) read(ctx context.Context, o object, res *Result) ([]arrow.Re
 			c.cfg.Logger.ErrorContext(ctx, "delivered object skipped: not readable flow logs", "object", in.Name, "err", err)
 			return nil, nil
 		}
+		if isGone(err) {
+			// Deleted since the listing, or replaced (a new ETag: the next
+			// run lists it again and ingests it as a late batch).
+			res.Skipped++
+			c.cfg.Logger.ErrorContext(ctx, "delivered object skipped: gone or changed since it was listed", "object", in.Name, "err", err)
+			return nil, nil
+		}
 		return nil, fmt.Errorf("read %s: %w", in.Name, err)
 	}
 	res.Objects++
@@ -345,6 +353,20 @@ func (c *Collector) read(ctx context.Context, o object, res *Result) ([]arrow.Re
 		c.cfg.Logger.WarnContext(ctx, "rejected flow-log lines", "object", in.Name, "bad_lines", st.BadLines, "by_reason", st.BadByReason())
 	}
 	return recs, nil
+}
+
+// isGone tells an object deleted or replaced between the listing and the
+// read (a run must not fail on it forever).
+func isGone(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "NoSuchKey", "NotFound", "PreconditionFailed":
+		return true
+	}
+	return false
 }
 
 // isContentError tells an object that is not flow logs or is damaged

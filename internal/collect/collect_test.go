@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowq/flowq/internal/collect"
 	"github.com/flowq/flowq/internal/collect/collecttest"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/lakescan"
@@ -331,5 +333,59 @@ func TestScenarioConfig(t *testing.T) {
 	}
 	if d := cmp.Diff(e.published(t), wantIDs); d != "" {
 		t.Errorf("collector vs flowq detect --config (-collector +detect):\n%s", d)
+	}
+}
+
+// TestObjectGoneAfterListing: an object deleted and one replaced between
+// the listing and the read are skipped by name; the run succeeds, and the
+// replaced object (a new ETag) is ingested by the next run, as a late
+// batch.
+func TestObjectGoneAfterListing(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	objs := e.deliver(t, scenario())
+	gone, changed := objs[2], objs[3]
+	hook := func(step string) error {
+		if step != collect.StepList {
+			return nil
+		}
+		if _, err := e.s3.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(gone.Key)}); err != nil {
+			return err
+		}
+		// The same records, compressed again: a new ETag.
+		zr, err := gzip.NewReader(bytes.NewReader(changed.Body))
+		if err != nil {
+			return err
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			return err
+		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Name = "replaced"
+		zw.Write(plain)
+		zw.Close()
+		return collecttest.Upload(t.Context(), e.s3, e.bucket, []collecttest.Object{{Key: changed.Key, Body: gz.Bytes()}})
+	}
+	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+	res, err := e.collector(t, faults{hook: hook}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 2 || res.Objects != len(objs)-2 {
+		t.Errorf("skipped %d, ingested %d; want 2 and %d", res.Skipped, res.Objects, len(objs)-2)
+	}
+	for _, k := range []string{gone.Key, changed.Key} {
+		if !strings.Contains(e.logs.String(), k) {
+			t.Errorf("object %s not named in the log", k)
+		}
+	}
+	res, err = e.collector(t, faults{}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Objects != 1 || res.LateObjects != 1 {
+		t.Errorf("next run: %d objects, %d late; want the replaced one, late", res.Objects, res.LateObjects)
 	}
 }
