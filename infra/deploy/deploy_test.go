@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/google/go-cmp/cmp"
@@ -73,6 +74,7 @@ type deployment struct {
 	elb       *elbv2.Client
 	logs      *cloudwatchlogs.Client
 	lambda    *lambda.Client
+	events    *eventbridge.Client
 }
 
 type template struct {
@@ -93,7 +95,7 @@ func newDeployment(t *testing.T, endpoint, dir string, p stacks.Preset) *deploym
 		p: p, dir: dir, templates: map[string]template{}, physical: map[string]map[string]string{},
 		ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg),
 		asg: autoscaling.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg),
-		logs: cloudwatchlogs.NewFromConfig(cfg), lambda: lambda.NewFromConfig(cfg),
+		logs: cloudwatchlogs.NewFromConfig(cfg), lambda: lambda.NewFromConfig(cfg), events: eventbridge.NewFromConfig(cfg),
 	}
 	cfn := cloudformation.NewFromConfig(cfg)
 	for _, kind := range []string{"Network", "Pipeline"} {
@@ -651,6 +653,9 @@ func (d *deployment) checkLoadBalancer(t *testing.T) {
 	diff(t, "listener rules", sorted(gotR), wantR)
 }
 
+// checkFlowLog: the presets deploy in the default mode, the flow log to the
+// pipeline's bucket, which the scheduled collector reads (the CloudWatch Logs mode
+// is deployed by TestDeployModes).
 func (d *deployment) checkFlowLog(t *testing.T) {
 	ctx := context.Background()
 	out, err := d.ec2.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{
@@ -663,13 +668,40 @@ func (d *deployment) checkFlowLog(t *testing.T) {
 		t.Fatalf("%d flow logs on the VPC", len(out.FlowLogs))
 	}
 	fl := out.FlowLogs[0]
-	group := d.id(t, "Network", stacks.FlowLogGroupID)
+	diff(t, "flow log", []string{string(fl.TrafficType), string(fl.LogDestinationType), aws.ToString(fl.LogDestination), aws.ToString(fl.LogFormat)},
+		[]string{"ALL", "s3", "arn:aws:s3:::" + d.id(t, "Pipeline", stacks.FlowLogBucketID), stacks.FlowLogFormat})
+	if _, ok := d.physical["Network"][stacks.FlowLogGroupID]; ok {
+		t.Errorf("a flow-log group in the network stack with S3 delivery")
+	}
+	fn, err := d.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{
+		FunctionName: aws.String(d.id(t, "Pipeline", stacks.IngestFunctionID)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSchedule(t, d.events, d.lambda, d.id(t, "Pipeline", stacks.CollectScheduleID), aws.ToString(fn.FunctionArn), stacks.DefaultCollectMinutes)
+}
+
+// checkCloudWatchFlowLog reads a flow log to CloudWatch Logs back: the network's
+// log group, 7 days, flowq's format, delivered with a role.
+func checkCloudWatchFlowLog(t *testing.T, c *ec2.Client, logs *cloudwatchlogs.Client, vpcID, group string) {
+	ctx := context.Background()
+	out, err := c.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{
+		Filter: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{vpcID}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.FlowLogs) != 1 {
+		t.Fatalf("%d flow logs on the VPC", len(out.FlowLogs))
+	}
+	fl := out.FlowLogs[0]
 	diff(t, "flow log", []string{string(fl.TrafficType), string(fl.LogDestinationType), aws.ToString(fl.LogGroupName), aws.ToString(fl.LogFormat)},
 		[]string{"ALL", "cloud-watch-logs", group, stacks.FlowLogFormat})
 	if !strings.Contains(aws.ToString(fl.DeliverLogsPermissionArn), ":role/") {
 		t.Errorf("flow log role %q", aws.ToString(fl.DeliverLogsPermissionArn))
 	}
-	groups, err := d.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: &group})
+	groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: &group})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -701,14 +733,19 @@ func (d *deployment) checkLambda(t *testing.T) {
 	env := fn.Environment.Variables
 	lake := d.id(t, "Pipeline", stacks.LakeBucketID)
 	diff(t, "environment", env, map[string]string{
-		"FLOWQ_LAKE":            "s3://" + lake + "/flows",
-		"FLOWQ_LOG_FORMAT":      stacks.FlowLogFormat,
-		"FLOWQ_ALERT_TOPIC_ARN": d.id(t, "Pipeline", stacks.AlertTopicID),
-		"FLOWQ_STATE_TABLE":     d.id(t, "Pipeline", stacks.StateTableID),
-		"FLOWQ_WATCH_CIDRS":     "10.0.0.0/16",
-		"FLOWQ_EXFIL_BYTES":     "1000000",
-		"FLOWQ_WINDOW":          "1h",
+		"FLOWQ_LAKE":              "s3://" + lake + "/flows",
+		"FLOWQ_LOG_FORMAT":        stacks.FlowLogFormat,
+		"FLOWQ_ALERT_TOPIC_ARN":   d.id(t, "Pipeline", stacks.AlertTopicID),
+		"FLOWQ_STATE_TABLE":       d.id(t, "Pipeline", stacks.StateTableID),
+		"FLOWQ_WATCH_CIDRS":       "10.0.0.0/16",
+		"FLOWQ_EXFIL_BYTES":       "1000000",
+		"FLOWQ_WINDOW":            "1h",
+		"FLOWQ_INVENTORY_MINUTES": "15",
+		stacks.EnvDelivery:        "s3://" + d.id(t, "Pipeline", stacks.FlowLogBucketID) + "/AWSLogs/123456789012/vpcflowlogs/" + d.p.Region + "/",
+		stacks.EnvCollectMinutes:  "60",
+		stacks.EnvSettleMinutes:   "15",
 	})
+	diff(t, "timeout", aws.ToInt32(fn.Timeout), int32(900))
 }
 
 // checkSkipped lists the template resources moto's CloudFormation did not create

@@ -18,7 +18,6 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/flowq/flowq/infra/stacks"
@@ -30,8 +29,12 @@ import (
 //
 //   - no certificate, or a VPC ID that names no VPC: synth stops before anything is
 //     created;
-//   - -c vpcId with a VPC made outside the app: the pipeline alone, with flowq's flow
-//     log on that VPC;
+//   - -c vpcId with a VPC made outside the app and -c flowLogDestination=cloudwatch:
+//     the pipeline alone, with flowq's flow log on that VPC to a log group of its own
+//     (TestS3Collector deploys -c vpcId in the default mode);
+//   - a preset with -c flowLogDestination=cloud-watch-logs (the real-time mode): the
+//     network's flow log to its log group, the pipeline subscribed to it, no
+//     collector;
 //   - -c flowLogGroup with a log group made outside the app: the pipeline alone,
 //     subscribed to it, reading AWS's default format, and no new flow log.
 //
@@ -45,6 +48,11 @@ func TestDeployModes(t *testing.T) {
 	t.Run("NoCertificate", m.noCertificate)
 	t.Run("NoSuchVPC", m.noSuchVPC)
 	t.Run("ExistingVPC", m.existingVPC)
+	if cert := os.Getenv("FLOWQ_DEPLOY_CERT_" + strings.ReplaceAll(strings.ToUpper(modesRegion), "-", "_")); cert != "" {
+		t.Run("PresetCloudWatchLogs", func(t *testing.T) { m.presetCloudWatch(t, cert) })
+	} else {
+		t.Log("PresetCloudWatchLogs: no certificate for " + modesRegion + " from deploy-local (FLOWQ_DEPLOY_CERT_*); skipped")
+	}
 	t.Run("ExistingFlowLog", m.existingFlowLog)
 	if strings.Contains(" "+os.Getenv("FLOWQ_DEPLOY_PRESETS")+" ", " tradai ") {
 		t.Run("TradaiNATInstance", m.natInstance)
@@ -194,34 +202,55 @@ func (m *modes) existingVPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := stacks.Config{Preset: stacks.Presets["tradai"], Env: "byovpc"}
-	if _, out, err := m.deploy(t, "preset=tradai", "env=byovpc", "vpcId="+vpcID); err != nil {
-		t.Fatalf("cdk deploy -c vpcId: %v\n%s", err, tail(out))
+	if _, out, err := m.deploy(t, "preset=tradai", "env=byovpc", "vpcId="+vpcID, "flowLogDestination=cloudwatch"); err != nil {
+		t.Fatalf("cdk deploy -c vpcId -c flowLogDestination=cloudwatch: %v\n%s", err, tail(out))
 	}
 	names := m.stackNames(t)
 	if !names[cfg.StackID("Pipeline")] || names[cfg.StackID("Network")] {
 		t.Errorf("stacks: pipeline %v, network %v; want the pipeline only", names[cfg.StackID("Pipeline")], names[cfg.StackID("Network")])
 	}
 	res := m.physical(t, cfg.StackID("Pipeline"))
-	fls, err := m.ec2.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{
-		Filter: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{vpcID}}},
+	checkCloudWatchFlowLog(t, m.ec2, m.logs, vpcID, res[stacks.FlowLogGroupID])
+	m.checkFormat(t, res, stacks.FlowLogFormat)
+}
+
+// presetCloudWatch deploys the tradai preset in the real-time mode under -c env=cw:
+// the network's flow log to its log group, the pipeline subscribed to that group
+// (moto skips subscription filters: the template says where it goes), no flow-log
+// bucket, no collector schedule, and a function without the collector's settings.
+func (m *modes) presetCloudWatch(t *testing.T, cert string) {
+	cfg := stacks.Config{Preset: stacks.Presets["tradai"], Env: "cw"}
+	dir, out, err := m.deploy(t, "preset=tradai", "env=cw", "certificateArn="+cert, "flowLogDestination=cloud-watch-logs")
+	if err != nil {
+		t.Fatalf("cdk deploy -c flowLogDestination=cloud-watch-logs: %v\n%s", err, tail(out))
+	}
+	if !strings.Contains(out, "flow logs delivered to CloudWatch Logs, a subscription invoking the Lambda per batch") {
+		t.Errorf("cdk deploy does not say how the flow logs are read:\n%s", tail(out))
+	}
+	netRes, pipeRes := m.physical(t, cfg.StackID("Network")), m.physical(t, cfg.StackID("Pipeline"))
+	checkCloudWatchFlowLog(t, m.ec2, m.logs, netRes["VPC"], netRes[stacks.FlowLogGroupID])
+	for _, id := range []string{stacks.FlowLogBucketID, stacks.CollectScheduleID, stacks.S3FlowLogID} {
+		if pipeRes[id] != "" {
+			t.Errorf("the pipeline deployed %s (%s) in the CloudWatch Logs mode", id, pipeRes[id])
+		}
+	}
+	tmpl := readTemplate(t, dir, cfg.StackID("Pipeline"))
+	var subs []string
+	for _, r := range tmpl.Resources {
+		if r.Type == "AWS::Logs::SubscriptionFilter" {
+			subs = append(subs, refOf(r.Properties["LogGroupName"])+" → "+refOf(r.Properties["DestinationArn"]))
+		}
+	}
+	diff(t, "subscription filters", subs, []string{"import → " + stacks.IngestFunctionID})
+	fn, err := m.lambda.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{
+		FunctionName: aws.String(pipeRes[stacks.IngestFunctionID]),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fls.FlowLogs) != 1 {
-		t.Fatalf("%d flow logs on the VPC, want 1", len(fls.FlowLogs))
+	if _, ok := fn.Environment.Variables[stacks.EnvDelivery]; ok || aws.ToInt32(fn.Timeout) != 120 {
+		t.Errorf("function: %s=%q, timeout %d s; want no collector and 120 s", stacks.EnvDelivery, fn.Environment.Variables[stacks.EnvDelivery], aws.ToInt32(fn.Timeout))
 	}
-	fl := fls.FlowLogs[0]
-	diff(t, "flow log", []string{string(fl.TrafficType), string(fl.LogDestinationType), aws.ToString(fl.LogGroupName), aws.ToString(fl.LogFormat)},
-		[]string{"ALL", "cloud-watch-logs", res[stacks.FlowLogGroupID], stacks.FlowLogFormat})
-	groups, err := m.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(res[stacks.FlowLogGroupID])})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(groups.LogGroups) != 1 {
-		t.Errorf("flow-log group %q: %d groups", res[stacks.FlowLogGroupID], len(groups.LogGroups))
-	}
-	m.checkFormat(t, res, stacks.FlowLogFormat)
 }
 
 func (m *modes) existingFlowLog(t *testing.T) {

@@ -87,6 +87,8 @@ for preset in $PRESETS; do
 		{ cat "$work/bootstrap-$preset.log"; exit 1; }
 	# An ACM certificate for the HTTPS listener (moto's ELBv2 checks that it exists).
 	cert=$(aws acm request-certificate --domain-name "$preset.flowq.test" --query CertificateArn --output text)
+	# deploy/network_test.go deploys the preset of this region again, in the CloudWatch Logs mode.
+	export "FLOWQ_DEPLOY_CERT_$(echo "$region" | tr a-z- A-Z_)=$cert"
 	ctx=(-c "preset=$preset" -c "certificateArn=$cert" -c "alertEmail=ops@flowq.test")
 	if [ "$preset" = menotime ]; then
 		# exercise the optional parts: public zone records and the bastion group

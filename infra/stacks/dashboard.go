@@ -36,8 +36,12 @@ func newDashboard(s *PipelineStack, cfg Config) {
 		graph("Flow-log bytes read", sum("Bytes", "bytes")),
 		graph("Alerts raised", sum("Alerts", "alerts")),
 	)
+	gaps := []awscloudwatch.IMetric{copySum(LateRecordsName, "late records"), sum("BadLines", "bad lines")}
+	if cfg.Pipeline.Collects() {
+		gaps = append(gaps, copySum(SkippedObjectsName, "skipped objects"), sum("LateObjects", "late objects"))
+	}
 	db.AddWidgets(
-		graph("Late records and bad lines", copySum(LateRecordsName, "late records"), sum("BadLines", "bad lines")),
+		graph("Late records, bad lines, skipped objects", gaps...),
 		graph("Lambda errors and throttles",
 			s.Function.MetricErrors(five(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String("errors")})),
 			s.Function.MetricThrottles(five(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String("throttles")}))),

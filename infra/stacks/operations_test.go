@@ -309,7 +309,7 @@ func TestDashboard(t *testing.T) {
 	for _, m := range []string{`"flowq/FlowqTradaiPipeline","Records"`, `"flowq/FlowqTradaiPipeline","LateRecords"`,
 		`"flowq","Bytes","Input","collect"`, `"Alerts"`, `"BadLines"`,
 		`"AWS/Lambda","Errors"`, `"AWS/Lambda","Throttles"`, `"AWS/Lambda","Duration"`, `"AsyncEventAge"`,
-		`"AWS/SQS","ApproximateNumberOfMessagesVisible"`} {
+		`"AWS/SQS","ApproximateNumberOfMessagesVisible"`, `"flowq/FlowqTradaiPipeline","Skipped"`, `"flowq","LateObjects","Input","collect"`} {
 		if !strings.Contains(body, m) {
 			t.Errorf("dashboard lacks %s", m)
 		}
