@@ -51,7 +51,8 @@ ACLs as SSM parameters under /flowq/<app>/declared (read with
 ssm:GetParametersByPath). --declared auto (the default) takes the
 deployment under /flowq that declares the synced network's groups, and goes
 on without if there is none or SSM cannot be read; --declared PATH reads
-that path and fails if it cannot; --declared none skips it.`,
+that path (if it cannot, the snapshot is stored without them and the
+command exits 1); --declared none skips it.`,
 		Example: `  flowq inventory sync --region us-east-1 --vpc-id vpc-0abc123
   flowq inventory sync --declared /flowq/tradai/declared
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 flowq inventory sync`,
@@ -80,10 +81,13 @@ that path and fails if it cannot; --declared none skips it.`,
 				return err
 			}
 			snap, name, err := ec2sync.SyncTo(ctx, ec2.NewFromConfig(cfg), lake, syncOpts)
-			if err != nil {
+			if name == "" {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "inventory %s: %s in %s\n", name, snap.Summary(), time.Since(start).Round(time.Millisecond))
+			if err != nil { // stored, without the declared rules
+				return fmt.Errorf("snapshot %s stored without declared rules (no drift report): %w", name, err)
+			}
 			if r, err := drift.Of(&snap); err == nil {
 				fmt.Fprintf(a.stdout, "declared: %d security groups, %d network ACLs (%s); drift: %s\n", r.Groups, r.ACLs, r.Declared, driftCount(r))
 			}

@@ -186,3 +186,22 @@ func TestInventoryDriftAt(t *testing.T) {
 		})
 	}
 }
+
+// TestInventorySyncDeclaredFails: --declared PATH that holds nothing (or
+// cannot be read) stores the snapshot without declared rules and exits 1.
+func TestInventorySyncDeclaredFails(t *testing.T) {
+	srv := motoserver.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	lake := filepath.Join(t.TempDir(), "lake")
+	code, out, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--declared", "/flowq/nothing/declared")
+	if code != 1 || !strings.Contains(out, "inventory inventory/") ||
+		!strings.Contains(errb, "stored without declared rules (no drift report): declared rules not read: no declared rules published under /flowq/nothing/declared") {
+		t.Errorf("exit %d:\n%s%s", code, out, errb)
+	}
+	if code, out, _ := runCLI(t, "", nil, "--lake", lake, "inventory", "list"); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Errorf("list after the sync: exit %d: %s", code, out)
+	}
+}

@@ -191,22 +191,13 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	// Declared rules that cannot be read (SSM down, a malformed parameter)
 	// cost the drift report, not the snapshot: it is stored without them,
 	// and the invocation fails afterwards so the errors alarm sees it.
-	var declErr error
-	opts := ec2sync.Options{Region: h.region, VPCID: h.vpcID, Logger: h.log}
-	if h.declared != nil {
-		opts.Declared = func(ctx context.Context, s *inventory.Snapshot) (*inventory.Declaration, error) {
-			d, err := h.declared(ctx, s)
-			if err != nil {
-				declErr = err
-				h.log.Error("declared rules not read: snapshot stored without them, no drift report", "event", ev.ID, "err", err)
-				return nil, nil
-			}
-			return d, nil
-		}
-	}
-	snap, err := ec2sync.Sync(ctx, h.ec2, opts)
-	if err != nil {
+	snap, err := ec2sync.Sync(ctx, h.ec2, ec2sync.Options{Region: h.region, VPCID: h.vpcID, Logger: h.log, Declared: h.declared})
+	declErr := err
+	if err != nil && !errors.Is(err, ec2sync.ErrDeclared) {
 		return fail(err)
+	}
+	if declErr != nil {
+		h.log.Error("snapshot stored without declared rules, no drift report", "event", ev.ID, "err", declErr)
 	}
 	var dr driftResult
 	if h.drift != nil && declErr == nil {

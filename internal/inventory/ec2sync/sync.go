@@ -48,7 +48,8 @@ type Options struct {
 	// network just read (see internal/inventory/declared; nil: nothing); the
 	// snapshot stores it for drift reports. It is called once the EC2 reads
 	// are done, so it can pick a deployment by the groups the snapshot
-	// holds. Its error fails the sync.
+	// holds. Its error costs only the declaration: Sync returns the snapshot
+	// without it and an error wrapping ErrDeclared.
 	Declared func(context.Context, *inventory.Snapshot) (*inventory.Declaration, error)
 }
 
@@ -65,6 +66,10 @@ func (o Options) Validate() error {
 }
 
 func hasPrefix(s, p string) bool { return len(s) > len(p) && s[:len(p)] == p }
+
+// ErrDeclared wraps the error of Options.Declared: the snapshot Sync
+// returns with it is complete, without the declared rules.
+var ErrDeclared = errors.New("declared rules not read")
 
 // pageSize is the MaxResults of every paginated call (the API's maximum
 // for interfaces is 1000).
@@ -263,7 +268,7 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 	if opts.Declared != nil {
 		d, err := opts.Declared(parent, &snap)
 		if err != nil {
-			return inventory.Snapshot{}, fmt.Errorf("inventory sync: %w", err)
+			return snap, fmt.Errorf("%w: %w", ErrDeclared, err)
 		}
 		snap.Declared = d
 	}
