@@ -63,8 +63,7 @@ func (f Finding) String() string {
 	if f.Change == Missing {
 		return fmt.Sprintf("missing %s %s: declared, not in the snapshot", f.Kind, who)
 	}
-	how := "outside the code"
-	return fmt.Sprintf("%s %s %s %s rule %s: %s", f.Change, f.Kind, who, f.Direction, f.Rule, how)
+	return fmt.Sprintf("%s %s %s %s rule %s: outside the code", f.Change, f.Kind, who, f.Direction, f.Rule)
 }
 
 // Report is the drift of one snapshot.
