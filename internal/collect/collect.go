@@ -166,7 +166,7 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 		}
 		// A long run (a backfill, a run after an outage) keeps its
 		// progress: a retry after a timeout goes on from here.
-		if i < len(slots)-1 && time.Since(written) >= checkpointEvery {
+		if i < len(slots)-1 && time.Since(written) >= c.cfg.CheckpointEvery {
 			if err := c.save(ctx, cp, mem, &res); err != nil {
 				return res, err
 			}
@@ -179,10 +179,6 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 	}
 	return res, c.hook(StepWrite)
 }
-
-// checkpointEvery is how often a long run writes its checkpoint between
-// slots.
-const checkpointEvery = 2 * time.Minute
 
 func dayStart(t time.Time) int64 { return t.UTC().Truncate(24 * time.Hour).Unix() }
 

@@ -17,6 +17,8 @@ const (
 	DefaultSettle   = 15 * time.Minute
 	DefaultLateness = 2 * time.Hour
 	DefaultBackfill = 24 * time.Hour
+	// DefaultCheckpointEvery is Config.CheckpointEvery's default.
+	DefaultCheckpointEvery = 2 * time.Minute
 	// CheckpointName is the checkpoint's name in the lake's metadata area
 	// (store.Lake.PutMeta): <lake>/_flowq/meta/collect/checkpoint.
 	CheckpointName = "collect/checkpoint"
@@ -47,6 +49,10 @@ type Config struct {
 	// Backfill is how far back the first run (no checkpoint) reaches:
 	// the day folders from now - Backfill on (default DefaultBackfill).
 	Backfill time.Duration
+	// CheckpointEvery is how often a run of several slots (a backfill, a
+	// run after an outage) writes its checkpoint between them (default
+	// DefaultCheckpointEvery), so a retry after a timeout goes on.
+	CheckpointEvery time.Duration
 
 	Objects  Objects           // the delivery bucket (an *s3.Client)
 	Meta     Meta              // the checkpoint's store (the lake)
@@ -83,6 +89,9 @@ func (c *Config) defaults() {
 	}
 	if c.Backfill == 0 {
 		c.Backfill = DefaultBackfill
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = DefaultCheckpointEvery
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -129,6 +129,7 @@ type faults struct {
 	afterPublish   bool // the sink publishes, then the ack fails
 	hook           func(step string) error
 	config         *detect.Config // nil: the defaults
+	every          time.Duration  // Config.CheckpointEvery
 }
 
 type failLake struct{ pipeline.Lake }
@@ -169,7 +170,7 @@ func (e *env) collector(t *testing.T, f faults) *collect.Collector {
 	cfg := collect.Config{
 		Bucket: e.bucket, Objects: e.s3, Meta: e.lake, Lake: e.lake, Detector: eng, State: st,
 		Sink: alert.NewSNS(e.sns, e.topic, alert.SNSOptions{}), Format: synth.DetectFormat,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Now: e.clock, Hook: f.hook,
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Now: e.clock, Hook: f.hook, CheckpointEvery: f.every,
 	}
 	if f.afterLakeWrite {
 		cfg.Lake = failLake{e.lake}

@@ -131,3 +131,46 @@ func TestRetryWithMoreObjects(t *testing.T) {
 		t.Errorf("published alerts (-got +want):\n%s", d)
 	}
 }
+
+// TestCrashMidBackfill: a run of three slots checkpoints between them;
+// it fails after its second slot (after the checkpoint of the first).
+// The retry goes on from the first slot's checkpoint: it redoes the
+// second slot under the same batch id, then the third; each line is
+// stored once and each alert published once.
+func TestCrashMidBackfill(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	text, _ := synth.Scenario(7, synth.DetectFormat, hour0, 3*time.Hour, 4000, hour0.Add(65*time.Minute))
+	e.deliver(t, text)
+	slotsDone := 0
+	crash := func(step string) error {
+		if step == collect.StepSlot {
+			if slotsDone++; slotsDone == 2 {
+				return errCrash
+			}
+		}
+		return nil
+	}
+	e.setNow(hour0.Add(4*time.Hour + 20*time.Minute)) // the three hours and the spill into the fourth have settled
+	if _, err := e.collector(t, faults{hook: crash, every: time.Nanosecond}).Run(t.Context()); !errors.Is(err, errCrash) {
+		t.Fatalf("run: %v, want the injected crash", err)
+	}
+	first := e.published(t)
+	res, err := e.collector(t, faults{every: time.Nanosecond}).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Batches != 3 { // the second slot again, the third and the spill
+		t.Errorf("the retry wrote %d batches, want 3 (it went on from the first slot's checkpoint)", res.Batches)
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+	}
+	all := append(first, e.published(t)...)
+	if d := cmp.Diff(keys(all), wantAlerts()); d != "" {
+		t.Errorf("published alerts (-got +want):\n%s", d)
+	}
+	if len(all) != len(wantAlerts()) {
+		t.Errorf("%d messages for %d alerts: %v", len(all), len(wantAlerts()), all)
+	}
+}
