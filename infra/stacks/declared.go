@@ -261,6 +261,10 @@ func compact(m map[string]any) map[string]any {
 			if x == nil {
 				delete(m, k)
 			}
+		case *bool:
+			if x == nil {
+				delete(m, k)
+			}
 		}
 	}
 	return m
