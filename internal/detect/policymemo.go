@@ -62,15 +62,18 @@ type rowSlot struct {
 // stay valid for a whole batch: the memory is cleared, when over its
 // bounds, only between batches (trim).
 type policyMemo struct {
-	rules PolicyRules
-	rows  [memoRows]rowSlot
-	texts [memoTexts]textSlot
-	long  map[string]uint32     // texts the direct-mapped cache cannot key
-	ids4  map[uint64]uint32     // IPv4 class → ID
-	ids   map[netip.Addr]uint32 // IPv6 class → ID
-	reps  []netip.Addr          // ID → class
-	slots []verdictSlot         // open addressing, linear probing
-	n     int
+	rules  PolicyRules
+	rows   [memoRows]rowSlot
+	texts  [memoTexts]textSlot
+	long   map[string]uint32     // texts the direct-mapped cache cannot key
+	ids4   map[uint64]uint32     // IPv4 class → ID
+	ids    map[netip.Addr]uint32 // IPv6 class → ID
+	last   netip.Addr            // the class numbered last, and its ID
+	lastID uint32
+	lastOK bool
+	reps   []netip.Addr  // ID → class
+	slots  []verdictSlot // open addressing, linear probing
+	n      int
 }
 
 func newPolicyMemo(r PolicyRules) *policyMemo {
@@ -94,6 +97,7 @@ func (m *policyMemo) clear() {
 	m.ids4 = map[uint64]uint32{}
 	m.ids = map[netip.Addr]uint32{}
 	m.reps = m.reps[:0]
+	m.lastOK = false
 	m.slots, m.n = make([]verdictSlot, 1024), 0
 }
 
@@ -188,6 +192,16 @@ func (m *policyMemo) classOf(s string) uint32 {
 		a = a.Unmap().WithZone("")
 	}
 	c := m.rules.Class(a)
+	if m.lastOK && c == m.last { // internet peers: mostly one class
+		return m.lastID
+	}
+	id := m.number(c)
+	m.last, m.lastID, m.lastOK = c, id, true
+	return id
+}
+
+// number returns the ID of class c, numbering it when new.
+func (m *policyMemo) number(c netip.Addr) uint32 {
 	if c.Is4() {
 		b := c.As4()
 		v := uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
