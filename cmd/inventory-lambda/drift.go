@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,11 +62,9 @@ func (d *driftReporter) report(ctx context.Context, arch *inventory.Archive, sna
 	if err != nil {
 		return driftResult{}, err
 	}
-	var prev drift.Report
-	if x, err := arch.AsOf(ctx, time.Time{}); err == nil {
-		prev, _ = drift.Of(x.Snap) // an older snapshot without a declaration: everything is new
-	} else if !errors.Is(err, inventory.ErrNoSnapshot) {
-		return driftResult{}, fmt.Errorf("previous snapshot: %w", err)
+	prev, err := previous(ctx, arch)
+	if err != nil {
+		return driftResult{}, err
 	}
 	fresh := drift.New(prev, cur)
 	res := driftResult{drifted: len(cur.Findings), fresh: len(fresh)}
@@ -91,6 +88,28 @@ func (d *driftReporter) report(ctx context.Context, arch *inventory.Archive, sna
 	res.alerted = true
 	d.log.Info("drift alert published", "topic", d.topic, "new", res.fresh)
 	return res, nil
+}
+
+// lookBack bounds the snapshots previous reads to find one with declared
+// rules.
+const lookBack = 5
+
+// previous is the drift of the newest stored snapshot that holds declared
+// rules (one stored without them, after SSM failed, is passed over, so its
+// drift is not announced again); none among the last lookBack: an empty
+// report, so all drift is new.
+func previous(ctx context.Context, arch *inventory.Archive) (drift.Report, error) {
+	times := arch.Times()
+	for i := len(times) - 1; i >= 0 && i >= len(times)-lookBack; i-- {
+		x, err := arch.AsOf(ctx, times[i])
+		if err != nil {
+			return drift.Report{}, fmt.Errorf("previous snapshot: %w", err)
+		}
+		if r, err := drift.Of(x.Snap); err == nil {
+			return r, nil
+		}
+	}
+	return drift.Report{}, nil
 }
 
 // emit writes one CloudWatch embedded-metric-format line: DriftedRules.

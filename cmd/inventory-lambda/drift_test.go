@@ -205,4 +205,12 @@ func TestDriftReport(t *testing.T) {
 	if after := len(arch.Times()); after != before+1 {
 		t.Errorf("malformed declaration: %d snapshots, want %d (stored without it)", after, before+1)
 	}
+	// Fixed: the drift that was announced before the gap is not announced
+	// again (the snapshot without declared rules is passed over).
+	if _, err := ssm.NewFromConfig(awsCfg).DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(bad)}); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustInvoke(); res.DriftedRules != 1 || res.NewDrift != 0 || res.Alerted || len(alerts()) != 0 {
+		t.Errorf("after the gap: %+v", res)
+	}
 }

@@ -196,9 +196,6 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	if err != nil && !errors.Is(err, ec2sync.ErrDeclared) {
 		return fail(err)
 	}
-	if declErr != nil {
-		h.log.Error("snapshot stored without declared rules, no drift report", "event", ev.ID, "err", declErr)
-	}
 	var dr driftResult
 	if h.drift != nil && declErr == nil {
 		if dr, err = h.drift.report(ctx, arch, &snap); err != nil {
