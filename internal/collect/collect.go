@@ -9,11 +9,14 @@
 // them, store their records with ONE lake write under the slot's batch id
 // ("collect/<slot>", or "collect/<slot>/late/<seq>" for objects that came
 // after their slot was done), detect, alert, acknowledge; write the
-// checkpoint last. A run that fails anywhere leaves the previous checkpoint,
-// and the next run redoes the same batches under the same ids: the lake
-// write replaces what the failed run wrote, the detector state is the one
-// before it, and alert claims kept in DynamoDB (State's Claims) stop a
-// second publication of an alert a failed run already acknowledged.
+// checkpoint last (a run of several slots also between them, every
+// Config.CheckpointEvery). A run that fails leaves the last checkpoint it
+// or its predecessor wrote, and the next run redoes the batches after it
+// under the same ids: the lake write replaces what the failed run wrote,
+// the detector state is the one the checkpoint holds, and alert claims
+// kept in DynamoDB (State's Claims) stop a second publication of an alert
+// a failed run already acknowledged. A failure between publishing an
+// alert and acknowledging it publishes it again, with the same id.
 package collect
 
 import (
