@@ -37,8 +37,9 @@ type Config struct {
 	// an hour up to a day.
 	Interval time.Duration
 	// Settle is how long after its end a slot's objects are taken as
-	// complete (default DefaultSettle): alerts come after slot end +
-	// Settle at the latest... plus the wait for the next run.
+	// complete (default DefaultSettle): a slot is collected by the first
+	// run after its end + Settle, so an alert comes up to Interval +
+	// Settle (and the run) after the traffic.
 	Settle time.Duration
 	// Lateness is how late an object may arrive after its slot was done
 	// and still be ingested, as a late batch of that slot (default
