@@ -57,6 +57,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/cwlogs
 	$(GO) test -run='^$$' -fuzz='^FuzzProcess$$' -fuzztime=$(FUZZTIME) ./internal/detect
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/source
+	$(GO) test -run='^$$' -fuzz='^FuzzSnapshot$$' -fuzztime=$(FUZZTIME) ./internal/detect
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/inventory/declared
 
 infra-test:
 	$(MAKE) -C infra test
