@@ -49,8 +49,9 @@ type Meta interface {
 // Collector runs the scheduled collection. Runs must not overlap (the
 // schedule serialises them); Run is not safe for concurrent use.
 type Collector struct {
-	cfg  Config
-	pipe *pipeline.Pipeline
+	cfg      Config
+	pipe     *pipeline.Pipeline // a slot's batch
+	streamer *pipeline.Pipeline // large objects, each on its own
 }
 
 // New returns a Collector.
@@ -63,7 +64,12 @@ func New(cfg Config) (*Collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Collector{cfg: cfg, pipe: pipe}, nil
+	streamer, err := pipeline.New(pipeline.Config{Format: cfg.Format, Sources: pipeline.WriteSources(prefixLake{cfg.Lake}),
+		Detector: cfg.Detector, Sink: cfg.Sink, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &Collector{cfg: cfg, pipe: pipe, streamer: streamer}, nil
 }
 
 // Result is what one run did.
@@ -72,6 +78,7 @@ type Result struct {
 	Batches     int   // lake batches written: slots with objects, late batches
 	Objects     int   // delivered objects ingested
 	LateObjects int   // of them, objects that came after their slot was done
+	Streamed    int   // of them, objects large enough to be stored on their own
 	Skipped     int   // objects skipped: not flow logs, binary, cut short
 	Waiting     int   // objects of slots not settled yet, left for a later run
 	Records     int64 // records stored
@@ -157,8 +164,21 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 	written := time.Now()
 	for i, s := range slots {
 		late := cp.Done != 0 && s <= cp.Done
-		if err := c.batch(ctx, s, late, cp.Seq, bySlot[s], &res); err != nil {
-			return res, err
+		small, big := c.split(bySlot[s])
+		if len(small) > 0 {
+			if err := c.batch(ctx, s, late, cp.Seq, small, &res); err != nil {
+				return res, err
+			}
+		}
+		for _, o := range big {
+			if late {
+				res.LateObjects++
+				c.cfg.Logger.WarnContext(ctx, "object arrived after its slot was done: ingested late", "slot", slotID(s),
+					"object", "s3://"+c.cfg.Bucket+"/"+o.Key)
+			}
+			if err := c.stream(ctx, o, &res); err != nil {
+				return res, err
+			}
 		}
 		for _, o := range bySlot[s] {
 			cp.Objects = append(cp.Objects, seen{Key: o.Key, ETag: o.ETag, Slot: o.Slot})

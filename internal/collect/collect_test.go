@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -213,6 +214,12 @@ func TestSameAsDetect(t *testing.T) {
 // and detected, and the run succeeds.
 func TestBadObjects(t *testing.T) {
 	srv := motoserver.Start(t)
+	for _, stream := range []int64{0, 1} {
+		t.Run(fmt.Sprint("stream ", stream), func(t *testing.T) { badObjects(t, srv, stream) })
+	}
+}
+
+func badObjects(t *testing.T, srv *motoserver.Server, stream int64) {
 	e := newEnv(t, srv)
 	text := scenario()
 	objs := e.deliver(t, text)
@@ -233,7 +240,7 @@ func TestBadObjects(t *testing.T) {
 		}
 	}
 	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute)) // both slots settled
-	res, err := e.collector(t, faults{}).Run(t.Context())
+	res, err := e.collector(t, faults{stream: stream}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,11 @@ type Config struct {
 	// Backfill is how far back the first run (no checkpoint) reaches:
 	// the day folders from now - Backfill on (default DefaultBackfill).
 	Backfill time.Duration
+	// StreamBytes: a delivered object at least this large (as listed,
+	// compressed) is stored on its own, streamed in bounded memory,
+	// rather than held with the slot's other objects for their one lake
+	// write (default DefaultStreamBytes; negative: never).
+	StreamBytes int64
 	// CheckpointEvery is how often a run of several slots (a backfill, a
 	// run after an outage) writes its checkpoint between them (default
 	// DefaultCheckpointEvery), so a retry after a timeout goes on.
@@ -90,6 +95,9 @@ func (c *Config) defaults() {
 	}
 	if c.Backfill == 0 {
 		c.Backfill = DefaultBackfill
+	}
+	if c.StreamBytes == 0 {
+		c.StreamBytes = DefaultStreamBytes
 	}
 	if c.CheckpointEvery == 0 {
 		c.CheckpointEvery = DefaultCheckpointEvery

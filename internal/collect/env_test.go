@@ -130,6 +130,7 @@ type faults struct {
 	hook           func(step string) error
 	config         *detect.Config // nil: the defaults
 	every          time.Duration  // Config.CheckpointEvery
+	stream         int64          // Config.StreamBytes
 }
 
 type failLake struct{ pipeline.Lake }
@@ -171,6 +172,7 @@ func (e *env) collector(t *testing.T, f faults) *collect.Collector {
 		Bucket: e.bucket, Objects: e.s3, Meta: e.lake, Lake: e.lake, Detector: eng, State: st,
 		Sink: alert.NewSNS(e.sns, e.topic, alert.SNSOptions{}), Format: synth.DetectFormat,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Now: e.clock, Hook: f.hook, CheckpointEvery: f.every,
+		StreamBytes: f.stream,
 	}
 	if f.afterLakeWrite {
 		cfg.Lake = failLake{e.lake}

@@ -20,7 +20,9 @@ var errCrash = errors.New("injected crash")
 // once (counted against the text's lines, not the parser) and each alert
 // is published once, with the same id. A crash after publishing and before
 // the acknowledgement publishes again with the same id (at least once: the
-// subscribers dedupe on it); every other crash point publishes once.
+// subscribers dedupe on it); every other crash point publishes once. Both
+// ways of storing objects are tried: a slot's one batch, and each object
+// streamed on its own (objects over Config.StreamBytes).
 func TestExactlyOnce(t *testing.T) {
 	srv := motoserver.Start(t)
 	text := scenario()
@@ -45,46 +47,55 @@ func TestExactlyOnce(t *testing.T) {
 		{"after the ack, before the checkpoint", faults{hook: crashAt(collect.StepSlot)}, false},
 		{"after the checkpoint", faults{hook: crashAt(collect.StepWrite)}, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, srv)
-			next := 0 // objects of the next hour's slot (records that end after 15:00)
-			for _, o := range e.deliver(t, text) {
-				if !o.At.Before(hour0.Add(time.Hour)) {
-					next++
+		for _, mode := range []struct {
+			name   string
+			stream int64
+		}{{"slot batch", 0}, {"streamed objects", 1}} {
+			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
+				tc.f.stream = mode.stream
+				e := newEnv(t, srv)
+				next := 0 // objects of the next hour's slot (records that end after 15:00)
+				for _, o := range e.deliver(t, text) {
+					if !o.At.Before(hour0.Add(time.Hour)) {
+						next++
+					}
 				}
-			}
-			e.setNow(hour0.Add(time.Hour + 20*time.Minute)) // the hour's slot has settled
-			_, err := e.collector(t, tc.f).Run(t.Context())
-			if err == nil {
-				t.Fatal("the injected crash did not stop the run")
-			}
-			res, err := e.collector(t, faults{}).Run(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			// And a third run: only the next slot's objects, no alert again.
-			e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
-			again, err := e.collector(t, faults{}).Run(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.Objects != next || len(again.Alerts) != 0 {
-				t.Errorf("the next slot's run ingested %d objects (want %d), raised %d alerts (want 0)", again.Objects, next, len(again.Alerts))
-			}
-			if got, want := e.lakeRecords(t), lines(text); got != want {
-				t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
-			}
-			pub := e.published(t)
-			if d := cmp.Diff(keys(pub), wantAlerts()); d != "" {
-				t.Errorf("published alerts (-got +want):\n%s", d)
-			}
-			if n, want := len(pub), len(wantAlerts()); n != want && !(tc.twiceOK && n <= 2*want) {
-				t.Errorf("%d messages for %d alerts: %v", n, want, pub)
-			}
-			if tc.name == "after the checkpoint" && (res.Objects != 0 || len(res.Alerts) != 0) {
-				t.Errorf("the run after a written checkpoint redid %d objects, %d alerts", res.Objects, len(res.Alerts))
-			}
-		})
+				e.setNow(hour0.Add(time.Hour + 20*time.Minute)) // the hour's slot has settled
+				_, err := e.collector(t, tc.f).Run(t.Context())
+				if err == nil {
+					t.Fatal("the injected crash did not stop the run")
+				}
+				res, err := e.collector(t, faults{stream: mode.stream}).Run(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				// And a third run: only the next slot's objects, no alert again.
+				e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+				again, err := e.collector(t, faults{stream: mode.stream}).Run(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again.Objects != next || len(again.Alerts) != 0 {
+					t.Errorf("the next slot's run ingested %d objects (want %d), raised %d alerts (want 0)", again.Objects, next, len(again.Alerts))
+				}
+				if got, want := e.lakeRecords(t), lines(text); got != want {
+					t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+				}
+				pub := e.published(t)
+				if d := cmp.Diff(keys(pub), wantAlerts()); d != "" {
+					t.Errorf("published alerts (-got +want):\n%s", d)
+				}
+				if n, want := len(pub), len(wantAlerts()); n != want && !(tc.twiceOK && n <= 2*want) {
+					t.Errorf("%d messages for %d alerts: %v", n, want, pub)
+				}
+				if tc.name == "after the checkpoint" && (res.Objects != 0 || len(res.Alerts) != 0) {
+					t.Errorf("the run after a written checkpoint redid %d objects, %d alerts", res.Objects, len(res.Alerts))
+				}
+				if mode.stream > 0 && tc.name != "after the checkpoint" && res.Streamed != res.Objects {
+					t.Errorf("%d of %d objects streamed, want all", res.Streamed, res.Objects)
+				}
+			})
+		}
 	}
 }
 
