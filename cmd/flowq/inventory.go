@@ -42,6 +42,8 @@ func newInventorySyncCmd(a *app) *cobra.Command {
 		Long: `Read the network configuration through the EC2 API (Describe* calls, paginated
 and concurrent; read-only permissions suffice: ec2:Describe*,
 ec2:GetManagedPrefixListEntries) and store it as a snapshot in the lake.
+A network that has not changed since the newest snapshot stores nothing
+(it says "unchanged since <time>"): that snapshot stays in force.
 Credentials and region come from the usual AWS sources; AWS_ENDPOINT_URL
 points the client elsewhere (moto, LocalStack).
 
@@ -80,13 +82,20 @@ command exits 1); --declared none skips it.`,
 			if syncOpts.Declared, err = a.declaredSource(ctx, ssm.NewFromConfig(cfg), declaredPath); err != nil {
 				return err
 			}
-			snap, name, err := ec2sync.SyncTo(ctx, ec2.NewFromConfig(cfg), lake, syncOpts)
-			if name == "" {
+			snap, st, stored, err := ec2sync.SyncTo(ctx, ec2.NewFromConfig(cfg), lake, syncOpts)
+			if st.Name == "" {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "inventory %s: %s in %s\n", name, snap.Summary(), time.Since(start).Round(time.Millisecond))
-			if err != nil { // stored, without the declared rules
-				return fmt.Errorf("snapshot %s stored without declared rules (no drift report): %w", name, err)
+			took := time.Since(start).Round(time.Millisecond)
+			if !stored {
+				fmt.Fprintf(a.stdout, "inventory unchanged since %s (%s, nothing stored): %s in %s\n", st.Taken.Format(time.RFC3339), st.Name, snap.Summary(), took)
+			} else {
+				fmt.Fprintf(a.stdout, "inventory %s: %s in %s\n", st.Name, snap.Summary(), took)
+			}
+			if err != nil && stored {
+				return fmt.Errorf("snapshot %s stored without declared rules (no drift report): %w", st.Name, err)
+			} else if err != nil {
+				return fmt.Errorf("unchanged since snapshot %s, stored without declared rules (no drift report): %w", st.Name, err)
 			}
 			if r, err := drift.Of(&snap); err == nil {
 				fmt.Fprintf(a.stdout, "declared: %d security groups, %d network ACLs (%s); drift: %s\n", r.Groups, r.ACLs, r.Declared, driftCount(r))

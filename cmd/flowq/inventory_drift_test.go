@@ -148,6 +148,16 @@ func TestInventoryDriftMoto(t *testing.T) {
 	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--vpc-id", n.VPC, "--declared", "/flowq/tradai/declared"); code != 0 || !strings.Contains(out, "(ssm:/flowq/tradai/declared)") {
 		t.Errorf("--declared PATH: exit %d: %s%s", code, out, errb)
 	}
+	// The same network and declaration again: nothing stored, the drift
+	// still reported.
+	_, listed, _ := runCLI(t, "", nil, "--lake", lake, "inventory", "list")
+	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--vpc-id", n.VPC, "--declared", "/flowq/tradai/declared"); code != 0 ||
+		!strings.HasPrefix(out, "inventory unchanged since ") || !strings.Contains(out, "drift: 2 differences") {
+		t.Errorf("unchanged: exit %d: %s%s", code, out, errb)
+	}
+	if _, again, _ := runCLI(t, "", nil, "--lake", lake, "inventory", "list"); again != listed {
+		t.Errorf("an unchanged sync stored a snapshot: %s, was %s", again, listed)
+	}
 }
 
 // TestInventoryDriftAt: --at judges the snapshot of that time; usage errors

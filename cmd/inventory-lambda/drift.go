@@ -56,15 +56,20 @@ func newDrift(cfg config, awsCfg aws.Config, log *slog.Logger) (func(context.Con
 }
 
 // report compares snap (not stored yet) with its declaration and the
-// archive's newest snapshot with its own, and publishes what is new.
-func (d *driftReporter) report(ctx context.Context, arch *inventory.Archive, snap *inventory.Snapshot) (driftResult, error) {
+// archive's newest snapshot with its own, and publishes what is new. When
+// snap is unchanged since the newest stored snapshot (the same rules and
+// the same declaration), that snapshot's drift is snap's: none is new, and
+// nothing is read.
+func (d *driftReporter) report(ctx context.Context, arch *inventory.Archive, snap *inventory.Snapshot, unchanged bool) (driftResult, error) {
 	cur, err := drift.Of(snap)
 	if err != nil {
 		return driftResult{}, err
 	}
-	prev, err := previous(ctx, arch)
-	if err != nil {
-		return driftResult{}, err
+	prev := cur
+	if !unchanged {
+		if prev, err = previous(ctx, arch); err != nil {
+			return driftResult{}, err
+		}
 	}
 	fresh := drift.New(prev, cur)
 	res := driftResult{drifted: len(cur.Findings), fresh: len(fresh)}

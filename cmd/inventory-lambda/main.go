@@ -30,6 +30,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -104,8 +105,12 @@ type handler struct {
 
 // Result is what an invocation returns (and logs).
 type Result struct {
-	Snapshot   string `json:"snapshot"` // the stored object's name under the lake's _flowq/meta/
-	Taken      string `json:"taken"`
+	// Snapshot is the stored snapshot in force (its object's name under
+	// the lake's _flowq/meta/): the one this run stored, or, when the
+	// network had not changed (Stored false), the newest one.
+	Snapshot   string `json:"snapshot"`
+	Stored     bool   `json:"stored"`
+	Taken      string `json:"taken"` // when this run read the network
 	Summary    string `json:"summary"`
 	Interfaces int    `json:"interfaces"`
 	Millis     int64  `json:"millis"`
@@ -128,6 +133,11 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
+	return newHandlerWith(ctx, cfg, awsCfg, log)
+}
+
+// newHandlerWith builds the clients from awsCfg (tests add middleware).
+func newHandlerWith(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Logger) (*handler, error) {
 	if awsCfg.Region == "" {
 		return nil, errors.New("configuration: no AWS region (AWS_REGION is unset)")
 	}
@@ -171,8 +181,10 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return json.Marshal(res)
 }
 
-// handle is one scheduled run: sync the VPC, save the snapshot. Any error is
-// returned, so the invocation fails (and the errors alarm counts it).
+// handle is one scheduled run: sync the VPC, save the snapshot unless the
+// network is unchanged since the newest stored one (then that one stays in
+// force and nothing is written). Any error is returned, so the invocation
+// fails (and the errors alarm counts it).
 //
 // With declared rules, new drift is published before the snapshot is
 // stored: if the alert cannot go out, nothing is stored and the retry (or
@@ -196,27 +208,40 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	if err != nil && !errors.Is(err, ec2sync.ErrDeclared) {
 		return fail(err)
 	}
-	var dr driftResult
-	if h.drift != nil && declErr == nil {
-		if dr, err = h.drift.report(ctx, arch, &snap); err != nil {
-			return fail(err)
-		}
-	}
-	name, err := arch.Save(ctx, &snap)
+	st, same, err := arch.Unchanged(&snap)
 	if err != nil {
 		return fail(err)
 	}
-	if declErr != nil {
-		return fail(fmt.Errorf("snapshot %s stored without declared rules: %w", name, declErr))
+	var dr driftResult
+	if h.drift != nil && declErr == nil {
+		if dr, err = h.drift.report(ctx, arch, &snap, same); err != nil {
+			return fail(err)
+		}
 	}
-	res := resultOf(&snap, name, time.Since(start))
+	if !same {
+		if st, err = arch.Save(ctx, &snap); err != nil {
+			return fail(err)
+		}
+	}
+	if declErr != nil {
+		if same {
+			return fail(fmt.Errorf("unchanged since snapshot %s, stored without declared rules: %w", st.Name, declErr))
+		}
+		return fail(fmt.Errorf("snapshot %s stored without declared rules: %w", st.Name, declErr))
+	}
+	res := resultOf(&snap, st, !same, time.Since(start))
 	res.DriftedRules, res.NewDrift, res.Alerted = dr.drifted, dr.fresh, dr.alerted
-	h.log.Info("inventory stored", "event", ev.ID, "scheduled", ev.Time.Format(time.RFC3339), "snapshot", res.Snapshot,
-		"summary", res.Summary, "interfaces", res.Interfaces, "ms", res.Millis)
+	if same {
+		h.log.Info("inventory unchanged", "event", ev.ID, "scheduled", ev.Time.Format(time.RFC3339), "snapshot", res.Snapshot,
+			"since", st.Taken.Format(time.RFC3339), "summary", res.Summary, "interfaces", res.Interfaces, "ms", res.Millis)
+	} else {
+		h.log.Info("inventory stored", "event", ev.ID, "scheduled", ev.Time.Format(time.RFC3339), "snapshot", res.Snapshot,
+			"summary", res.Summary, "interfaces", res.Interfaces, "ms", res.Millis)
+	}
 	return res, nil
 }
 
-func resultOf(s *inventory.Snapshot, name string, took time.Duration) Result {
-	return Result{Snapshot: name, Taken: s.Taken.UTC().Format(time.RFC3339Nano), Summary: s.Summary(),
+func resultOf(s *inventory.Snapshot, st inventory.Stored, stored bool, took time.Duration) Result {
+	return Result{Snapshot: st.Name, Stored: stored, Taken: s.Taken.UTC().Format(time.RFC3339Nano), Summary: s.Summary(),
 		Interfaces: len(s.Interfaces), Millis: took.Milliseconds()}
 }

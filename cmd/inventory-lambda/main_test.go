@@ -122,18 +122,34 @@ func TestScheduledSync(t *testing.T) {
 		t.Errorf("snapshot object %s: %v", key, err)
 	}
 
-	// The next run adds a snapshot; the first stays (flows are judged against
-	// the configuration of their own time).
+	// The next run finds the network unchanged: it stores nothing, and the
+	// first snapshot stays in force.
 	time.Sleep(2 * time.Millisecond)
 	second := invoke()
-	if second.Snapshot == first.Snapshot {
-		t.Fatalf("second run overwrote %s", first.Snapshot)
+	if second.Stored || second.Snapshot != first.Snapshot || !first.Stored {
+		t.Fatalf("unchanged network: first %+v, second %+v: want the second to store nothing and name the first", first, second)
+	}
+	if err := arch.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(arch.Times()); got != 1 {
+		t.Errorf("%d snapshots after an unchanged run, want 1", got)
+	}
+
+	// A new interface: the next run adds a snapshot; the first stays (flows
+	// are judged against the configuration of their own time).
+	if _, err := invtest.ENI(ctx, c, n.Private[0], "10.0.11.51", "trading-worker", n.ECS); err != nil {
+		t.Fatal(err)
+	}
+	third := invoke()
+	if !third.Stored || third.Snapshot == first.Snapshot {
+		t.Fatalf("after a change: %+v, want a new snapshot", third)
 	}
 	if err := arch.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(arch.Times()); got != 2 {
-		t.Errorf("%d snapshots after two runs, want 2", got)
+		t.Errorf("%d snapshots after a change, want 2", got)
 	}
 }
 

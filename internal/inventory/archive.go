@@ -93,14 +93,13 @@ type Archive struct {
 	meta  MetaStore
 	keep  int
 	mu    sync.Mutex
-	names []string    // sorted, oldest first
-	times []time.Time // of names
+	list  []Stored // sorted, oldest first
 	cache map[string]*Index
 	order []string // cache entries, least recently used first
 }
 
-// OpenArchive lists the snapshots in meta. keep bounds the snapshots held
-// indexed in memory (0 = 4).
+// OpenArchive reads the snapshots' catalog in meta (or lists them). keep
+// bounds the snapshots held indexed in memory (0 = 4).
 func OpenArchive(ctx context.Context, meta MetaStore, keep int) (*Archive, error) {
 	if keep <= 0 {
 		keep = 4
@@ -112,51 +111,126 @@ func OpenArchive(ctx context.Context, meta MetaStore, keep int) (*Archive, error
 	return a, nil
 }
 
-// Refresh lists the snapshots again (after another process synced).
+// Refresh reads the snapshots' catalog again (after another process
+// synced): one GET. A lake without a catalog (written before there was
+// one) or with one that cannot be read is listed instead; the next Save
+// writes the catalog.
 func (a *Archive) Refresh(ctx context.Context) error {
-	names, err := a.meta.ListMeta(ctx, metaPrefix)
+	list, err := a.readCatalog(ctx)
 	if err != nil {
-		return fmt.Errorf("list inventory snapshots: %w", err)
-	}
-	type nt struct {
-		name string
-		t    time.Time
-	}
-	var list []nt
-	for _, n := range names {
-		if t, ok := timeOfName(n); ok && strings.HasSuffix(n, metaSuffix) {
-			list = append(list, nt{n, t})
+		if list, err = a.listed(ctx); err != nil {
+			return err
 		}
 	}
-	slices.SortFunc(list, func(x, y nt) int { return x.t.Compare(y.t) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.names, a.times = a.names[:0], a.times[:0]
-	for _, e := range list {
-		a.names = append(a.names, e.name)
-		a.times = append(a.times, e.t)
-	}
+	a.list = list
 	return nil
+}
+
+func (a *Archive) readCatalog(ctx context.Context) ([]Stored, error) {
+	data, err := a.meta.GetMeta(ctx, CatalogName)
+	if err != nil {
+		return nil, err
+	}
+	return decodeCatalog(data)
+}
+
+// listed lists the snapshots, keeping the digests known for them.
+func (a *Archive) listed(ctx context.Context) ([]Stored, error) {
+	names, err := a.meta.ListMeta(ctx, metaPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list inventory snapshots: %w", err)
+	}
+	a.mu.Lock()
+	digests := make(map[string]string, len(a.list))
+	for _, e := range a.list {
+		digests[e.Name] = e.Digest
+	}
+	a.mu.Unlock()
+	return storedOf(names, digests), nil
 }
 
 // Times returns when each stored snapshot was taken, oldest first.
 func (a *Archive) Times() []time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return slices.Clone(a.times)
+	ts := make([]time.Time, len(a.list))
+	for i, e := range a.list {
+		ts[i] = e.Taken
+	}
+	return ts
 }
 
-// Save stores s under a name from its time and adds it to the archive.
-func (a *Archive) Save(ctx context.Context, s *Snapshot) (string, error) {
+// Newest returns the newest stored snapshot; false when there is none.
+func (a *Archive) Newest() (Stored, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.list) == 0 {
+		return Stored{}, false
+	}
+	return a.list[len(a.list)-1], true
+}
+
+// Unchanged returns the newest stored snapshot and whether s has the same
+// content (Digest): then storing s would add nothing, since the newest
+// snapshot at or before any time after it already answers as s would.
+func (a *Archive) Unchanged(s *Snapshot) (Stored, bool, error) {
+	d, err := Digest(s)
+	if err != nil {
+		return Stored{}, false, err
+	}
+	newest, ok := a.Newest()
+	return newest, ok && newest.Digest != "" && newest.Digest == d && !s.Taken.Before(newest.Taken), nil
+}
+
+// SaveChanged stores s unless it is Unchanged, and returns the snapshot
+// in force from s's time (s's own entry, or the newest stored) and whether
+// s was stored.
+func (a *Archive) SaveChanged(ctx context.Context, s *Snapshot) (Stored, bool, error) {
+	newest, same, err := a.Unchanged(s)
+	if err != nil || same {
+		return newest, false, err
+	}
+	st, err := a.Save(ctx, s)
+	return st, err == nil, err
+}
+
+// Save stores s under a name from its time, then lists the snapshots and
+// writes the catalog from the listing (so it also repairs a catalog that
+// missed a snapshot). If the catalog cannot be written the snapshot is
+// stored all the same and the error says so.
+func (a *Archive) Save(ctx context.Context, s *Snapshot) (Stored, error) {
 	data, err := Encode(s)
 	if err != nil {
-		return "", err
+		return Stored{}, err
 	}
-	name := MetaName(s.Taken)
-	if err := a.meta.PutMeta(ctx, name, data); err != nil {
-		return "", fmt.Errorf("store snapshot %s: %w", name, err)
+	d, err := Digest(s)
+	if err != nil {
+		return Stored{}, err
 	}
-	return name, a.Refresh(ctx)
+	st := Stored{Name: MetaName(s.Taken), Taken: s.Taken.UTC(), Digest: d}
+	if err := a.meta.PutMeta(ctx, st.Name, data); err != nil {
+		return Stored{}, fmt.Errorf("store snapshot %s: %w", st.Name, err)
+	}
+	a.mu.Lock()
+	a.list = append(slices.DeleteFunc(a.list, func(e Stored) bool { return e.Name == st.Name }), st)
+	sortStored(a.list)
+	a.mu.Unlock()
+	list, err := a.listed(ctx)
+	if err == nil {
+		var cat []byte
+		if cat, err = encodeCatalog(list); err == nil {
+			err = a.meta.PutMeta(ctx, CatalogName, cat)
+		}
+	}
+	if err != nil {
+		return st, fmt.Errorf("snapshot %s stored, its catalog %s not updated (the next save repairs it): %w", st.Name, CatalogName, err)
+	}
+	a.mu.Lock()
+	a.list = list
+	a.mu.Unlock()
+	return st, nil
 }
 
 // AsOf returns the snapshot in force at t: the newest taken at or before t,
@@ -164,16 +238,16 @@ func (a *Archive) Save(ctx context.Context, s *Snapshot) (string, error) {
 // configuration known). The zero time means the newest.
 func (a *Archive) AsOf(ctx context.Context, t time.Time) (*Index, error) {
 	a.mu.Lock()
-	if len(a.names) == 0 {
+	if len(a.list) == 0 {
 		a.mu.Unlock()
 		return nil, ErrNoSnapshot
 	}
-	i := len(a.names) - 1
+	i := len(a.list) - 1
 	if !t.IsZero() {
 		// First snapshot strictly after t, minus one.
-		i = max(0, sortSearchAfter(a.times, t)-1)
+		i = max(0, sortSearchAfter(a.list, t)-1)
 	}
-	name := a.names[i]
+	name := a.list[i].Name
 	if x, ok := a.cache[name]; ok {
 		a.touch(name)
 		a.mu.Unlock()
@@ -211,11 +285,11 @@ func (a *Archive) touch(name string) {
 }
 
 // sortSearchAfter returns the index of the first time strictly after t.
-func sortSearchAfter(ts []time.Time, t time.Time) int {
-	lo, hi := 0, len(ts)
+func sortSearchAfter(list []Stored, t time.Time) int {
+	lo, hi := 0, len(list)
 	for lo < hi {
 		m := (lo + hi) / 2
-		if ts[m].After(t) {
+		if list[m].Taken.After(t) {
 			hi = m
 		} else {
 			lo = m + 1

@@ -12,11 +12,13 @@ import (
 	"github.com/flowq/flowq/internal/inventory"
 )
 
-// memMeta is a MetaStore in memory that counts reads.
+// memMeta is a MetaStore in memory that counts reads, writes and
+// listings; failPut, when set, fails the writes it returns an error for.
 type memMeta struct {
-	mu    sync.Mutex
-	objs  map[string][]byte
-	reads int
+	mu                 sync.Mutex
+	objs               map[string][]byte
+	reads, puts, lists int
+	failPut            func(name string) error
 }
 
 func newMemMeta() *memMeta { return &memMeta{objs: map[string][]byte{}} }
@@ -24,6 +26,12 @@ func newMemMeta() *memMeta { return &memMeta{objs: map[string][]byte{}} }
 func (m *memMeta) PutMeta(_ context.Context, name string, data []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failPut != nil {
+		if err := m.failPut(name); err != nil {
+			return err
+		}
+	}
+	m.puts++
 	m.objs[name] = data
 	return nil
 }
@@ -42,6 +50,7 @@ func (m *memMeta) GetMeta(_ context.Context, name string) ([]byte, error) {
 func (m *memMeta) ListMeta(_ context.Context, prefix string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lists++
 	var out []string
 	for k := range m.objs {
 		if strings.HasPrefix(k, prefix) {
