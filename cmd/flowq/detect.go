@@ -91,8 +91,9 @@ Detectors (all on by default, --detectors to choose):
 --config FILE reads the detection configuration the Lambda runs with (its
 FLOWQ_CONFIG): YAML whose keys are these flags without dashes, such as
 "exfil-bytes: 5MB" or "allow-src: [10.0.1.10]". Flags given on the command
-line override the file. Over history no record is late: every window is
-kept unless --retention is given.
+line override the file. Over history no record is late (unless --retention
+is given): every record is judged, in time order, and the memory held is a
+few hours of windows however long the range.
 
 Each alert is reported once per key per window, with a deterministic id. The
 summary goes to stderr.`,
@@ -151,14 +152,22 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 		}
 		return err
 	}
+	opts := lakescan.Options{BatchPrefix: "flowq-detect"}
+	now := time.Now
+	if cfg.Retention == 0 {
+		// Every record is judged, and the state forgets the windows the
+		// scan has passed: it stays small however long the history.
+		opts.Clock = new(lakescan.Clock)
+		now, cfg.Retention = opts.Clock.Now, lakescan.HistoryRetention
+	}
 	// The lake's inventory names alerts' resources, leaves out NAT legs and
 	// feeds the policy detector (see resolve.Contextual).
-	eng, err := resolve.Contextual(lake, cfg, detect.NewMemoryState(), time.Now,
+	eng, err := resolve.Contextual(lake, cfg, detect.NewMemoryState(), now,
 		resolve.Options{Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return usageError("%v", err)
 	}
-	st, err := lakescan.Run(ctx, lake, tr, eng, sink.Send, lakescan.Options{BatchPrefix: "flowq-detect"})
+	st, err := lakescan.Run(ctx, lake, tr, eng, sink.Send, opts)
 	if f, ok := printer.(interface{ Flush() error }); ok {
 		if ferr := f.Flush(); err == nil {
 			err = ferr

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -36,7 +38,25 @@ type Options struct {
 	// BatchPrefix names the batches given to Process (default "lakescan"):
 	// the batch ids are BatchPrefix#1, #2, ...
 	BatchPrefix string
+	// Clock, if set, is moved to the end of each hour partition before its
+	// records are detected (see Clock).
+	Clock *Clock
 }
+
+// Clock is the lake's time during a Run: the end of the hour partition
+// whose records are being detected. Detectors that read it as their clock,
+// with a Retention of at least HistoryRetention, judge every record of the
+// history (partitions come in time order, so no record is late) and forget
+// each window once the scan has passed it: their state holds a few hours of
+// windows, however long the history.
+type Clock struct{ unix atomic.Int64 }
+
+// Now returns the lake's time.
+func (c *Clock) Now() time.Time { return time.Unix(c.unix.Load(), 0).UTC() }
+
+// HistoryRetention is the least Retention that, with a Clock, judges every
+// record: a partition's records start within the hour before its end.
+const HistoryRetention = time.Hour
 
 // Stats count what Run read and raised.
 type Stats struct {
@@ -71,7 +91,12 @@ func run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detector
 		prefix = "lakescan"
 	}
 	batch := 0
-	err = scanInOrder(ctx, lake, objs, read, workers, func(rec arrow.RecordBatch) error {
+	onPartition := func(p store.Partition) {
+		if opts.Clock != nil {
+			opts.Clock.unix.Store(p.Time().Add(time.Hour).Unix())
+		}
+	}
+	err = scanInOrder(ctx, lake, objs, read, workers, onPartition, func(rec arrow.RecordBatch) error {
 		rec, err := inRange(ctx, rec, tr)
 		if err != nil {
 			return err
@@ -92,11 +117,11 @@ func run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detector
 }
 
 // scanInOrder calls fn with every record of the objects' partitions, one
-// partition after another in time order, while up to workers partitions
-// are decoded ahead in parallel (store.Lake.ScanWith, one partition each,
-// reading what read selects: only the detectors' columns, strings as
-// dictionaries).
-func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, read store.ScanOptions, workers int, fn func(arrow.RecordBatch) error) error {
+// partition after another in time order (onPartition first), while up to
+// workers partitions are decoded ahead in parallel (store.Lake.ScanWith,
+// one partition each, reading what read selects: only the detectors'
+// columns, strings as dictionaries).
+func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, read store.ScanOptions, workers int, onPartition func(store.Partition), fn func(arrow.RecordBatch) error) error {
 	var parts []store.Partition
 	for _, o := range objs {
 		if len(parts) == 0 || parts[len(parts)-1] != o.Partition {
@@ -144,6 +169,9 @@ func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, rea
 		}
 		if err == nil {
 			err = r.err
+		}
+		if err == nil {
+			onPartition(parts[i])
 		}
 		for _, rec := range r.recs {
 			if err == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
@@ -83,4 +84,71 @@ func TestRunReadsLikeFullScan(t *testing.T) {
 			t.Logf("%d alerts, %d records", len(want), wantSum.Records)
 		})
 	}
+}
+
+// TestClockBoundsState: with a Clock and HistoryRetention, a run over three
+// days raises exactly the alerts of a run that keeps every window (nothing
+// is late, no window is forgotten while records may still reach it), with
+// 25-minute windows that straddle partitions and a daily budget rule whose
+// windows span two days, while the
+// state ends up holding a fraction of the windows.
+func TestClockBoundsState(t *testing.T) {
+	ctx := context.Background()
+	lake, err := store.Open(ctx, filepath.Join(t.TempDir(), "lake"), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := synth.Scenario(5, synth.DetectFormat, day, 72*time.Hour, 40_000, day.Add(50*time.Hour+10*time.Minute))
+	recs, err := parse.NewBytesReader(text, parse.Options{Name: "days.log", BatchSize: 8192}).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if _, err := lake.Write(ctx, "days#"+string(rune('a'+i)), recs[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range recs {
+		r.Release()
+	}
+	cfg := detect.DefaultConfig()
+	cfg.Retention = 0
+	cfg.ExfilBytes, cfg.RejectThreshold, cfg.ScanPorts, cfg.ExfilAnyPair = 20_000, 2, 3, true
+	cfg.Window = 25 * time.Minute // windows that straddle partitions
+	cfg.ExfilBudgets = []detectconfig.ExfilRule{{Bytes: 400_000, Window: 24 * time.Hour}}
+	scan := func(clock *Clock) ([]detect.Alert, detect.Summary, int) {
+		c, now := cfg, time.Now
+		if clock != nil {
+			c.Retention, now = HistoryRetention, clock.Now
+		}
+		st := detect.NewMemoryState()
+		eng, err := detect.New(c, st, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []detect.Alert
+		_, err = Run(ctx, lake, store.TimeRange{}, eng, func(_ context.Context, as []detect.Alert) error {
+			got = append(got, as...)
+			return nil
+		}, Options{Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, eng.Summary(), st.Len()
+	}
+	want, wantSum, all := scan(nil)
+	got, gotSum, kept := scan(new(Clock))
+	if len(want) == 0 {
+		t.Fatal("no alerts: the comparison proves nothing")
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("alerts with a Clock (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(gotSum, wantSum); diff != "" {
+		t.Errorf("summary with a Clock (-got +want):\n%s", diff)
+	}
+	if kept*4 > all {
+		t.Errorf("state keeps %d of %d keys with a Clock, want under a quarter", kept, all)
+	}
+	t.Logf("%d alerts; state %d keys with a Clock, %d without", len(want), kept, all)
 }
