@@ -31,12 +31,13 @@ import (
 // TestS3Collector deploys the pipeline in its default mode (S3 delivery read by
 // the scheduled collector) for a VPC made outside the app (beside the preset
 // deployments, under -c env=s3 in the same account and region), reads the flow log,
-// the bucket, the schedule and its target back, then puts two flow-log objects into
-// the bucket as AWS names and writes them (one settled slot), and runs the deployed
-// function's code (cmd/ingest-lambda, built for this machine, with the deployed
-// function's environment, behind a local Lambda runtime API) on the Scheduled Event
-// EventBridge sends. The records must end in the lake once, with the values
-// written, also when the run is repeated.
+// the bucket, the schedule and its target back, then puts flow-log objects into the
+// bucket as AWS names and writes them (one settled slot, one object of it binary),
+// and runs the deployed function's code (cmd/ingest-lambda, built for this machine,
+// with the deployed function's environment, behind a local Lambda runtime API) on
+// the Scheduled Event EventBridge sends, three times (a late object arrives after
+// the first). The records must end in the lake once each, with the values written;
+// the bad object is skipped by name and counted where the alarm reads it.
 func TestS3Collector(t *testing.T) {
 	endpoint := os.Getenv("FLOWQ_DEPLOY_ENDPOINT")
 	if endpoint == "" {
@@ -120,52 +121,76 @@ func TestS3Collector(t *testing.T) {
 		[]string{"s3://" + bucket + "/" + prefix, "60", "15"})
 	diff(t, "timeout", aws.ToInt32(fn.Timeout), int32(900))
 
-	// Two flow-log objects as AWS writes them (gzip, a header of field names, then
-	// the records, 5-minute names under the hourly layout) in the last slot that
-	// has settled (its end plus 15 minutes is past).
+	// Flow-log objects as AWS writes them (gzip, a header of field names, then the
+	// records, 5-minute names under the hourly layout) in the last slot that has
+	// settled (its end plus 15 minutes is past): two good ones and one that is not
+	// gzip at all.
 	now := time.Now().UTC()
 	slot := now.Truncate(time.Hour).Add(-time.Hour)
 	if now.Sub(slot.Add(time.Hour)) < 16*time.Minute {
 		slot = slot.Add(-time.Hour)
 	}
-	recs := deliveredRecords(slot)
-	var keys []string
-	for i, part := range [][]map[string]string{recs[:2], recs[2:]} {
-		at := slot.Add(time.Duration(5+45*i) * time.Minute)
+	put := func(minute int, body []byte) {
+		at := slot.Add(time.Duration(minute) * time.Minute)
 		key := prefix + at.Format("2006/01/02/15/") + "123456789012_vpcflowlogs_" + modesRegion + "_fl-0a1b2c3d4e5f67890_" +
-			at.Format("20060102T1504Z") + fmt.Sprintf("_3f1e2d4%d.log.gz", i)
-		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(gzipText(t, part))}); err != nil {
+			at.Format("20060102T1504Z") + fmt.Sprintf("_3f1e2d%02d.log.gz", minute)
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)}); err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, key)
 	}
+	recs := deliveredRecords(slot)
+	put(5, gzipText(t, recs[:2]))
+	put(50, gzipText(t, recs[2:]))
+	put(30, bytes.Repeat([]byte{0x00, 0xff, 0x1f, 0x8b}, 1024)) // binary, not even gzip
 
-	// EventBridge's Scheduled Event for the rule, to the deployed function's code;
-	// then the same run again (a retry): the lake keeps one copy.
+	// EventBridge's Scheduled Event for the rule, to the deployed function's code:
+	// run 1 ingests the slot (and skips the bad object by name, which the skipped-
+	// objects alarm's metric filter reads); then an object of the done slot arrives
+	// late and run 2 ingests it alone; run 3 (a retry, say) finds nothing new. The
+	// lake holds each record once after every run.
 	event, _ := json.Marshal(map[string]any{
 		"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event", "source": "aws.events",
 		"account": "123456789012", "time": now.Format(time.RFC3339), "region": modesRegion,
 		"resources": []string{"arn:aws:events:" + modesRegion + ":123456789012:rule/" + res[stacks.CollectScheduleID]}, "detail": map[string]any{},
 	})
-	for run := 1; run <= 2; run++ {
+	late := map[string]string{}
+	for k, v := range recs[0] {
+		late[k] = v
+	}
+	late["srcport"], late["bytes"] = "443", "777"
+	for run := 1; run <= 3; run++ {
 		resp, logs := runLambda(t, env, endpoint, fnName, event)
 		var sum struct {
-			Input     string `json:"input"`
-			Records   int64  `json:"records"`
-			BadLines  int64  `json:"bad_lines"`
-			Delivered int    `json:"delivered_objects"`
+			Input       string `json:"input"`
+			Records     int64  `json:"records"`
+			BadLines    int64  `json:"bad_lines"`
+			Skipped     int    `json:"skipped"`
+			LateObjects int    `json:"late_objects"`
 		}
 		if err := json.Unmarshal(resp, &sum); err != nil {
 			t.Fatalf("response %s: %v", resp, err)
 		}
-		if run == 1 {
-			diff(t, "first run", []any{sum.Input, sum.Records, sum.BadLines, sum.Delivered}, []any{"collect", int64(len(recs)), int64(0), len(keys)})
-			checkMetricFilters(t, tmpl, logs, map[string]float64{"Records": float64(len(recs)), "LateRecords": 0, stacks.SkippedObjectsName: 0})
-		} else {
-			// The slot is done: a second run finds nothing new.
-			diff(t, "second run", []any{sum.Input, sum.Records}, []any{"collect", int64(0)})
+		got := []any{sum.Input, sum.Records, sum.BadLines, sum.Skipped, sum.LateObjects}
+		switch run {
+		case 1:
+			diff(t, "run 1", got, []any{"collect", int64(len(recs)), int64(0), 1, 0})
+			checkMetricFilters(t, tmpl, logs, map[string]float64{"Records": float64(len(recs)), "LateRecords": 0, stacks.SkippedObjectsName: 1})
+			if !strings.Contains(string(logs), "_3f1e2d30.log.gz") {
+				t.Errorf("the function's log does not name the object it skipped")
+			}
+		case 2:
+			diff(t, "run 2 (a late object)", got[:2], []any{"collect", int64(1)})
+			if sum.LateObjects != 1 {
+				t.Errorf("late objects %d, want 1", sum.LateObjects)
+			}
+		case 3:
+			diff(t, "run 3", got[:2], []any{"collect", int64(0)})
 		}
 		checkLake(t, ctx, s3c, env["FLOWQ_LAKE"], lakeBucket, slot, recs)
+		if run == 1 {
+			put(55, gzipText(t, []map[string]string{late})) // after the slot was done
+			recs = append(recs, late)
+		}
 	}
 }
 
