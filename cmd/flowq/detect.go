@@ -19,8 +19,6 @@ import (
 	"github.com/flowq/flowq/internal/detect/lakescan"
 	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/detectconfig/detectflags"
-	"github.com/flowq/flowq/internal/inventory/resolve"
-	"github.com/flowq/flowq/internal/store"
 )
 
 // detectFlags are the detector options of flowq detect and flowq report:
@@ -140,34 +138,23 @@ summary goes to stderr.`,
 }
 
 // runDetect runs the detectors over the lake's records in the range
-// (lakescan.Run: partitions in time order) and sends the alerts to sink as
-// they come. printer is the output sink, flushed at the end (tables are
-// sized over every alert). The summary goes to stderr.
+// (lakescan.History) and sends the alerts to sink as they come. printer is
+// the output sink, flushed at the end (tables are sized over every alert).
+// The summary goes to stderr.
 func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sink, printer alert.Sink) error {
-	started := time.Now()
-	lake, err := store.Open(ctx, a.lake, store.Options{})
+	lake, err := openLake(ctx, a)
 	if err != nil {
-		if errors.Is(err, store.ErrNotExist) {
-			return fmt.Errorf("no lake at %s: create one with 'flowq ingest PATH...' or point --lake (or FLOWQ_LAKE) at an existing one", a.lake)
-		}
 		return err
 	}
-	opts := lakescan.Options{BatchPrefix: "flowq-detect"}
-	now := time.Now
-	if cfg.Retention == 0 {
-		// Every record is judged, and the state forgets the windows the
-		// scan has passed: it stays small however long the history.
-		opts.Clock = new(lakescan.Clock)
-		now, cfg.Retention = opts.Clock.Now, lakescan.HistoryRetention
+	span := ""
+	if !tr.IsZero() {
+		span = tr.String()
 	}
-	// The lake's inventory names alerts' resources, leaves out NAT legs and
-	// feeds the policy detector (see resolve.Contextual).
-	eng, err := resolve.Contextual(lake, cfg, detect.NewMemoryState(), now,
-		resolve.Options{Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
+	summary, err := lakescan.History(ctx, lake, tr, cfg, sink.Send, lakescan.HistoryOptions{BatchPrefix: "flowq-detect", Span: span,
+		Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if errors.Is(err, lakescan.ErrConfig) {
 		return usageError("%v", err)
 	}
-	st, err := lakescan.Run(ctx, lake, tr, eng, sink.Send, opts)
 	if f, ok := printer.(interface{ Flush() error }); ok {
 		if ferr := f.Flush(); err == nil {
 			err = ferr
@@ -176,11 +163,6 @@ func runDetect(ctx context.Context, a *app, cfg detect.Config, tr timeRange, sin
 	if err != nil {
 		return err
 	}
-	s, _ := eng.Summary()
-	span := ""
-	if !tr.IsZero() {
-		span = tr.String()
-	}
-	fmt.Fprintln(a.stderr, "flowq detect: "+st.Summary(s, span, time.Since(started)))
+	fmt.Fprintln(a.stderr, "flowq detect: "+summary)
 	return nil
 }
