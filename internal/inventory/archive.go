@@ -96,6 +96,8 @@ type Archive struct {
 	list  []Stored // sorted, oldest first
 	cache map[string]*Index
 	order []string // cache entries, least recently used first
+	// loading holds the snapshots being read, closed when read.
+	loading map[string]chan struct{}
 }
 
 // OpenArchive reads the snapshots' catalog in meta (or lists them). keep
@@ -104,7 +106,7 @@ func OpenArchive(ctx context.Context, meta MetaStore, keep int) (*Archive, error
 	if keep <= 0 {
 		keep = 4
 	}
-	a := &Archive{meta: meta, keep: keep, cache: map[string]*Index{}}
+	a := &Archive{meta: meta, keep: keep, cache: map[string]*Index{}, loading: map[string]chan struct{}{}}
 	if err := a.Refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -248,26 +250,36 @@ func (a *Archive) AsOf(ctx context.Context, t time.Time) (*Index, error) {
 		i = max(0, sortSearchAfter(a.list, t)-1)
 	}
 	name := a.list[i].Name
-	if x, ok := a.cache[name]; ok {
-		a.touch(name)
+	for {
+		if x, ok := a.cache[name]; ok {
+			a.touch(name)
+			a.mu.Unlock()
+			return x, nil
+		}
+		wait, ok := a.loading[name]
+		if !ok {
+			break
+		}
+		// Another caller is reading it: one read, not one each.
 		a.mu.Unlock()
-		return x, nil
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		a.mu.Lock()
 	}
+	done := make(chan struct{})
+	a.loading[name] = done
 	a.mu.Unlock()
 
-	data, err := a.meta.GetMeta(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("read snapshot %s: %w", name, err)
-	}
-	s, err := Decode(name, data)
-	if err != nil {
-		return nil, err
-	}
-	x := NewIndex(s)
+	x, err := a.load(ctx, name)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if prev, ok := a.cache[name]; ok {
-		return prev, nil
+	delete(a.loading, name)
+	close(done)
+	if err != nil {
+		return nil, err
 	}
 	a.cache[name] = x
 	a.order = append(a.order, name)
@@ -276,6 +288,18 @@ func (a *Archive) AsOf(ctx context.Context, t time.Time) (*Index, error) {
 		a.order = a.order[1:]
 	}
 	return x, nil
+}
+
+func (a *Archive) load(ctx context.Context, name string) (*Index, error) {
+	data, err := a.meta.GetMeta(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", name, err)
+	}
+	s, err := Decode(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return NewIndex(s), nil
 }
 
 func (a *Archive) touch(name string) {

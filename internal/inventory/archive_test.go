@@ -19,6 +19,7 @@ type memMeta struct {
 	objs               map[string][]byte
 	reads, puts, lists int
 	failPut            func(name string) error
+	slow               time.Duration // each read's latency
 }
 
 func newMemMeta() *memMeta { return &memMeta{objs: map[string][]byte{}} }
@@ -37,6 +38,7 @@ func (m *memMeta) PutMeta(_ context.Context, name string, data []byte) error {
 }
 
 func (m *memMeta) GetMeta(_ context.Context, name string) ([]byte, error) {
+	time.Sleep(m.slow)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reads++
@@ -131,5 +133,29 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAsOfReadsOnce: callers asking at once for a snapshot not yet in
+// memory share one read (the collector's detectors did two each run).
+func TestAsOfReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	meta := newMemMeta()
+	a, _ := inventory.OpenArchive(ctx, meta, 1)
+	if _, err := a.Save(ctx, inventory.DemoSnapshot(time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
+	meta.reads, meta.slow = 0, 20*time.Millisecond
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if x, err := a.AsOf(ctx, time.Time{}); err != nil || x == nil {
+				t.Errorf("AsOf: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if meta.reads != 1 {
+		t.Errorf("%d reads of the snapshot, want 1", meta.reads)
 	}
 }
