@@ -23,11 +23,12 @@ import (
 
 // BenchmarkDetectLake: flowq detect over a lake of high-cardinality
 // records (the scenario's traffic plus tasks calling an internet peer per
-// 20 records), through Lake.Scan's Arrow batches ("arrow", what flowq detect
-// does) beside the DuckDB row path it replaced ("duckdb-rows": SELECT ...
-// ORDER BY start, scanned row by row into Arrow builders; kept here only as
-// the reference). FLOWQ_BENCH_RECORDS sets the size (default 360,000; the
-// README's figure is for 3,600,000).
+// 20 records), through lakescan's Arrow batches ("arrow", what flowq detect
+// does: the detectors' columns only, strings as dictionaries) beside the
+// DuckDB row path it replaced ("duckdb-rows": SELECT ... ORDER BY start,
+// scanned row by row into Arrow builders; kept here only as the reference).
+// FLOWQ_BENCH_RECORDS sets the size (default 360,000; the README's figure
+// is for 3,600,000, six alternating runs of -benchtime 1x).
 func BenchmarkDetectLake(b *testing.B) {
 	n := 360_000
 	if v, err := strconv.Atoi(os.Getenv("FLOWQ_BENCH_RECORDS")); err == nil && v > 0 {
