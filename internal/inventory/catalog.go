@@ -48,12 +48,11 @@ func Digest(s *Snapshot) (string, error) {
 		d.Read = time.Time{}
 		c.Declared = &d
 	}
-	b, err := stdjson.Marshal(&c)
-	if err != nil {
+	h := sha256.New()
+	if err := stdjson.NewEncoder(h).Encode(&c); err != nil {
 		return "", fmt.Errorf("digest of snapshot %s: %w", s.Taken.Format(time.RFC3339), err)
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func encodeCatalog(list []Stored) ([]byte, error) {
