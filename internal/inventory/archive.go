@@ -218,6 +218,8 @@ func (a *Archive) Save(ctx context.Context, s *Snapshot) (Stored, error) {
 	a.mu.Lock()
 	a.list = append(slices.DeleteFunc(a.list, func(e Stored) bool { return e.Name == st.Name }), st)
 	sortStored(a.list)
+	delete(a.cache, st.Name) // replaced: not the one held in memory
+	a.order = slices.DeleteFunc(a.order, func(n string) bool { return n == st.Name })
 	a.mu.Unlock()
 	list, err := a.listed(ctx)
 	if err == nil {

@@ -322,3 +322,26 @@ func TestDigest(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveReplaces: a snapshot saved again under the same time replaces the
+// one held in memory too.
+func TestSaveReplaces(t *testing.T) {
+	ctx := context.Background()
+	a, _ := inventory.OpenArchive(ctx, newMemMeta(), 2)
+	if _, err := a.Save(ctx, netAt(t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AsOf(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Save(ctx, netAt(t0, inventory.SGRule{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "0.0.0.0/0"})); err != nil {
+		t.Fatal(err)
+	}
+	x, err := a.AsOf(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(x.Snap.SecurityGroups[0].Ingress); got != 2 || len(a.Times()) != 1 {
+		t.Errorf("after saving again: %d rules, %d snapshots; want the new 2 rules, 1 snapshot", got, len(a.Times()))
+	}
+}
