@@ -2,7 +2,9 @@
 // EventBridge schedule invokes it, it reads the VPC's network configuration
 // through the EC2 API (internal/inventory/ec2sync) and stores the snapshot in
 // the lake beside the flow partitions, where the ingest Lambda and flowq
-// read it. It is wiring; the logic is in internal/inventory.
+// read it, unless the network is unchanged since the newest stored snapshot
+// (then it writes nothing: a steady run's only S3 request is the GET of the
+// archive's catalog). It is wiring; the logic is in internal/inventory.
 //
 // Environment: FLOWQ_LAKE (s3://bucket/prefix, required), FLOWQ_VPC_ID (only
 // this VPC; empty: every VPC of the region), FLOWQ_DECLARED_PATH (the SSM path
