@@ -35,6 +35,8 @@ type addrInfo struct {
 	canon string
 	flags uint16
 	ok    bool
+	kind  uint8    // canon as a memKey address
+	bin   [16]byte // (compactAddr)
 }
 
 type v4Entry struct {
@@ -165,6 +167,7 @@ func (t *addrTable) lookupSlow(s string) (uint64, uint16, bool) {
 		if a, err := netip.ParseAddr(s); err == nil {
 			a = a.Unmap().WithZone("")
 			ai = addrInfo{canon: a.String(), flags: t.flags(a), ok: true}
+			ai.kind, ai.bin, _ = compactAddr(ai.canon)
 		}
 		t.info = append(t.info, ai)
 	}
@@ -186,6 +189,18 @@ func (t *addrTable) canon(id uint64) string {
 		return ce.canon
 	}
 	return t.info[uint32(id)].canon
+}
+
+// compact writes the memKey address of an address ID to b and returns its
+// kind: that of canon(id), without writing the text.
+func (t *addrTable) compact(id uint64, b *[16]byte) uint8 {
+	if id&v6Bit == 0 {
+		b[0], b[1], b[2], b[3] = byte(id>>24), byte(id>>16), byte(id>>8), byte(id)
+		return kindV4
+	}
+	ai := &t.info[uint32(id)]
+	*b = ai.bin
+	return ai.kind
 }
 
 func (t *addrTable) flags(a netip.Addr) uint16 {

@@ -56,20 +56,26 @@ type Engine struct {
 	scan  bool
 	rules []exfilRule // exfiltration rules; windows in seconds
 
+	mem *MemoryState // st, when it is one: applied by compact key
+
 	resolver Resolver     // nil: alerts name no resources
 	log      *slog.Logger // late records and other notices
 
 	rejPorts, rejAllowPorts *portMask
 
-	mu      sync.Mutex
-	sum     Summary
-	addrs   addrTable
-	aggs    []agg
-	index   aggIndex
-	scratch scratch
-	mask    []uint64 // per row of the batch: core columns all valid (coreMask)
-	srcIDs  []uint64 // per row of the batch: source address ID
-	srcFlag []uint16 // and memberships; srcBad marks no usable source
+	mu         sync.Mutex
+	sum        Summary
+	addrs      addrTable
+	aggs       []agg
+	index      aggIndex
+	scratch    scratch
+	mask       []uint64 // per row of the batch: core columns all valid (coreMask)
+	srcIDs     []uint64 // per row of the batch: source address ID
+	srcFlag    []uint16 // and memberships; srcBad marks no usable source
+	mups       []memUpdate
+	totals     []Totals
+	ports      []uint16 // the batch's port-scan deltas' ports
+	statePorts []uint16 // and their totals'
 
 	lateSample string // the last batch's first late record, for the log
 }
@@ -115,6 +121,7 @@ func New(cfg Config, st State, now func() time.Time, opts ...Option) (*Engine, e
 	e.rejPorts = newPortMask(cfg.RejectPorts)
 	e.rejAllowPorts = newPortMask(cfg.RejectAllowPorts)
 	e.addrs = newAddrTable(&e.cfg)
+	e.mem, _ = st.(*MemoryState)
 	return e, nil
 }
 
@@ -213,33 +220,13 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 	if len(e.aggs) == 0 {
 		return nil, nil
 	}
-	ups := make([]Update, len(e.aggs))
-	for i := range e.aggs {
-		a := &e.aggs[i]
-		ups[i] = Update{Key: e.key(a.key), Delta: Delta{Bytes: a.bytes, Head: a.head, Packets: a.packets, Count: a.count, First: a.first, Last: a.last}}
-		if a.key.det == detScan {
-			// State counts the scan's probes, and its ports. ScanPorts
-			// distinct ports of one batch make the key due whatever the
-			// others: no need to store more.
-			p := &a.probes
-			ups[i].Delta = Delta{Bytes: p.bytes, Packets: p.packets, Count: p.count, First: p.first, Last: p.last}
-			ps := a.ports.list()
-			ups[i].Delta.Ports = ps[:min(len(ps), e.cfg.ScanPorts)]
-		}
-		if e.ret > 0 {
-			ups[i].Expires = a.key.win + e.span(a.key) + e.ret
-		}
-	}
-	totals, err := e.st.Apply(ctx, token, now, ups)
+	totals, err := e.apply(ctx, token, now)
 	if err != nil {
-		return nil, fmt.Errorf("apply batch to state: %w", err)
+		return nil, err
 	}
-	if len(totals) != len(ups) {
-		return nil, fmt.Errorf("apply batch to state: %d totals for %d keys", len(totals), len(ups))
-	}
-	e.sum.Keys += int64(len(ups))
+	e.sum.Keys += int64(len(e.aggs))
 	var alerts []Alert
-	for i := range ups {
+	for i := range e.aggs {
 		t := &totals[i]
 		if t.Replayed {
 			e.sum.Replayed++
@@ -250,14 +237,15 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 		if t.ClaimedBy != "" && t.ClaimedBy != token && (t.ClaimedUntil == 0 || t.ClaimedUntil > now.Unix()) {
 			continue // another batch holds it
 		}
-		ok, err := e.st.Claim(ctx, ups[i].Key, token, now, e.cfg.ClaimLease)
+		key := e.key(e.aggs[i].key)
+		ok, err := e.st.Claim(ctx, key, token, now, e.cfg.ClaimLease)
 		if err != nil {
-			return nil, fmt.Errorf("claim alert %s: %w", ups[i].Key, err)
+			return nil, fmt.Errorf("claim alert %s: %w", key, err)
 		}
 		if !ok {
 			continue
 		}
-		alerts = append(alerts, e.alert(&cols, &e.aggs[i], ups[i].Key, t))
+		alerts = append(alerts, e.alert(&cols, &e.aggs[i], key, t))
 	}
 	slices.SortFunc(alerts, func(a, b Alert) int {
 		return cmp.Or(a.WindowStart.Compare(b.WindowStart), cmp.Compare(detOrder(a.Detector), detOrder(b.Detector)),

@@ -26,23 +26,29 @@ var errSnapshot = errors.New("detect state snapshot")
 func (s *MemoryState) MarshalBinary() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := make([]Key, 0, len(s.m))
-	for k := range s.m {
-		keys = append(keys, k)
+	type keyAt struct {
+		k Key
+		x uint32
 	}
-	slices.SortFunc(keys, compareKeys)
+	keys := make([]keyAt, 0, len(s.m))
+	for mk, x := range s.m {
+		keys = append(keys, keyAt{s.texts.decode(&mk), x})
+	}
+	slices.SortFunc(keys, func(a, b keyAt) int { return compareKeys(a.k, b.k) })
 	b := append(make([]byte, 0, 64+len(keys)*48), snapshotMagic...)
 	b = append(b, snapshotVersion)
 	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		e := s.m[k]
-		t := e.totals()
+	var t Totals
+	var ports []uint16
+	for _, kx := range keys {
+		k, x := kx.k, kx.x
+		ports = s.totals(x, &t, ports[:0])
 		b = appendString(b, k.Detector)
 		b = binary.AppendVarint(b, k.Window)
 		b = appendString(b, k.Src)
 		b = appendString(b, k.Dst)
 		b = binary.AppendVarint(b, k.Span)
-		for _, v := range [...]int64{t.Bytes, t.Packets, t.Count, t.Head, t.First, t.Last, t.ClaimedUntil, e.expires} {
+		for _, v := range [...]int64{t.Bytes, t.Packets, t.Count, t.Head, t.First, t.Last, t.ClaimedUntil, s.entries[x].expires} {
 			b = binary.AppendVarint(b, v)
 		}
 		var flags byte
@@ -82,7 +88,7 @@ func (s *MemoryState) UnmarshalBinary(data []byte) error {
 	if v := d.byte(); v != snapshotVersion {
 		return fmt.Errorf("%w: version %d, want %d", errSnapshot, v, snapshotVersion)
 	}
-	m := make(map[Key]*memEntry)
+	fresh := NewMemoryState()
 	n := d.count()
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		var k Key
@@ -91,14 +97,15 @@ func (s *MemoryState) UnmarshalBinary(data []byte) error {
 		k.Src = d.string()
 		k.Dst = d.string()
 		k.Span = d.varint()
-		e := &memEntry{}
-		for _, p := range [...]*int64{&e.t.Bytes, &e.t.Packets, &e.t.Count, &e.t.Head, &e.t.First, &e.t.Last, &e.t.ClaimedUntil, &e.expires} {
+		var e memEntry
+		for _, p := range [...]*int64{&e.bytes, &e.packets, &e.count, &e.head, &e.first, &e.last, &e.claimedUntil, &e.expires} {
 			*p = d.varint()
 		}
-		e.t.Sent = d.byte()&1 != 0
-		e.t.ClaimedBy = d.string()
+		e.sent = d.byte()&1 != 0
+		var a memAux
+		a.claimedBy = d.string()
 		if np := d.count(); np > 0 && d.err == nil {
-			e.ports = make(map[uint16]struct{}, np)
+			a.ports = make([]uint16, 0, np)
 			p := uint64(0)
 			for range np {
 				p += d.uvarint()
@@ -106,10 +113,14 @@ func (s *MemoryState) UnmarshalBinary(data []byte) error {
 					d.fail("port %d", p)
 					break
 				}
-				e.ports[uint16(p)] = struct{}{}
+				if l := len(a.ports); l == 0 || a.ports[l-1] != uint16(p) {
+					a.ports = append(a.ports, uint16(p))
+				}
 			}
 		}
-		m[k] = e
+		if d.err == nil {
+			fresh.put(&k, e, a)
+		}
 	}
 	batches := make(map[string]int64)
 	n = d.count()
@@ -125,7 +136,8 @@ func (s *MemoryState) UnmarshalBinary(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m, s.batches, s.nextSweep = m, batches, 0
+	s.m, s.entries, s.free, s.aux, s.texts = fresh.m, fresh.entries, fresh.free, fresh.aux, fresh.texts
+	s.batches, s.nextSweep = batches, 0
 	return nil
 }
 

@@ -46,12 +46,14 @@ func dump(s *MemoryState) (map[Key]Totals, map[Key]int64, map[string]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tot, exp := map[Key]Totals{}, map[Key]int64{}
-	for k, e := range s.m {
-		t := e.totals()
+	for mk, x := range s.m {
+		k := s.texts.decode(&mk)
+		var t Totals
+		s.totals(x, &t, nil)
 		if len(t.Ports) == 0 {
 			t.Ports = nil
 		}
-		tot[k], exp[k] = t, e.expires
+		tot[k], exp[k] = t, s.entries[x].expires
 	}
 	b := map[string]int64{}
 	for k, v := range s.batches {

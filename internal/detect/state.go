@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,23 +91,53 @@ type State interface {
 //
 // An Apply here is all or nothing (nothing can fail half-way), so it
 // remembers applied batches as a whole rather than per key.
+//
+// Entries live by value in a slab, found through a map of compact keys
+// (memKey): no allocation per key, nothing for the garbage collector to
+// scan. The Engine applies its updates by compact key directly.
 type MemoryState struct {
 	mu        sync.Mutex
-	m         map[Key]*memEntry
-	batches   map[string]int64 // applied batch tokens -> expiry (-1: never)
+	m         map[memKey]uint32 // key -> index in entries
+	entries   []memEntry
+	free      []uint32           // unused indices of entries
+	aux       map[uint32]*memAux // ports and claims, by index in entries
+	texts     texts              // detector names and non-address texts
+	batches   map[string]int64   // applied batch tokens -> expiry (-1: never)
 	nextSweep int64
 }
 
 type memEntry struct {
-	t       Totals
-	ports   map[uint16]struct{}
-	sorted  []uint16 // ports, sorted; nil when stale
+	bytes, head, packets, count int64
+	first, last                 int64
+	claimedUntil                int64
+	expires                     int64 // -1: never
+	ports                       [memPorts]uint16
+	nports                      uint8 // ports held in ports, sorted; memPorts+1: in the memAux
+	sent, aux                   bool  // aux: the entry has a memAux
+}
+
+// memPorts is the number of ports an entry holds in place (a port scan's
+// key holds the ports of the pair: mostly one or two).
+const memPorts = 4
+
+// memAux holds what few entries have: more than memPorts ports, and a
+// claim.
+type memAux struct {
+	ports     []uint16 // sorted; replaced, never changed in place (Totals share it)
+	claimedBy string
+}
+
+// memUpdate is an Update by compact key.
+type memUpdate struct {
+	key     memKey
+	delta   Delta
 	expires int64
 }
 
 // NewMemoryState returns an empty in-memory state.
 func NewMemoryState() *MemoryState {
-	return &MemoryState{m: make(map[Key]*memEntry), batches: make(map[string]int64)}
+	return &MemoryState{m: make(map[memKey]uint32), aux: make(map[uint32]*memAux), texts: newTexts(),
+		batches: make(map[string]int64)}
 }
 
 // Len returns the number of keys held.
@@ -122,10 +153,13 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	defer s.mu.Unlock()
 	s.sweep(now.Unix())
 	out := make([]Totals, len(ups))
+	var ports []uint16 // the Totals' ports, theirs to keep
 	if _, dup := s.batches[batch]; dup {
 		for i := range ups {
-			if e := s.m[ups[i].Key]; e != nil {
-				out[i] = e.totals()
+			if mk, ok := s.texts.encode(&ups[i].Key, false); ok {
+				if x, ok := s.m[mk]; ok {
+					ports = s.totals(x, &out[i], ports)
+				}
 			}
 			out[i].Replayed = true
 		}
@@ -134,59 +168,167 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	var expires int64
 	for i := range ups {
 		u := &ups[i]
-		e := s.m[u.Key]
-		if e == nil {
-			e = &memEntry{t: Totals{First: u.Delta.First, Last: u.Delta.Last}}
-			s.m[u.Key] = e
-		}
-		d := &u.Delta
-		e.t.Bytes += d.Bytes
-		e.t.Head += d.Head
-		e.t.Packets += d.Packets
-		e.t.Count += d.Count
-		e.t.First = min(e.t.First, d.First)
-		e.t.Last = max(e.t.Last, d.Last)
-		if len(d.Ports) > 0 {
-			if e.ports == nil {
-				e.ports = make(map[uint16]struct{}, len(d.Ports))
-			}
-			for _, p := range d.Ports {
-				if _, ok := e.ports[p]; !ok {
-					e.ports[p] = struct{}{}
-					e.sorted = nil
-				}
-			}
-		}
-		switch {
-		case u.Expires == 0 || e.expires < 0:
-			e.expires = -1 // never
-		default:
-			e.expires = max(e.expires, u.Expires)
-		}
-		if expires >= 0 {
-			if u.Expires == 0 {
-				expires = -1
-			} else {
-				expires = max(expires, u.Expires)
-			}
-		}
-		out[i] = e.totals()
+		mk, _ := s.texts.encode(&u.Key, true)
+		ports = s.totals(s.add(&mk, &u.Delta, u.Expires), &out[i], ports)
+		expires = batchExpiry(expires, u.Expires)
 	}
 	s.batches[batch] = expires
 	return out, nil
 }
 
-func (e *memEntry) totals() Totals {
-	t := e.t
-	if len(e.ports) > 0 && e.sorted == nil {
-		e.sorted = make([]uint16, 0, len(e.ports))
-		for p := range e.ports {
-			e.sorted = append(e.sorted, p)
+// applyKeys is Apply by compact key, into out (len(ups)). The totals'
+// ports are appended to ports[:0] (returned), or shared with the state:
+// they are only valid until the caller's next call.
+func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []Totals, ports []uint16) []uint16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(now)
+	clear(out)
+	ports = ports[:0]
+	if _, dup := s.batches[batch]; dup {
+		for i := range ups {
+			if x, ok := s.m[ups[i].key]; ok {
+				ports = s.totals(x, &out[i], ports)
+			}
+			out[i].Replayed = true
 		}
-		slices.Sort(e.sorted)
+		return ports
 	}
-	t.Ports = e.sorted
-	return t
+	var expires int64
+	for i := range ups {
+		u := &ups[i]
+		ports = s.totals(s.add(&u.key, &u.delta, u.expires), &out[i], ports)
+		expires = batchExpiry(expires, u.expires)
+	}
+	s.batches[batch] = expires
+	return ports
+}
+
+// batchExpiry folds an update's expiry into its batch's: the latest, or
+// -1 (never) once any update never expires.
+func batchExpiry(batch, up int64) int64 {
+	switch {
+	case batch < 0:
+		return batch
+	case up == 0:
+		return -1
+	}
+	return max(batch, up)
+}
+
+// add adds d to the entry of mk (creating it) and returns its index.
+func (s *MemoryState) add(mk *memKey, d *Delta, expires int64) uint32 {
+	x, ok := s.m[*mk]
+	if !ok {
+		if n := len(s.free); n > 0 {
+			x = s.free[n-1]
+			s.free = s.free[:n-1]
+		} else {
+			x = uint32(len(s.entries))
+			s.entries = append(s.entries, memEntry{})
+		}
+		s.entries[x] = memEntry{first: d.First, last: d.Last}
+		s.m[*mk] = x
+		s.texts.use(mk, 1)
+	}
+	e := &s.entries[x]
+	e.bytes += d.Bytes
+	e.head += d.Head
+	e.packets += d.Packets
+	e.count += d.Count
+	e.first = min(e.first, d.First)
+	e.last = max(e.last, d.Last)
+	if len(d.Ports) > 0 {
+		s.addPorts(x, d.Ports)
+	}
+	switch {
+	case expires == 0 || e.expires < 0:
+		e.expires = -1 // never
+	default:
+		e.expires = max(e.expires, expires)
+	}
+	return x
+}
+
+// mergePorts returns the sorted ports of old and add: old itself when add
+// brings nothing new, else a new slice.
+func mergePorts(old, add []uint16) []uint16 {
+	var out []uint16
+	for _, p := range add {
+		src := old
+		if out != nil {
+			src = out
+		}
+		j, found := slices.BinarySearch(src, p)
+		if found {
+			continue
+		}
+		if out == nil {
+			out = make([]uint16, len(old), len(old)+len(add))
+			copy(out, old)
+		}
+		out = slices.Insert(out, j, p)
+	}
+	if out == nil {
+		return old
+	}
+	return out
+}
+
+// addPorts adds ports to entry x's: in place while they fit.
+func (s *MemoryState) addPorts(x uint32, ports []uint16) {
+	e := &s.entries[x]
+	if e.nports > memPorts {
+		a := s.aux[x]
+		a.ports = mergePorts(a.ports, ports)
+		return
+	}
+	for i, p := range ports {
+		j, found := slices.BinarySearch(e.ports[:e.nports], p)
+		if found {
+			continue
+		}
+		if e.nports == memPorts {
+			s.auxOf(x).ports = mergePorts(e.ports[:], ports[i:])
+			e.nports = memPorts + 1
+			return
+		}
+		copy(e.ports[j+1:e.nports+1], e.ports[j:e.nports])
+		e.ports[j] = p
+		e.nports++
+	}
+}
+
+func (s *MemoryState) auxOf(x uint32) *memAux {
+	e := &s.entries[x]
+	if e.aux {
+		return s.aux[x]
+	}
+	e.aux = true
+	a := &memAux{}
+	s.aux[x] = a
+	return a
+}
+
+// totals sets t to entry x's totals. Ports held in place are appended to
+// buf (returned) for t.Ports.
+func (s *MemoryState) totals(x uint32, t *Totals, buf []uint16) []uint16 {
+	e := &s.entries[x]
+	*t = Totals{Bytes: e.bytes, Head: e.head, Packets: e.packets, Count: e.count, First: e.first, Last: e.last,
+		Sent: e.sent, ClaimedUntil: e.claimedUntil}
+	if e.aux {
+		a := s.aux[x]
+		t.ClaimedBy = a.claimedBy
+		if e.nports > memPorts {
+			t.Ports = a.ports
+		}
+	}
+	if n := int(e.nports); n > 0 && n <= memPorts {
+		at := len(buf)
+		buf = append(buf, e.ports[:n]...)
+		t.Ports = buf[at : at+n : at+n]
+	}
+	return buf
 }
 
 // sweep drops expired keys, at most once a minute of the given clock.
@@ -195,9 +337,9 @@ func (s *MemoryState) sweep(now int64) {
 		return
 	}
 	s.nextSweep = now + 60
-	for k, e := range s.m {
-		if e.expires > 0 && e.expires < now {
-			delete(s.m, k)
+	for k, x := range s.m {
+		if e := &s.entries[x]; e.expires > 0 && e.expires < now {
+			s.drop(k, x)
 		}
 	}
 	for b, exp := range s.batches {
@@ -207,18 +349,45 @@ func (s *MemoryState) sweep(now int64) {
 	}
 }
 
+// drop forgets key k, at index x.
+func (s *MemoryState) drop(k memKey, x uint32) {
+	delete(s.m, k)
+	if s.entries[x].aux {
+		delete(s.aux, x)
+	}
+	s.entries[x] = memEntry{}
+	s.free = append(s.free, x)
+	s.texts.use(&k, -1)
+}
+
+// find returns the index of key's entry.
+func (s *MemoryState) find(key *Key) (uint32, bool) {
+	mk, ok := s.texts.encode(key, false)
+	if !ok {
+		return 0, false
+	}
+	x, ok := s.m[mk]
+	return x, ok
+}
+
 // Claim implements State.
 func (s *MemoryState) Claim(_ context.Context, key Key, batch string, now time.Time, lease time.Duration) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.m[key]
-	if e == nil || e.t.Sent {
+	x, ok := s.find(&key)
+	if !ok || s.entries[x].sent {
 		return false, nil
 	}
-	if e.t.ClaimedBy != "" && e.t.ClaimedBy != batch && (e.t.ClaimedUntil == 0 || e.t.ClaimedUntil > now.Unix()) {
+	e := &s.entries[x]
+	var by string
+	if e.aux {
+		by = s.aux[x].claimedBy
+	}
+	if by != "" && by != batch && (e.claimedUntil == 0 || e.claimedUntil > now.Unix()) {
 		return false, nil
 	}
-	e.t.ClaimedBy, e.t.ClaimedUntil = batch, LeaseUntil(now, lease)
+	s.auxOf(x).claimedBy = strings.Clone(batch)
+	e.claimedUntil = LeaseUntil(now, lease)
 	return true, nil
 }
 
@@ -236,10 +405,31 @@ func LeaseUntil(now time.Time, lease time.Duration) int64 {
 func (s *MemoryState) Ack(_ context.Context, keys []Key, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, k := range keys {
-		if e := s.m[k]; e != nil {
-			e.t.Sent = true
+	for i := range keys {
+		if x, ok := s.find(&keys[i]); ok {
+			s.entries[x].sent = true
 		}
 	}
 	return nil
+}
+
+// put sets key's entry and its ports and claim (a snapshot's), replacing
+// any entry key had.
+func (s *MemoryState) put(key *Key, e memEntry, a memAux) {
+	mk, _ := s.texts.encode(key, true)
+	x := s.add(&mk, &Delta{}, -1)
+	if s.entries[x].aux {
+		delete(s.aux, x)
+	}
+	if n := len(a.ports); n <= memPorts {
+		e.nports = uint8(copy(e.ports[:], a.ports))
+		a.ports = nil
+	} else {
+		e.nports = memPorts + 1
+	}
+	e.aux = len(a.ports) > 0 || a.claimedBy != ""
+	s.entries[x] = e
+	if e.aux {
+		s.aux[x] = &a
+	}
 }

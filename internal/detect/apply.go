@@ -1,0 +1,95 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// apply adds the batch's aggregates (e.aggs) to the state and returns their
+// totals, in the same order. A MemoryState is given compact keys built from
+// the address IDs; any other State gets Keys with their text.
+func (e *Engine) apply(ctx context.Context, token string, now time.Time) ([]Totals, error) {
+	n := len(e.aggs)
+	e.ports = e.ports[:0]
+	if e.mem != nil {
+		if cap(e.mups) < n {
+			e.mups, e.totals = make([]memUpdate, n, n+n/4), make([]Totals, n, n+n/4)
+		}
+		ups, totals := e.mups[:n], e.totals[:n]
+		for i := range e.aggs {
+			a := &e.aggs[i]
+			ups[i] = memUpdate{key: e.memKey(a.key), delta: e.delta(a), expires: e.expires(a.key)}
+		}
+		e.statePorts = e.mem.applyKeys(token, now.Unix(), ups, totals, e.statePorts)
+		clear(ups) // drop the references to e.ports
+		return totals, nil
+	}
+	ups := make([]Update, n)
+	for i := range e.aggs {
+		a := &e.aggs[i]
+		ups[i] = Update{Key: e.key(a.key), Delta: e.delta(a), Expires: e.expires(a.key)}
+	}
+	totals, err := e.st.Apply(ctx, token, now, ups)
+	if err != nil {
+		return nil, fmt.Errorf("apply batch to state: %w", err)
+	}
+	if len(totals) != len(ups) {
+		return nil, fmt.Errorf("apply batch to state: %d totals for %d keys", len(totals), len(ups))
+	}
+	return totals, nil
+}
+
+// delta returns what an aggregate adds to its key's state. State counts a
+// port scan's probes, and its ports: ScanPorts distinct ports of one batch
+// make the key due whatever the others, so no more are stored.
+func (e *Engine) delta(a *agg) Delta {
+	if a.key.det != detScan {
+		return Delta{Bytes: a.bytes, Head: a.head, Packets: a.packets, Count: a.count, First: a.first, Last: a.last}
+	}
+	p := &a.probes
+	d := Delta{Bytes: p.bytes, Packets: p.packets, Count: p.count, First: p.first, Last: p.last}
+	at := len(e.ports)
+	e.ports = a.ports.appendSorted(e.ports)
+	if len(e.ports) > at {
+		d.Ports = e.ports[at:min(len(e.ports), at+e.cfg.ScanPorts):min(len(e.ports), at+e.cfg.ScanPorts)]
+	}
+	return d
+}
+
+// expires returns when a key's state may be forgotten (0: never).
+func (e *Engine) expires(k aggKey) int64 {
+	if e.ret <= 0 {
+		return 0
+	}
+	return k.win + e.span(k) + e.ret
+}
+
+// memKey returns the MemoryState key of k: the same as that of e.key(k).
+func (e *Engine) memKey(k aggKey) memKey {
+	mk := memKey{win: k.win, det: uint32(k.det)}
+	if k.det == detExfil {
+		mk.span = e.span(k)
+	}
+	sk, dk := e.addrs.compact(k.src, &mk.src), kindEmpty
+	if k.dst != noAddr {
+		dk = e.addrs.compact(k.dst, &mk.dst)
+	}
+	mk.kinds = sk | dk<<2
+	return mk
+}
+
+// appendSorted appends the set's ports to buf, sorted.
+func (s *portSet) appendSorted(buf []uint16) []uint16 {
+	at := len(buf)
+	if s.big == nil {
+		buf = append(buf, s.small...)
+	} else {
+		for p := range s.big {
+			buf = append(buf, p)
+		}
+	}
+	slices.Sort(buf[at:])
+	return buf
+}
