@@ -97,3 +97,32 @@ func TestDetectFindsTheIncidents(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectNamesResources: with an inventory snapshot in the lake, the
+// report's alerts are flowq detect's, resources named (the report used to
+// run the bare detectors, without the lake's inventory).
+func TestDetectNamesResources(t *testing.T) {
+	text, _ := synth.Scenario(3, synth.DetectFormat, day, 24*time.Hour, 4000, day.Add(14*time.Hour))
+	f := newFixture(t, []string{string(text)}, store.TimeRange{})
+	ctx := context.Background()
+	arch, err := inventory.OpenArchive(ctx, f.lake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := arch.Save(ctx, inventory.DemoSnapshot(day)); err != nil {
+		t.Fatal(err)
+	}
+	as, err := Detect(ctx, f.lake, store.TimeRange{Since: day, Until: day.Add(24 * time.Hour)}, historyConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, a := range as {
+		if a.SrcResource != nil || a.DstResource != nil {
+			named++
+		}
+	}
+	if len(as) == 0 || named == 0 {
+		t.Errorf("%d alerts, %d with a named resource: want every incident's internal host named", len(as), named)
+	}
+}
