@@ -30,9 +30,11 @@ func (s *MemoryState) MarshalBinary() ([]byte, error) {
 		k Key
 		x uint32
 	}
-	keys := make([]keyAt, 0, len(s.m))
-	for mk, x := range s.m {
-		keys = append(keys, keyAt{s.texts.decode(&mk), x})
+	keys := make([]keyAt, 0, s.index.n)
+	for x := range s.entries {
+		if s.entries[x].live {
+			keys = append(keys, keyAt{s.texts.decode(&s.entries[x].key), uint32(x)})
+		}
 	}
 	slices.SortFunc(keys, func(a, b keyAt) int { return compareKeys(a.k, b.k) })
 	b := append(make([]byte, 0, 64+len(keys)*48), snapshotMagic...)
@@ -136,7 +138,7 @@ func (s *MemoryState) UnmarshalBinary(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m, s.entries, s.free, s.aux, s.texts = fresh.m, fresh.entries, fresh.free, fresh.aux, fresh.texts
+	s.index, s.entries, s.free, s.aux, s.texts = fresh.index, fresh.entries, fresh.free, fresh.aux, fresh.texts
 	s.batches, s.nextSweep = batches, 0
 	return nil
 }

@@ -46,10 +46,13 @@ func dump(s *MemoryState) (map[Key]Totals, map[Key]int64, map[string]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tot, exp := map[Key]Totals{}, map[Key]int64{}
-	for mk, x := range s.m {
-		k := s.texts.decode(&mk)
+	for x := range s.entries {
+		if !s.entries[x].live {
+			continue
+		}
+		k := s.texts.decode(&s.entries[x].key)
 		var t Totals
-		s.totals(x, &t, nil)
+		s.totals(uint32(x), &t, nil)
 		if len(t.Ports) == 0 {
 			t.Ports = nil
 		}

@@ -97,16 +97,20 @@ type State interface {
 // scan. The Engine applies its updates by compact key directly.
 type MemoryState struct {
 	mu        sync.Mutex
-	m         map[memKey]uint32 // key -> index in entries
+	index     memIndex
 	entries   []memEntry
 	free      []uint32           // unused indices of entries
 	aux       map[uint32]*memAux // ports and claims, by index in entries
 	texts     texts              // detector names and non-address texts
 	batches   map[string]int64   // applied batch tokens -> expiry (-1: never)
 	nextSweep int64
+	found     []int64 // applyKeys' scratch: hashes, then entry indices
+	touch     uint64  // applyKeys' reads of slots, kept so they are not optimised away
 }
 
 type memEntry struct {
+	key                         memKey
+	hash                        uint64 // key's (memIndex.hash)
 	bytes, head, packets, count int64
 	first, last                 int64
 	claimedUntil                int64
@@ -114,6 +118,7 @@ type memEntry struct {
 	ports                       [memPorts]uint16
 	nports                      uint8 // ports held in ports, sorted; memPorts+1: in the memAux
 	sent, aux                   bool  // aux: the entry has a memAux
+	live                        bool  // false: free (in MemoryState.free)
 }
 
 // memPorts is the number of ports an entry holds in place (a port scan's
@@ -136,7 +141,7 @@ type memUpdate struct {
 
 // NewMemoryState returns an empty in-memory state.
 func NewMemoryState() *MemoryState {
-	return &MemoryState{m: make(map[memKey]uint32), aux: make(map[uint32]*memAux), texts: newTexts(),
+	return &MemoryState{index: newMemIndex(), aux: make(map[uint32]*memAux), texts: newTexts(),
 		batches: make(map[string]int64)}
 }
 
@@ -144,7 +149,7 @@ func NewMemoryState() *MemoryState {
 func (s *MemoryState) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.m)
+	return s.index.n
 }
 
 // Apply implements State.
@@ -157,7 +162,7 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	if _, dup := s.batches[batch]; dup {
 		for i := range ups {
 			if mk, ok := s.texts.encode(&ups[i].Key, false); ok {
-				if x, ok := s.m[mk]; ok {
+				if x, ok := s.index.find(&mk, s.index.hash(&mk), s.entries); ok {
 					ports = s.totals(x, &out[i], ports)
 				}
 			}
@@ -187,17 +192,53 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 	ports = ports[:0]
 	if _, dup := s.batches[batch]; dup {
 		for i := range ups {
-			if x, ok := s.m[ups[i].key]; ok {
+			if x, ok := s.index.find(&ups[i].key, s.index.hash(&ups[i].key), s.entries); ok {
 				ports = s.totals(x, &out[i], ports)
 			}
 			out[i].Replayed = true
 		}
 		return ports
 	}
+	// Find the keys first, then add: each pass's memory reads are
+	// independent of each other, so the processor overlaps their cache
+	// misses (a key per internet peer makes most of them misses).
+	if cap(s.found) < len(ups) {
+		s.found = make([]int64, len(ups), len(ups)+len(ups)/4)
+	}
+	found := s.found[:len(ups)]
+	for i := range ups {
+		found[i] = int64(s.index.hash(&ups[i].key))
+	}
+	var touch uint64
+	mask := uint64(len(s.index.slots) - 1)
+	for _, h := range found {
+		touch += s.index.slots[uint64(h)&mask]
+	}
+	s.touch = touch
+	for i := range ups {
+		h := uint64(found[i])
+		if x, ok := s.index.find(&ups[i].key, h, s.entries); ok {
+			found[i] = int64(x)
+		} else {
+			found[i] = -1
+		}
+	}
 	var expires int64
 	for i := range ups {
 		u := &ups[i]
-		ports = s.totals(s.add(&u.key, &u.delta, u.expires), &out[i], ports)
+		x := found[i]
+		if x < 0 {
+			// New, unless an update before it in ups had the same key (two
+			// spellings of one IPv6 address are two address IDs).
+			h := s.index.hash(&u.key)
+			y, ok := s.index.find(&u.key, h, s.entries)
+			if !ok {
+				y = s.create(&u.key, h, &u.delta)
+			}
+			x = int64(y)
+		}
+		s.update(uint32(x), &u.delta, u.expires)
+		ports = s.totals(uint32(x), &out[i], ports)
 		expires = batchExpiry(expires, u.expires)
 	}
 	s.batches[batch] = expires
@@ -218,19 +259,34 @@ func batchExpiry(batch, up int64) int64 {
 
 // add adds d to the entry of mk (creating it) and returns its index.
 func (s *MemoryState) add(mk *memKey, d *Delta, expires int64) uint32 {
-	x, ok := s.m[*mk]
+	h := s.index.hash(mk)
+	x, ok := s.index.find(mk, h, s.entries)
 	if !ok {
-		if n := len(s.free); n > 0 {
-			x = s.free[n-1]
-			s.free = s.free[:n-1]
-		} else {
-			x = uint32(len(s.entries))
-			s.entries = append(s.entries, memEntry{})
-		}
-		s.entries[x] = memEntry{first: d.First, last: d.Last}
-		s.m[*mk] = x
-		s.texts.use(mk, 1)
+		x = s.create(mk, h, d)
 	}
+	s.update(x, d, expires)
+	return x
+}
+
+// create adds an entry for mk (not held), whose hash is h, and returns its
+// index.
+func (s *MemoryState) create(mk *memKey, h uint64, d *Delta) uint32 {
+	var x uint32
+	if n := len(s.free); n > 0 {
+		x = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		x = uint32(len(s.entries))
+		s.entries = append(s.entries, memEntry{})
+	}
+	s.entries[x] = memEntry{key: *mk, hash: h, first: d.First, last: d.Last, live: true}
+	s.index.insert(h, x, s.entries)
+	s.texts.use(mk, 1)
+	return x
+}
+
+// update adds d to entry x.
+func (s *MemoryState) update(x uint32, d *Delta, expires int64) {
 	e := &s.entries[x]
 	e.bytes += d.Bytes
 	e.head += d.Head
@@ -247,7 +303,6 @@ func (s *MemoryState) add(mk *memKey, d *Delta, expires int64) uint32 {
 	default:
 		e.expires = max(e.expires, expires)
 	}
-	return x
 }
 
 // mergePorts returns the sorted ports of old and add: old itself when add
@@ -337,10 +392,19 @@ func (s *MemoryState) sweep(now int64) {
 		return
 	}
 	s.nextSweep = now + 60
-	for k, x := range s.m {
-		if e := &s.entries[x]; e.expires > 0 && e.expires < now {
-			s.drop(k, x)
+	dropped := false
+	for x := range s.entries {
+		if e := &s.entries[x]; e.live && e.expires > 0 && e.expires < now {
+			s.drop(uint32(x))
+			dropped = true
 		}
+	}
+	if dropped {
+		size := len(s.index.slots)
+		for size > 1024 && s.index.n*8 < size {
+			size /= 2
+		}
+		s.index.rebuild(s.entries, size)
 	}
 	for b, exp := range s.batches {
 		if exp > 0 && exp < now {
@@ -349,15 +413,14 @@ func (s *MemoryState) sweep(now int64) {
 	}
 }
 
-// drop forgets key k, at index x.
-func (s *MemoryState) drop(k memKey, x uint32) {
-	delete(s.m, k)
+// drop forgets entry x; the caller rebuilds the index.
+func (s *MemoryState) drop(x uint32) {
 	if s.entries[x].aux {
 		delete(s.aux, x)
 	}
+	s.texts.use(&s.entries[x].key, -1)
 	s.entries[x] = memEntry{}
 	s.free = append(s.free, x)
-	s.texts.use(&k, -1)
 }
 
 // find returns the index of key's entry.
@@ -366,8 +429,7 @@ func (s *MemoryState) find(key *Key) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
-	x, ok := s.m[mk]
-	return x, ok
+	return s.index.find(&mk, s.index.hash(&mk), s.entries)
 }
 
 // Claim implements State.
@@ -428,6 +490,7 @@ func (s *MemoryState) put(key *Key, e memEntry, a memAux) {
 		e.nports = memPorts + 1
 	}
 	e.aux = len(a.ports) > 0 || a.claimedBy != ""
+	e.key, e.hash, e.live = s.entries[x].key, s.entries[x].hash, true
 	s.entries[x] = e
 	if e.aux {
 		s.aux[x] = &a
