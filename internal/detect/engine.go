@@ -77,6 +77,10 @@ type Engine struct {
 	ports      []uint16 // the batch's port-scan deltas' ports
 	statePorts []uint16 // and their totals'
 
+	portArena arena[uint16]
+	rowArena  arena[int32]
+	tryArena  arena[portTry]
+
 	lateSample string // the last batch's first late record, for the log
 }
 

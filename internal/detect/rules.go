@@ -294,6 +294,14 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 		} else {
 			e.aggs = append(e.aggs, agg{key: k, first: start, last: start})
 		}
+		if a := &e.aggs[idx]; cap(a.ev) == 0 {
+			// A slot used for the first time: its small slices come
+			// from the engine's arenas.
+			a.ports.small, a.ev = e.portArena.take(4), e.rowArena.take(e.cfg.Evidence)
+		}
+		if a := &e.aggs[idx]; k.det == detScan && cap(a.tries.list) == 0 {
+			a.tries.list = e.tryArena.take(4)
+		}
 	}
 	a := &e.aggs[idx]
 	a.count++

@@ -31,9 +31,9 @@ func (s *MemoryState) MarshalBinary() ([]byte, error) {
 		x uint32
 	}
 	keys := make([]keyAt, 0, s.index.n)
-	for x := range s.entries {
-		if s.entries[x].live {
-			keys = append(keys, keyAt{s.texts.decode(&s.entries[x].key), uint32(x)})
+	for x := range uint32(s.slab.n) {
+		if e := s.slab.at(x); e.live {
+			keys = append(keys, keyAt{s.texts.decode(&e.key), x})
 		}
 	}
 	slices.SortFunc(keys, func(a, b keyAt) int { return compareKeys(a.k, b.k) })
@@ -50,7 +50,7 @@ func (s *MemoryState) MarshalBinary() ([]byte, error) {
 		b = appendString(b, k.Src)
 		b = appendString(b, k.Dst)
 		b = binary.AppendVarint(b, k.Span)
-		for _, v := range [...]int64{t.Bytes, t.Packets, t.Count, t.Head, t.First, t.Last, t.ClaimedUntil, s.entries[x].expires} {
+		for _, v := range [...]int64{t.Bytes, t.Packets, t.Count, t.Head, t.First, t.Last, t.ClaimedUntil, s.slab.at(x).expires} {
 			b = binary.AppendVarint(b, v)
 		}
 		var flags byte
@@ -138,7 +138,7 @@ func (s *MemoryState) UnmarshalBinary(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.index, s.entries, s.free, s.aux, s.texts = fresh.index, fresh.entries, fresh.free, fresh.aux, fresh.texts
+	s.index, s.slab, s.free, s.aux, s.texts = fresh.index, fresh.slab, fresh.free, fresh.aux, fresh.texts
 	s.batches, s.nextSweep = batches, 0
 	return nil
 }

@@ -46,17 +46,17 @@ func dump(s *MemoryState) (map[Key]Totals, map[Key]int64, map[string]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tot, exp := map[Key]Totals{}, map[Key]int64{}
-	for x := range s.entries {
-		if !s.entries[x].live {
+	for x := range uint32(s.slab.n) {
+		if !s.slab.at(x).live {
 			continue
 		}
-		k := s.texts.decode(&s.entries[x].key)
+		k := s.texts.decode(&s.slab.at(x).key)
 		var t Totals
-		s.totals(uint32(x), &t, nil)
+		s.totals(x, &t, nil)
 		if len(t.Ports) == 0 {
 			t.Ports = nil
 		}
-		tot[k], exp[k] = t, s.entries[x].expires
+		tot[k], exp[k] = t, s.slab.at(x).expires
 	}
 	b := map[string]int64{}
 	for k, v := range s.batches {

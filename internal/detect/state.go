@@ -98,7 +98,7 @@ type State interface {
 type MemoryState struct {
 	mu        sync.Mutex
 	index     memIndex
-	entries   []memEntry
+	slab      memSlab
 	free      []uint32           // unused indices of entries
 	aux       map[uint32]*memAux // ports and claims, by index in entries
 	texts     texts              // detector names and non-address texts
@@ -162,7 +162,7 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	if _, dup := s.batches[batch]; dup {
 		for i := range ups {
 			if mk, ok := s.texts.encode(&ups[i].Key, false); ok {
-				if x, ok := s.index.find(&mk, s.index.hash(&mk), s.entries); ok {
+				if x, ok := s.index.find(&mk, s.index.hash(&mk), &s.slab); ok {
 					ports = s.totals(x, &out[i], ports)
 				}
 			}
@@ -192,7 +192,7 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 	ports = ports[:0]
 	if _, dup := s.batches[batch]; dup {
 		for i := range ups {
-			if x, ok := s.index.find(&ups[i].key, s.index.hash(&ups[i].key), s.entries); ok {
+			if x, ok := s.index.find(&ups[i].key, s.index.hash(&ups[i].key), &s.slab); ok {
 				ports = s.totals(x, &out[i], ports)
 			}
 			out[i].Replayed = true
@@ -217,7 +217,7 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 	s.touch = touch
 	for i := range ups {
 		h := uint64(found[i])
-		if x, ok := s.index.find(&ups[i].key, h, s.entries); ok {
+		if x, ok := s.index.find(&ups[i].key, h, &s.slab); ok {
 			found[i] = int64(x)
 		} else {
 			found[i] = -1
@@ -231,7 +231,7 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 			// New, unless an update before it in ups had the same key (two
 			// spellings of one IPv6 address are two address IDs).
 			h := s.index.hash(&u.key)
-			y, ok := s.index.find(&u.key, h, s.entries)
+			y, ok := s.index.find(&u.key, h, &s.slab)
 			if !ok {
 				y = s.create(&u.key, h, &u.delta)
 			}
@@ -260,7 +260,7 @@ func batchExpiry(batch, up int64) int64 {
 // add adds d to the entry of mk (creating it) and returns its index.
 func (s *MemoryState) add(mk *memKey, d *Delta, expires int64) uint32 {
 	h := s.index.hash(mk)
-	x, ok := s.index.find(mk, h, s.entries)
+	x, ok := s.index.find(mk, h, &s.slab)
 	if !ok {
 		x = s.create(mk, h, d)
 	}
@@ -276,18 +276,17 @@ func (s *MemoryState) create(mk *memKey, h uint64, d *Delta) uint32 {
 		x = s.free[n-1]
 		s.free = s.free[:n-1]
 	} else {
-		x = uint32(len(s.entries))
-		s.entries = append(s.entries, memEntry{})
+		x = s.slab.grow()
 	}
-	s.entries[x] = memEntry{key: *mk, hash: h, first: d.First, last: d.Last, live: true}
-	s.index.insert(h, x, s.entries)
+	*s.slab.at(x) = memEntry{key: *mk, hash: h, first: d.First, last: d.Last, live: true}
+	s.index.insert(h, x, &s.slab)
 	s.texts.use(mk, 1)
 	return x
 }
 
 // update adds d to entry x.
 func (s *MemoryState) update(x uint32, d *Delta, expires int64) {
-	e := &s.entries[x]
+	e := s.slab.at(x)
 	e.bytes += d.Bytes
 	e.head += d.Head
 	e.packets += d.Packets
@@ -332,7 +331,7 @@ func mergePorts(old, add []uint16) []uint16 {
 
 // addPorts adds ports to entry x's: in place while they fit.
 func (s *MemoryState) addPorts(x uint32, ports []uint16) {
-	e := &s.entries[x]
+	e := s.slab.at(x)
 	if e.nports > memPorts {
 		a := s.aux[x]
 		a.ports = mergePorts(a.ports, ports)
@@ -355,7 +354,7 @@ func (s *MemoryState) addPorts(x uint32, ports []uint16) {
 }
 
 func (s *MemoryState) auxOf(x uint32) *memAux {
-	e := &s.entries[x]
+	e := s.slab.at(x)
 	if e.aux {
 		return s.aux[x]
 	}
@@ -368,7 +367,7 @@ func (s *MemoryState) auxOf(x uint32) *memAux {
 // totals sets t to entry x's totals. Ports held in place are appended to
 // buf (returned) for t.Ports.
 func (s *MemoryState) totals(x uint32, t *Totals, buf []uint16) []uint16 {
-	e := &s.entries[x]
+	e := s.slab.at(x)
 	*t = Totals{Bytes: e.bytes, Head: e.head, Packets: e.packets, Count: e.count, First: e.first, Last: e.last,
 		Sent: e.sent, ClaimedUntil: e.claimedUntil}
 	if e.aux {
@@ -393,9 +392,9 @@ func (s *MemoryState) sweep(now int64) {
 	}
 	s.nextSweep = now + 60
 	dropped := false
-	for x := range s.entries {
-		if e := &s.entries[x]; e.live && e.expires > 0 && e.expires < now {
-			s.drop(uint32(x))
+	for x := range uint32(s.slab.n) {
+		if e := s.slab.at(x); e.live && e.expires > 0 && e.expires < now {
+			s.drop(x)
 			dropped = true
 		}
 	}
@@ -404,7 +403,7 @@ func (s *MemoryState) sweep(now int64) {
 		for size > 1024 && s.index.n*8 < size {
 			size /= 2
 		}
-		s.index.rebuild(s.entries, size)
+		s.index.rebuild(&s.slab, size)
 	}
 	for b, exp := range s.batches {
 		if exp > 0 && exp < now {
@@ -415,11 +414,12 @@ func (s *MemoryState) sweep(now int64) {
 
 // drop forgets entry x; the caller rebuilds the index.
 func (s *MemoryState) drop(x uint32) {
-	if s.entries[x].aux {
+	e := s.slab.at(x)
+	if e.aux {
 		delete(s.aux, x)
 	}
-	s.texts.use(&s.entries[x].key, -1)
-	s.entries[x] = memEntry{}
+	s.texts.use(&e.key, -1)
+	*e = memEntry{}
 	s.free = append(s.free, x)
 }
 
@@ -429,7 +429,7 @@ func (s *MemoryState) find(key *Key) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
-	return s.index.find(&mk, s.index.hash(&mk), s.entries)
+	return s.index.find(&mk, s.index.hash(&mk), &s.slab)
 }
 
 // Claim implements State.
@@ -437,10 +437,10 @@ func (s *MemoryState) Claim(_ context.Context, key Key, batch string, now time.T
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	x, ok := s.find(&key)
-	if !ok || s.entries[x].sent {
+	if !ok || s.slab.at(x).sent {
 		return false, nil
 	}
-	e := &s.entries[x]
+	e := s.slab.at(x)
 	var by string
 	if e.aux {
 		by = s.aux[x].claimedBy
@@ -469,7 +469,7 @@ func (s *MemoryState) Ack(_ context.Context, keys []Key, _ time.Time) error {
 	defer s.mu.Unlock()
 	for i := range keys {
 		if x, ok := s.find(&keys[i]); ok {
-			s.entries[x].sent = true
+			s.slab.at(x).sent = true
 		}
 	}
 	return nil
@@ -480,7 +480,7 @@ func (s *MemoryState) Ack(_ context.Context, keys []Key, _ time.Time) error {
 func (s *MemoryState) put(key *Key, e memEntry, a memAux) {
 	mk, _ := s.texts.encode(key, true)
 	x := s.add(&mk, &Delta{}, -1)
-	if s.entries[x].aux {
+	if s.slab.at(x).aux {
 		delete(s.aux, x)
 	}
 	if n := len(a.ports); n <= memPorts {
@@ -490,8 +490,9 @@ func (s *MemoryState) put(key *Key, e memEntry, a memAux) {
 		e.nports = memPorts + 1
 	}
 	e.aux = len(a.ports) > 0 || a.claimedBy != ""
-	e.key, e.hash, e.live = s.entries[x].key, s.entries[x].hash, true
-	s.entries[x] = e
+	old := s.slab.at(x)
+	e.key, e.hash, e.live = old.key, old.hash, true
+	*old = e
 	if e.aux {
 		s.aux[x] = &a
 	}

@@ -35,7 +35,7 @@ func (m *memIndex) hash(k *memKey) uint64 {
 }
 
 // find returns the index of k's entry, whose hash is h.
-func (m *memIndex) find(k *memKey, h uint64, entries []memEntry) (uint32, bool) {
+func (m *memIndex) find(k *memKey, h uint64, slab *memSlab) (uint32, bool) {
 	mask := uint64(len(m.slots) - 1)
 	tag := h >> 32
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -44,7 +44,7 @@ func (m *memIndex) find(k *memKey, h uint64, entries []memEntry) (uint32, bool) 
 			return 0, false
 		}
 		if s>>32 == tag {
-			if x := uint32(s) - 1; entries[x].key == *k {
+			if x := uint32(s) - 1; slab.at(x).key == *k {
 				return x, true
 			}
 		}
@@ -52,9 +52,9 @@ func (m *memIndex) find(k *memKey, h uint64, entries []memEntry) (uint32, bool) 
 }
 
 // insert adds entry x, whose key (not in the index) hashes to h.
-func (m *memIndex) insert(h uint64, x uint32, entries []memEntry) {
+func (m *memIndex) insert(h uint64, x uint32, slab *memSlab) {
 	if (m.n+1)*2 > len(m.slots) {
-		m.rebuild(entries, len(m.slots)*2)
+		m.rebuild(slab, len(m.slots)*2)
 	}
 	m.place(h, x)
 	m.n++
@@ -70,7 +70,7 @@ func (m *memIndex) place(h uint64, x uint32) {
 }
 
 // rebuild indexes the live entries afresh in size slots (a power of two).
-func (m *memIndex) rebuild(entries []memEntry, size int) {
+func (m *memIndex) rebuild(slab *memSlab, size int) {
 	if cap(m.slots) >= size {
 		m.slots = m.slots[:size]
 		clear(m.slots)
@@ -78,10 +78,29 @@ func (m *memIndex) rebuild(entries []memEntry, size int) {
 		m.slots = make([]uint64, size)
 	}
 	m.n = 0
-	for x := range entries {
-		if entries[x].live {
-			m.place(entries[x].hash, uint32(x))
+	for x := range uint32(slab.n) {
+		if e := slab.at(x); e.live {
+			m.place(e.hash, x)
 			m.n++
 		}
 	}
+}
+
+// memSlab holds MemoryState's entries in chunks: growing never moves one.
+type memSlab struct {
+	chunks [][]memEntry // each 1<<slabBits long
+	n      int          // entries made (in use or free)
+}
+
+const slabBits = 10
+
+func (b *memSlab) at(x uint32) *memEntry { return &b.chunks[x>>slabBits][x&(1<<slabBits-1)] }
+
+// grow makes a new entry and returns its index.
+func (b *memSlab) grow() uint32 {
+	if b.n == len(b.chunks)<<slabBits {
+		b.chunks = append(b.chunks, make([]memEntry, 1<<slabBits))
+	}
+	b.n++
+	return uint32(b.n - 1)
 }
