@@ -104,8 +104,8 @@ type MemoryState struct {
 	texts     texts              // detector names and non-address texts
 	batches   map[string]int64   // applied batch tokens -> expiry (-1: never)
 	nextSweep int64
-	found     []int64 // applyKeys' scratch: hashes, then entry indices
-	touch     uint64  // applyKeys' reads of slots, kept so they are not optimised away
+	found     []uint64 // applyKeys' scratch: hashes, then entry indices
+	touch     uint64   // applyKeys' reads of slots, kept so they are not optimised away
 }
 
 type memEntry struct {
@@ -199,46 +199,37 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 		}
 		return ports
 	}
-	// Find the keys first, then add: each pass's memory reads are
-	// independent of each other, so the processor overlaps their cache
-	// misses (a key per internet peer makes most of them misses).
+	// Find (or make) the entries of every key first, then add: the
+	// reads of each pass are independent of each other, so the processor
+	// overlaps their cache misses (a key per internet peer makes most of
+	// them misses).
 	if cap(s.found) < len(ups) {
-		s.found = make([]int64, len(ups), len(ups)+len(ups)/4)
+		s.found = make([]uint64, len(ups), len(ups)+len(ups)/4)
 	}
 	found := s.found[:len(ups)]
 	for i := range ups {
-		found[i] = int64(s.index.hash(&ups[i].key))
+		found[i] = s.index.hash(&ups[i].key)
 	}
 	var touch uint64
 	mask := uint64(len(s.index.slots) - 1)
 	for _, h := range found {
-		touch += s.index.slots[uint64(h)&mask]
+		touch += s.index.slots[h&mask]
 	}
 	s.touch = touch
 	for i := range ups {
-		h := uint64(found[i])
-		if x, ok := s.index.find(&ups[i].key, h, &s.slab); ok {
-			found[i] = int64(x)
-		} else {
-			found[i] = -1
+		h := found[i]
+		x, ok := s.index.find(&ups[i].key, h, &s.slab)
+		if !ok {
+			x = s.create(&ups[i].key, h, &ups[i].delta)
 		}
+		found[i] = uint64(x)
 	}
 	var expires int64
 	for i := range ups {
 		u := &ups[i]
-		x := found[i]
-		if x < 0 {
-			// New, unless an update before it in ups had the same key (two
-			// spellings of one IPv6 address are two address IDs).
-			h := s.index.hash(&u.key)
-			y, ok := s.index.find(&u.key, h, &s.slab)
-			if !ok {
-				y = s.create(&u.key, h, &u.delta)
-			}
-			x = int64(y)
-		}
-		s.update(uint32(x), &u.delta, u.expires)
-		ports = s.totals(uint32(x), &out[i], ports)
+		x := uint32(found[i])
+		s.update(x, &u.delta, u.expires)
+		ports = s.totals(x, &out[i], ports)
 		expires = batchExpiry(expires, u.expires)
 	}
 	s.batches[batch] = expires
