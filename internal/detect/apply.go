@@ -9,22 +9,22 @@ import (
 
 // apply adds the batch's aggregates (e.aggs) to the state and returns their
 // totals, in the same order. A MemoryState is given compact keys built from
-// the address IDs; any other State gets Keys with their text.
+// the address IDs (e.mups), and its brief totals go to e.brief (apply
+// returns nil); any other State gets Keys with their text.
 func (e *Engine) apply(ctx context.Context, token string, now time.Time) ([]Totals, error) {
 	n := len(e.aggs)
 	e.ports = e.ports[:0]
 	if e.mem != nil {
 		if cap(e.mups) < n {
-			e.mups, e.totals = make([]memUpdate, n, n+n/4), make([]Totals, n, n+n/4)
+			e.mups, e.brief = make([]memUpdate, n, n+n/4), make([]memTotals, n, n+n/4)
 		}
-		ups, totals := e.mups[:n], e.totals[:n]
+		e.mups, e.brief = e.mups[:n], e.brief[:n]
 		for i := range e.aggs {
 			a := &e.aggs[i]
-			ups[i] = memUpdate{key: e.memKey(a.key), delta: e.delta(a), expires: e.expires(a.key)}
+			e.mups[i] = memUpdate{key: e.memKey(a.key), delta: e.delta(a), expires: e.expires(a.key)}
 		}
-		e.statePorts = e.mem.applyKeys(token, now.Unix(), ups, totals, e.statePorts)
-		clear(ups) // drop the references to e.ports
-		return totals, nil
+		e.early = e.mem.applyKeys(token, now.Unix(), e.mups, e.brief, e.early)
+		return nil, nil
 	}
 	ups := make([]Update, n)
 	for i := range e.aggs {
@@ -92,4 +92,14 @@ func (s *portSet) appendSorted(buf []uint16) []uint16 {
 	}
 	slices.Sort(buf[at:])
 	return buf
+}
+
+// fullTotals returns the full totals after the MemoryState applied e.mups[i].
+func (e *Engine) fullTotals(i int) (Totals, bool) {
+	for _, t := range e.early {
+		if t.i == i {
+			return t.t, true
+		}
+	}
+	return e.mem.totalsOf(&e.mups[i].key)
 }

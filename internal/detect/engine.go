@@ -63,19 +63,19 @@ type Engine struct {
 
 	rejPorts, rejAllowPorts *portMask
 
-	mu         sync.Mutex
-	sum        Summary
-	addrs      addrTable
-	aggs       []agg
-	index      aggIndex
-	scratch    scratch
-	mask       []uint64 // per row of the batch: core columns all valid (coreMask)
-	srcIDs     []uint64 // per row of the batch: source address ID
-	srcFlag    []uint16 // and memberships; srcBad marks no usable source
-	mups       []memUpdate
-	totals     []Totals
-	ports      []uint16 // the batch's port-scan deltas' ports
-	statePorts []uint16 // and their totals'
+	mu      sync.Mutex
+	sum     Summary
+	addrs   addrTable
+	aggs    []agg
+	index   aggIndex
+	scratch scratch
+	mask    []uint64 // per row of the batch: core columns all valid (coreMask)
+	srcIDs  []uint64 // per row of the batch: source address ID
+	srcFlag []uint16 // and memberships; srcBad marks no usable source
+	mups    []memUpdate
+	brief   []memTotals
+	early   []earlyTotals
+	ports   []uint16 // the batch's port-scan deltas' ports
 
 	portArena arena[uint16]
 	rowArena  arena[int32]
@@ -231,12 +231,30 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 	e.sum.Keys += int64(len(e.aggs))
 	var alerts []Alert
 	for i := range e.aggs {
-		t := &totals[i]
-		if t.Replayed {
-			e.sum.Replayed++
-		}
-		if !e.due(e.aggs[i].key, t) || t.Sent {
-			continue
+		k := e.aggs[i].key
+		var t *Totals
+		if totals != nil {
+			t = &totals[i]
+			if t.Replayed {
+				e.sum.Replayed++
+			}
+			if !e.due(k, t.Bytes, t.Head, t.Count, len(t.Ports)) || t.Sent {
+				continue
+			}
+		} else { // a MemoryState: the brief totals, then the full ones of a due key
+			b := &e.brief[i]
+			if b.replayed {
+				e.sum.Replayed++
+			}
+			if !e.due(k, b.bytes, b.head, b.count, int(b.nports)) || b.sent {
+				continue
+			}
+			full, ok := e.fullTotals(i)
+			if !ok {
+				continue
+			}
+			full.Replayed = b.replayed
+			t = &full
 		}
 		if t.ClaimedBy != "" && t.ClaimedBy != token && (t.ClaimedUntil == 0 || t.ClaimedUntil > now.Unix()) {
 			continue // another batch holds it
@@ -307,15 +325,15 @@ func detOrder(d string) int { return slices.Index(allDetectors[:], d) }
 // rule, unless its first half alone does and its second half does not: the
 // window before, which ends with that half, reports those bytes. So each
 // transfer is reported once, by the first window that holds it.
-func (e *Engine) due(k aggKey, t *Totals) bool {
+func (e *Engine) due(k aggKey, bytes, head, count int64, ports int) bool {
 	switch k.det {
 	case detExfil:
 		r := e.rules[k.rule]
-		return t.Bytes > r.bytes && (t.Head <= r.bytes || t.Bytes-t.Head > r.bytes)
+		return bytes > r.bytes && (head <= r.bytes || bytes-head > r.bytes)
 	case detReject:
-		return t.Count >= e.cfg.RejectThreshold
+		return count >= e.cfg.RejectThreshold
 	case detScan:
-		return len(t.Ports) >= e.cfg.ScanPorts
+		return ports >= e.cfg.ScanPorts
 	}
 	return false
 }

@@ -104,6 +104,7 @@ type MemoryState struct {
 	texts     texts              // detector names and non-address texts
 	batches   map[string]int64   // applied batch tokens -> expiry (-1: never)
 	nextSweep int64
+	calls     uint32   // applyKeys calls
 	found     []uint64 // applyKeys' scratch: hashes, then entry indices
 	touch     uint64   // applyKeys' reads of slots, kept so they are not optimised away
 }
@@ -116,9 +117,11 @@ type memEntry struct {
 	claimedUntil                int64
 	expires                     int64 // -1: never
 	ports                       [memPorts]uint16
-	nports                      uint8 // ports held in ports, sorted; memPorts+1: in the memAux
-	sent, aux                   bool  // aux: the entry has a memAux
-	live                        bool  // false: free (in MemoryState.free)
+	nports                      uint8  // ports held in ports, sorted; memPorts+1: in the memAux
+	sent, aux                   bool   // aux: the entry has a memAux
+	live                        bool   // false: free (in MemoryState.free)
+	call                        uint32 // the applyKeys call that last found it
+	pending                     uint32 // and how many of its updates it has yet to add
 }
 
 // memPorts is the number of ports an entry holds in place (a port scan's
@@ -181,23 +184,39 @@ func (s *MemoryState) Apply(_ context.Context, batch string, now time.Time, ups 
 	return out, nil
 }
 
-// applyKeys is Apply by compact key, into out (len(ups)). The totals'
-// ports are appended to ports[:0] (returned), or shared with the state:
-// they are only valid until the caller's next call.
-func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []Totals, ports []uint16) []uint16 {
+// memTotals is what the Engine reads of every key's totals after
+// applyKeys, without pointers; the full Totals of the few keys that are due
+// come from totalsOf.
+type memTotals struct {
+	bytes, head, count int64
+	nports             int32
+	replayed, sent     bool
+}
+
+// earlyTotals are the full totals after update i of an applyKeys call whose
+// key a later update of the same call changes again (two spellings of one
+// IPv6 address), for the Engine's due keys.
+type earlyTotals struct {
+	i int
+	t Totals
+}
+
+// applyKeys is Apply by compact key, with brief totals into out (len(ups)).
+// It returns early (reusing its capacity): the full totals of the updates
+// that are not their key's last in ups.
+func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []memTotals, early []earlyTotals) []earlyTotals {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
 	clear(out)
-	ports = ports[:0]
 	if _, dup := s.batches[batch]; dup {
 		for i := range ups {
 			if x, ok := s.index.find(&ups[i].key, s.index.hash(&ups[i].key), &s.slab); ok {
-				ports = s.totals(x, &out[i], ports)
+				s.brief(x, &out[i])
 			}
-			out[i].Replayed = true
+			out[i].replayed = true
 		}
-		return ports
+		return early[:0]
 	}
 	// Find (or make) the entries of every key first, then add: the
 	// reads of each pass are independent of each other, so the processor
@@ -216,6 +235,7 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 		touch += s.index.slots[h&mask]
 	}
 	s.touch = touch
+	s.calls++
 	for i := range ups {
 		h := found[i]
 		x, ok := s.index.find(&ups[i].key, h, &s.slab)
@@ -223,17 +243,49 @@ func (s *MemoryState) applyKeys(batch string, now int64, ups []memUpdate, out []
 			x = s.create(&ups[i].key, h, &ups[i].delta)
 		}
 		found[i] = uint64(x)
+		if e := s.slab.at(x); e.call != s.calls {
+			e.call, e.pending = s.calls, 1
+		} else {
+			e.pending++
+		}
 	}
+	early = early[:0]
 	var expires int64
 	for i := range ups {
 		u := &ups[i]
 		x := uint32(found[i])
 		s.update(x, &u.delta, u.expires)
-		ports = s.totals(x, &out[i], ports)
+		s.brief(x, &out[i])
+		if e := s.slab.at(x); e.pending > 1 {
+			e.pending--
+			early = append(early, earlyTotals{i: i})
+			s.totals(x, &early[len(early)-1].t, nil)
+		}
 		expires = batchExpiry(expires, u.expires)
 	}
 	s.batches[batch] = expires
-	return ports
+	return early
+}
+
+// brief sets t to entry x's brief totals.
+func (s *MemoryState) brief(x uint32, t *memTotals) {
+	e := s.slab.at(x)
+	t.bytes, t.head, t.count, t.sent, t.nports = e.bytes, e.head, e.count, e.sent, int32(e.nports)
+	if e.nports > memPorts {
+		t.nports = int32(len(s.aux[x].ports))
+	}
+}
+
+// totalsOf returns the totals of key mk, and whether it is held.
+func (s *MemoryState) totalsOf(mk *memKey) (Totals, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t Totals
+	x, ok := s.index.find(mk, s.index.hash(mk), &s.slab)
+	if ok {
+		s.totals(x, &t, nil)
+	}
+	return t, ok
 }
 
 // batchExpiry folds an update's expiry into its batch's: the latest, or
