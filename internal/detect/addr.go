@@ -16,7 +16,7 @@ const (
 	maxAddrs = 1 << 20
 	v6Bit    = 1 << 63
 	v4Cache  = 4096
-	strCache = 4096
+	strCache = 1024
 	v4Direct = 16 // IPv4 prefixes up to which memberships are computed, not cached
 )
 
