@@ -154,9 +154,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		if scan && sf&fScanSrc != 0 && (core || c.dstPort.valid(i)) && !isReply(c, i, core) {
 			if p := core || c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
 				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start, core)
-				port := uint16(c.dstPort.value(i))
-				a.ports.add(port, 1<<16)
-				a.tries.add(port, int32(i))
+				a.tries.add(uint16(c.dstPort.value(i)), int32(i)) // its ports: scanProbes
 				if core || c.bytes.valid(i) {
 					a.bytes += c.bytes.value(i)
 				}
@@ -179,6 +177,9 @@ func (e *Engine) scanProbes(c *columns) {
 		a := &e.aggs[i]
 		if a.key.det != detScan {
 			continue
+		}
+		for _, t := range a.tries.list { // every port tried, in order
+			a.ports.add(t.port, 1<<16)
 		}
 		end := a.key.win + e.span(a.key)
 		p := probes{first: end, last: a.key.win} // none: neutral in State's min and max
