@@ -17,6 +17,7 @@ import (
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
+	"github.com/flowq/flowq/internal/testutil/awscost"
 )
 
 // requestWait is the latency of one AWS request from the function (S3
@@ -77,9 +78,9 @@ func collectRuns(t *testing.T, text []byte, start time.Time, interval time.Durat
 	}
 	var clock time.Time
 	cfg.now = func() time.Time { return clock }
-	cnt := &opCounter{n: map[string]int{}}
+	cnt := awscost.NewCounter()
 	awsCfg := f.moto.Config(t)
-	awsCfg.APIOptions = append(awsCfg.APIOptions, cnt.middleware)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, cnt.Middleware)
 	r := &costReport{}
 	for i := range runs + 1 {
 		h, err := newHandler(t.Context(), cfg, awsCfg, slog.New(slog.DiscardHandler), nil)
@@ -92,7 +93,7 @@ func collectRuns(t *testing.T, text []byte, start time.Time, interval time.Durat
 			t.Fatal(err)
 		}
 		if i == 0 {
-			clear(cnt.n) // the deployment's first run
+			clear(cnt.N) // the deployment's first run
 			continue
 		}
 		if s.Delivered == 0 || s.Records == 0 {
@@ -103,7 +104,7 @@ func collectRuns(t *testing.T, text []byte, start time.Time, interval time.Durat
 		r.objects += s.Delivered
 		r.checkpoint = max(r.checkpoint, s.Checkpoint)
 	}
-	r.ops = cnt.n
+	r.ops = cnt.N
 	sequential := -r.objects + (r.objects+3)/4 // the objects' GETs, 4 at a time
 	for _, n := range r.ops {
 		sequential += n
@@ -118,7 +119,7 @@ func collectRuns(t *testing.T, text []byte, start time.Time, interval time.Durat
 // variablePerGB is the cost that grows with the flow logs' volume: the
 // function's compute over the bytes (the requests are per run and per
 // 5-minute file, whatever their size).
-func variablePerGB() float64 { return 1e9 / handlerBytesPerCPU * 1.769 * priceLambdaGBs }
+func variablePerGB() float64 { return 1e9 / handlerBytesPerCPU * 1.769 * awscost.LambdaGBs }
 
 // inventoryPerDay is what the inventory sync costs a day at the CDK app's
 // default schedule (every 15 minutes, the network unchanged), as

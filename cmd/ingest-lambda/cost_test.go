@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -10,48 +9,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/flowq/flowq/internal/cwlogs"
 	"github.com/flowq/flowq/internal/synth"
+	"github.com/flowq/flowq/internal/testutil/awscost"
 )
 
-// List prices, us-east-1, on-demand (December 2024 onwards).
+// The function as the CDK app deploys it, and the model of its billed time.
 const (
-	priceLambdaRequest = 0.20 / 1e6    // per invocation
-	priceLambdaGBs     = 0.0000133334  // per GB-second, arm64
-	priceS3Put         = 0.005 / 1000  // PUT, COPY, POST, LIST
-	priceS3Get         = 0.0004 / 1000 // GET and the rest
-	priceDynamoWrite   = 0.625 / 1e6   // per write request unit (1 KB)
-	priceDynamoRead    = 0.125 / 1e6   // per read request unit (4 KB, strongly consistent)
-	priceSNSPublish    = 0.50 / 1e6    // per 64 KB chunk published
-	lambdaMemoryGB     = 0.512         // the CDK app's function
-	handlerBytesPerCPU = 112e6         // handler throughput per core, 1 MiB events (README)
+	lambdaMemoryGB     = 0.512 // the CDK app's function
+	handlerBytesPerCPU = 112e6 // handler throughput per core, 1 MiB events (README)
 	ioWaitPerInvoke    = 60 * time.Millisecond
 )
-
-// opCounter counts every request attempt the SDK clients send, by service
-// and operation (retries included: they are billed too).
-type opCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *opCounter) middleware(stack *middleware.Stack) error {
-	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("flowq-count",
-		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			c.n[awsmiddleware.GetServiceID(ctx)+" "+awsmiddleware.GetOperationName(ctx)]++
-			c.mu.Unlock()
-			return next.HandleFinalize(ctx, in)
-		}), middleware.After)
-}
 
 // costReport is the requests and list-price cost of ingesting one day.
 type costReport struct {
@@ -76,21 +49,9 @@ func (r *costReport) dollarsPerGB() map[string]float64 {
 		wait = time.Duration(r.invocations) * ioWaitPerInvoke
 	}
 	gbs := float64(r.bytes)/handlerBytesPerCPU*1.769 + wait.Seconds()*lambdaMemoryGB
-	out["lambda"] = (float64(r.invocations)*priceLambdaRequest + gbs*priceLambdaGBs) * 1e9 / float64(r.bytes)
+	out["lambda"] = (float64(r.invocations)*awscost.LambdaRequest + gbs*awscost.LambdaGBs) * 1e9 / float64(r.bytes)
 	for op, n := range r.ops {
-		var p float64
-		switch {
-		case strings.HasPrefix(op, "S3 Get"), strings.HasPrefix(op, "S3 Head"):
-			p = priceS3Get
-		case strings.HasPrefix(op, "S3 "):
-			p = priceS3Put
-		case op == "DynamoDB GetItem":
-			p = priceDynamoRead
-		case strings.HasPrefix(op, "DynamoDB "):
-			p = priceDynamoWrite // items stay under 1 KB but port-scan ones
-		case strings.HasPrefix(op, "SNS "):
-			p = priceSNSPublish
-		}
+		p := awscost.Price(op) // DynamoDB items stay under 1 KB but port-scan ones
 		svc, _, _ := strings.Cut(op, " ")
 		out[strings.ToLower(svc)] += r.perGB(n) * p
 	}
@@ -158,9 +119,9 @@ func ingestDay(t *testing.T, text []byte) *costReport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cnt := &opCounter{n: map[string]int{}}
+	cnt := awscost.NewCounter()
 	awsCfg := f.moto.Config(t)
-	awsCfg.APIOptions = append(awsCfg.APIOptions, cnt.middleware)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, cnt.Middleware)
 	h, err := newHandler(t.Context(), cfg, awsCfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +145,7 @@ func ingestDay(t *testing.T, text []byte) *costReport {
 		}
 		r.bytes += s.Bytes
 	}
-	r.ops = cnt.n
+	r.ops = cnt.N
 	return r
 }
 

@@ -9,34 +9,24 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/flowq/flowq/internal/inventory/invtest"
+	"github.com/flowq/flowq/internal/testutil/awscost"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
-// List prices, us-east-1, on-demand: the table of cmd/ingest-lambda's cost
-// tests. EC2 Describe* and SSM GetParametersByPath (standard parameters,
-// standard throughput) cost nothing: they are counted and priced at 0.
-const (
-	priceLambdaRequest = 0.20 / 1e6    // per invocation
-	priceLambdaGBs     = 0.0000133334  // per GB-second, arm64
-	priceS3Put         = 0.005 / 1000  // PUT, COPY, POST, LIST
-	priceS3Get         = 0.0004 / 1000 // GET and the rest
-	priceSNSPublish    = 0.50 / 1e6    // per 64 KB chunk published
-	lambdaMemoryGB     = 0.512         // the CDK app's inventory function
-)
+// The CDK app's inventory function. EC2 Describe* and SSM GetParametersByPath
+// are counted and priced at 0 (awscost.Price).
+const lambdaMemoryGB = 0.512
 
 // The billed duration of a run, modelled from its requests (moto's latency
 // is not AWS's): a cold start (an instance is rarely kept 15 minutes), 25 ms
@@ -51,23 +41,6 @@ const (
 
 // syncsPerDay at the CDK app's default schedule (-c inventoryMinutes=15).
 const syncsPerDay = 24 * 60 / 15
-
-// opCounter counts every request attempt the SDK clients send, by service
-// and operation (retries included: they are billed too).
-type opCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *opCounter) middleware(stack *middleware.Stack) error {
-	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("flowq-count",
-		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			c.n[awsmiddleware.GetServiceID(ctx)+" "+awsmiddleware.GetOperationName(ctx)]++
-			c.mu.Unlock()
-			return next.HandleFinalize(ctx, in)
-		}), middleware.After)
-}
 
 // runCost is one invocation's requests and their list price.
 type runCost struct {
@@ -89,17 +62,9 @@ func (r runCost) billed() time.Duration {
 // dollars returns the run's cost by item: lambda, s3, sns, and ec2 and ssm
 // (counted, free).
 func (r runCost) dollars() map[string]float64 {
-	out := map[string]float64{"lambda": priceLambdaRequest + r.billed().Seconds()*lambdaMemoryGB*priceLambdaGBs}
+	out := map[string]float64{"lambda": awscost.LambdaRequest + r.billed().Seconds()*lambdaMemoryGB*awscost.LambdaGBs}
 	for op, n := range r.ops {
-		var p float64
-		switch {
-		case strings.HasPrefix(op, "S3 Get"), strings.HasPrefix(op, "S3 Head"):
-			p = priceS3Get
-		case strings.HasPrefix(op, "S3 "):
-			p = priceS3Put
-		case strings.HasPrefix(op, "SNS "):
-			p = priceSNSPublish
-		}
+		p := awscost.Price(op)
 		svc, _, _ := strings.Cut(op, " ")
 		out[strings.ToLower(svc)] += float64(n) * p
 	}
@@ -168,9 +133,9 @@ func TestInventoryCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config{Lake: "s3://" + lakeBucket + "/flows", VPCID: n.VPC, Declared: invtest.DeclaredPath, TopicARN: *topic.TopicArn}
-	cnt := &opCounter{n: map[string]int{}}
+	cnt := awscost.NewCounter()
 	counted := awsCfg.Copy()
-	counted.APIOptions = append(counted.APIOptions, cnt.middleware)
+	counted.APIOptions = append(counted.APIOptions, cnt.Middleware)
 	run := func() (Result, runCost) {
 		t.Helper()
 		h, err := newHandlerWith(ctx, cfg, counted, slog.New(slog.DiscardHandler))
@@ -178,7 +143,7 @@ func TestInventoryCost(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.drift.metrics = io.Discard
-		clear(cnt.n)
+		clear(cnt.N)
 		out, err := lambda.NewHandler(h).Invoke(ctx, []byte(scheduledEvent))
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +152,7 @@ func TestInventoryCost(t *testing.T) {
 		if err := json.Unmarshal(out, &res); err != nil {
 			t.Fatalf("result %s: %v", out, err)
 		}
-		return res, runCost{ops: maps.Clone(cnt.n)}
+		return res, runCost{ops: maps.Clone(cnt.N)}
 	}
 
 	if res, _ := run(); !res.Stored { // the deployment's first run
