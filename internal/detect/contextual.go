@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // Contextual runs an Engine with what an inventory adds: records on NAT
@@ -57,6 +58,7 @@ func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.Reco
 	runPolicy := func() { policyAlerts, policyErr = c.policy.Process(ctx, batchID+"#policy", rec) }
 	parallel := c.policy != nil && runtime.GOMAXPROCS(0) > 1
 	if parallel {
+		warmDictionaries(rec)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -130,4 +132,16 @@ func resourceName(r *Resource) string {
 		return ""
 	}
 	return " (" + r.Name + ")"
+}
+
+// warmDictionaries builds the dictionary array of each dictionary-encoded
+// column of rec. arrow's (*array.Dictionary).Dictionary builds it on first
+// use and caches it without a lock, so two detectors reading one column at
+// once would race; built beforehand, both only read it.
+func warmDictionaries(rec arrow.RecordBatch) {
+	for _, col := range rec.Columns() {
+		if d, ok := col.(*array.Dictionary); ok {
+			d.Dictionary()
+		}
+	}
 }
