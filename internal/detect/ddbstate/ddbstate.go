@@ -350,21 +350,42 @@ func totals(item map[string]types.AttributeValue) (detect.Totals, error) {
 	return t, err
 }
 
-// Claim implements detect.State.
+// Claim implements detect.State: the item must exist (the key's counters).
 func (s *State) Claim(ctx context.Context, k detect.Key, batch string, now time.Time, lease time.Duration) (bool, error) {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.table),
-		Key:              key(k),
-		UpdateExpression: aws.String("SET #claimed_by = :bid, #claimed_until = :until"),
-		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#sent) AND " +
-			"(attribute_not_exists(#claimed_by) OR #claimed_by = :bid OR (#claimed_until <> :zero AND #claimed_until < :now))"),
-		ExpressionAttributeNames: names(aPK, aSent, aBy, aUntil),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":bid":   &types.AttributeValueMemberS{Value: batch},
-			":until": num(detect.LeaseUntil(now, lease)),
-			":now":   num(now.Unix()),
-			":zero":  num(0),
-		},
+	return claim(ctx, s.db, s.table, k, batch, now, lease, 0)
+}
+
+// claim is the conditional write of State.Claim and Ledger.Claim: it
+// reserves the alert of k for batch until now+lease unless it was sent or
+// another batch holds an unexpired claim. With ttl 0 the item must exist
+// already (State: its counters); otherwise it is created when absent and
+// its ttl set (Ledger: claims are its only writes).
+func claim(ctx context.Context, db Updater, table string, k detect.Key, batch string, now time.Time, lease time.Duration, ttl int64) (bool, error) {
+	set := "SET #claimed_by = :bid, #claimed_until = :until"
+	cond := "attribute_not_exists(#sent) AND " +
+		"(attribute_not_exists(#claimed_by) OR #claimed_by = :bid OR (#claimed_until <> :zero AND #claimed_until < :now))"
+	vals := map[string]types.AttributeValue{
+		":bid":   &types.AttributeValueMemberS{Value: batch},
+		":until": num(detect.LeaseUntil(now, lease)),
+		":now":   num(now.Unix()),
+		":zero":  num(0),
+	}
+	ns := names(aSent, aBy, aUntil)
+	if ttl > 0 {
+		set += ", #ttl = :ttl"
+		vals[":ttl"] = num(ttl)
+		ns["#"+aTTL] = aTTL
+	} else {
+		cond = "attribute_exists(#pk) AND " + cond
+		ns["#"+aPK] = aPK
+	}
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       key(k),
+		UpdateExpression:          aws.String(set),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  ns,
+		ExpressionAttributeValues: vals,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {

@@ -49,29 +49,7 @@ func NewLedger(db Updater, table string, keep time.Duration) *Ledger {
 // another batch whose lease has not run out; the batch holding the claim
 // may claim again.
 func (l *Ledger) Claim(ctx context.Context, k detect.Key, batch string, now time.Time, lease time.Duration) (bool, error) {
-	_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(l.table),
-		Key:              key(k),
-		UpdateExpression: aws.String("SET #claimed_by = :bid, #claimed_until = :until, #ttl = :ttl"),
-		ConditionExpression: aws.String("attribute_not_exists(#sent) AND " +
-			"(attribute_not_exists(#claimed_by) OR #claimed_by = :bid OR (#claimed_until <> :zero AND #claimed_until < :now))"),
-		ExpressionAttributeNames: names(aSent, aBy, aUntil, aTTL),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":bid":   &types.AttributeValueMemberS{Value: batch},
-			":until": num(detect.LeaseUntil(now, lease)),
-			":now":   num(now.Unix()),
-			":zero":  num(0),
-			":ttl":   num(now.Add(l.keep).Unix()),
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &ccf):
-		return false, nil
-	}
-	return false, fmt.Errorf("claim %s: %w", k, err)
+	return claim(ctx, l.db, l.table, k, batch, now, lease, now.Add(l.keep).Unix())
 }
 
 // Ack marks the alerts of keys as sent: never claimed again.
