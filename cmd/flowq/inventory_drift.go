@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,46 +16,22 @@ import (
 )
 
 // declaredSource turns flowq inventory sync's --declared into the sync's
-// Declared option: nil for none. PATH reads that path; auto reads every
-// deployment found under /flowq and keeps the one that declares the synced
-// network's groups (none: no declaration; several: ask for --declared).
+// Declared option (declared.Source); its errors are usage errors, an
+// ambiguous auto included.
 func (a *app) declaredSource(ctx context.Context, api declared.SSM, path string) (func(context.Context, *inventory.Snapshot) (*inventory.Declaration, error), error) {
-	switch path {
-	case "none", "":
+	src, err := declared.Source(ctx, api, path, time.Now, func(msg string) { fmt.Fprintln(a.stderr, "flowq: "+msg) })
+	if err != nil {
+		return nil, usageError("--declared %v", err)
+	}
+	if src == nil {
 		return nil, nil
-	case "auto":
-		paths, err := declared.Discover(ctx, api)
-		if err != nil {
-			fmt.Fprintf(a.stderr, "flowq: declared rules not read, so no drift report (%v); pass --declared PATH, or --declared none\n", err)
-			return nil, nil
-		}
-		if len(paths) == 0 {
-			return nil, nil
-		}
-		return func(ctx context.Context, s *inventory.Snapshot) (*inventory.Declaration, error) {
-			var cands []*inventory.Declaration
-			for _, p := range paths {
-				d, err := declared.Read(ctx, api, p, time.Now())
-				if err != nil {
-					return nil, err
-				}
-				cands = append(cands, d)
-			}
-			d, err := declared.Choose(cands, s)
-			if errors.Is(err, declared.ErrAmbiguous) {
-				return nil, usageError("--declared: %v: pick one with --declared PATH", err)
-			}
-			if d == nil && err == nil {
-				fmt.Fprintf(a.stderr, "flowq: declared rules under %s name none of the synced groups: no drift report (--declared PATH attaches one anyway)\n", strings.Join(paths, ", "))
-			}
-			return d, err
-		}, nil
 	}
-	if !strings.HasPrefix(path, "/") {
-		return nil, usageError("--declared %q: want an SSM path such as %s/tradai/declared, auto or none", path, declared.Root)
-	}
-	return func(ctx context.Context, _ *inventory.Snapshot) (*inventory.Declaration, error) {
-		return declared.Read(ctx, api, path, time.Now())
+	return func(ctx context.Context, s *inventory.Snapshot) (*inventory.Declaration, error) {
+		d, err := src(ctx, s)
+		if errors.Is(err, declared.ErrAmbiguous) {
+			return nil, usageError("--declared: %v: pick one with --declared PATH", err)
+		}
+		return d, err
 	}, nil
 }
 
