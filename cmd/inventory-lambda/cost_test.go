@@ -14,14 +14,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/testutil/awscost"
-	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
 // The CDK app's inventory function. EC2 Describe* and SSM GetParametersByPath
@@ -110,24 +106,9 @@ func TestInventoryCost(t *testing.T) {
 		t.Skip("syncs through moto_server")
 	}
 	ctx := context.Background()
-	moto := motoserver.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	awsCfg := moto.Config(t)
-	c := ec2.NewFromConfig(awsCfg)
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := invtest.PublishDeclared(ctx, ssm.NewFromConfig(awsCfg), n); err != nil {
-		t.Fatal(err)
-	}
-	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(lakeBucket)}); err != nil {
-		t.Fatal(err)
-	}
+	awsCfg := startMoto(t)
+	c, n := buildNetwork(t, awsCfg, true)
+	newLakeBucket(t, awsCfg)
 	topic, err := sns.NewFromConfig(awsCfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
 	if err != nil {
 		t.Fatal(err)

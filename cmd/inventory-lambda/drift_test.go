@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -31,24 +30,9 @@ import (
 // invocation fails, nothing is stored, and the retry alerts.
 func TestDriftReport(t *testing.T) {
 	ctx := context.Background()
-	moto := motoserver.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	awsCfg := moto.Config(t)
-	c := ec2.NewFromConfig(awsCfg)
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := invtest.PublishDeclared(ctx, ssm.NewFromConfig(awsCfg), n); err != nil {
-		t.Fatal(err)
-	}
-	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(lakeBucket)}); err != nil {
-		t.Fatal(err)
-	}
+	awsCfg := startMoto(t)
+	c, n := buildNetwork(t, awsCfg, true)
+	s3c := newLakeBucket(t, awsCfg)
 	// The alert topic, with a queue subscribed to read what it published.
 	snsc, sqsc := sns.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg)
 	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
@@ -39,17 +40,8 @@ const lakeBucket = "inventory-lake"
 // event and reads the snapshots back from the S3 lake with inventory.Archive.
 func TestScheduledSync(t *testing.T) {
 	ctx := context.Background()
-	moto := motoserver.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	awsCfg := moto.Config(t)
-	c := ec2.NewFromConfig(awsCfg)
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	awsCfg := startMoto(t)
+	c, n := buildNetwork(t, awsCfg, false)
 	eni, err := invtest.ENI(ctx, c, n.Private[0], "10.0.11.50", "trading-api", n.ECS)
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +57,7 @@ func TestScheduledSync(t *testing.T) {
 	if _, err := invtest.ENI(ctx, c, *otherSub.Subnet.SubnetId, "172.16.1.9", "elsewhere"); err != nil {
 		t.Fatal(err)
 	}
-	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(lakeBucket)}); err != nil {
-		t.Fatal(err)
-	}
+	s3c := newLakeBucket(t, awsCfg)
 
 	env := map[string]string{envLake: "s3://" + lakeBucket + "/flows", envVPCID: n.VPC}
 	h, err := newHandler(ctx, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
@@ -158,11 +147,7 @@ func TestScheduledSync(t *testing.T) {
 // fails and Lambda counts an error; so is a payload that is not an event.
 func TestSyncFailureFailsInvocation(t *testing.T) {
 	ctx := context.Background()
-	moto := motoserver.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	startMoto(t)
 	env := map[string]string{envLake: "s3://no-such-bucket/flows"}
 	h, err := newHandler(ctx, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -216,4 +201,43 @@ func TestConfig(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// startMoto starts moto_server, points the SDK's environment at it and
+// returns a configuration for its clients.
+func startMoto(t *testing.T) aws.Config {
+	t.Helper()
+	moto := motoserver.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return moto.Config(t)
+}
+
+// buildNetwork builds the reference network in moto (invtest.Build) and,
+// with declared, publishes its declared rules as the CDK app does.
+func buildNetwork(t *testing.T, cfg aws.Config, declared bool) (*ec2.Client, *invtest.Network) {
+	t.Helper()
+	c := ec2.NewFromConfig(cfg)
+	n, err := invtest.Build(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if declared {
+		if err := invtest.PublishDeclared(t.Context(), ssm.NewFromConfig(cfg), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, n
+}
+
+// newLakeBucket creates the lake's bucket and returns a path-style client.
+func newLakeBucket(t *testing.T, cfg aws.Config) *s3.Client {
+	t.Helper()
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(lakeBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	return s3c
 }
