@@ -25,7 +25,14 @@ const (
 	InventoryRoleID         = "InventoryFunctionRole"
 	InventoryScheduleID     = "InventorySchedule"
 	InventoryErrorsAlarmID  = "InventoryErrorsAlarm"
+	// DefaultInventoryMinutes is -c inventoryMinutes's default with a real-time
+	// destination; with the collector it follows -c collectMinutes
+	// (defaultInventoryMinutes).
 	DefaultInventoryMinutes = 15
+	// InventoryMemoryMB: the sync waits on EC2 and S3 (CPU is a few ms), and a
+	// Lambda's price is its memory times its time: 256 MB holds the snapshot of
+	// 10,000 interfaces (3 MB of JSON) several times over.
+	InventoryMemoryMB = 256
 	// InventoryMetaPrefix is where the snapshots live in the lake bucket: the
 	// lake's metadata objects (internal/store PutMeta) under inventory/
 	// (internal/inventory MetaName).
@@ -125,7 +132,7 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code:         code,
-		MemorySize:   jsii.Number(512),
+		MemorySize:   jsii.Number(InventoryMemoryMB),
 		Timeout:      awscdk.Duration_Minutes(jsii.Number(5)),
 		Role:         role,
 		LogGroup:     logs,

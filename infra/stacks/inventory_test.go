@@ -51,7 +51,12 @@ func TestInventoryFunction(t *testing.T) {
 		schedule string
 		vpc      bool // FLOWQ_VPC_ID set
 	}{
-		{"default", nil, "rate(15 minutes)", true},
+		// With the collector (the default) as often as it runs, within 15 to 60
+		// minutes; with a real-time destination every 15 minutes.
+		{"default", nil, "rate(1 hour)", true},
+		{"collector every 15 minutes", map[string]string{"collectMinutes": "15"}, "rate(15 minutes)", true},
+		{"collector every 2 hours", map[string]string{"collectMinutes": "120"}, "rate(1 hour)", true},
+		{"cloud-watch-logs", map[string]string{"flowLogDestination": "cloud-watch-logs"}, "rate(15 minutes)", true},
 		{"every 5 minutes", map[string]string{"inventoryMinutes": "5"}, "rate(5 minutes)", true},
 		{"existing flow log: every VPC", map[string]string{"flowLogGroup": "/aws/vpc/prod-flow-logs"}, "rate(15 minutes)", false},
 	} {
@@ -61,8 +66,8 @@ func TestInventoryFunction(t *testing.T) {
 			if fn == nil {
 				t.Fatalf("no function %s", InventoryFunctionID)
 			}
-			diff(t, "runtime", []any{fn["Runtime"], fn["Architectures"], fn["Handler"], ref(fn["Role"])},
-				[]any{"provided.al2023", []any{"arm64"}, "bootstrap", InventoryRoleID})
+			diff(t, "runtime", []any{fn["Runtime"], fn["Architectures"], fn["Handler"], ref(fn["Role"]), fn["MemorySize"]},
+				[]any{"provided.al2023", []any{"arm64"}, "bootstrap", InventoryRoleID, float64(InventoryMemoryMB)})
 			env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 			if lake := ref(env["FLOWQ_LAKE"]); !strings.Contains(lake, LakeBucketID) || !strings.Contains(lake, "/"+LakePrefix) {
 				t.Errorf("FLOWQ_LAKE = %s, want the lake bucket's /%s", lake, LakePrefix)

@@ -102,7 +102,7 @@ func (p *PipelineConfig) fromContext(str func(string) string) error {
 	// The no-records alarm must see a run in every period (alarms.go).
 	p.NoRecordsMinutes = num("noRecordsMinutes", p.defaultNoRecordsMinutes())
 	p.ScanLimitGB = num("athenaScanLimitGB", DefaultScanLimitGB)
-	p.InventoryMinutes = num("inventoryMinutes", DefaultInventoryMinutes)
+	p.InventoryMinutes = num("inventoryMinutes", p.defaultInventoryMinutes())
 	if f := str("detectConfig"); f != "" {
 		p.DetectConfigFile = f
 		b, err := os.ReadFile(f)
@@ -186,6 +186,18 @@ func (p PipelineConfig) defaultNoRecordsMinutes() int {
 		return max(DefaultNoRecordsMinutes, p.CollectMinutes+CollectSettleMinutes+15)
 	}
 	return DefaultNoRecordsMinutes
+}
+
+// defaultInventoryMinutes: 15, or with the collector its interval within 15 to
+// 60 minutes. The collector judges an hour's flows once, after the hour: a sync
+// every quarter hour would cost four times as much (most of the pipeline's fixed
+// cost at a few MB an hour) for snapshots mostly no run reads, at the price of
+// an interface that lived less than the interval never being in one.
+func (p PipelineConfig) defaultInventoryMinutes() int {
+	if p.Collects() && validateCollectMinutes(p.CollectMinutes) == nil {
+		return min(max(p.CollectMinutes, DefaultInventoryMinutes), 60)
+	}
+	return DefaultInventoryMinutes
 }
 
 // validatePipeline checks the pipeline's settings and how they combine with the
