@@ -19,12 +19,12 @@ import (
 // snapshot in the lake, which the ingest Lambda re-reads for names in alerts,
 // NAT attribution and the policy detector.
 const (
-	InventoryLambdaPackage  = "./cmd/inventory-lambda"
-	InventoryFunctionID     = "InventoryFunction"
-	InventoryLogGroupID     = "InventoryFunctionLogGroup"
-	InventoryRoleID         = "InventoryFunctionRole"
-	InventoryScheduleID     = "InventorySchedule"
-	InventoryErrorsAlarmID  = "InventoryErrorsAlarm"
+	InventoryLambdaPackage = "./cmd/inventory-lambda"
+	InventoryFunctionID    = "InventoryFunction"
+	InventoryLogGroupID    = "InventoryFunctionLogGroup"
+	InventoryRoleID        = "InventoryFunctionRole"
+	InventoryScheduleID    = "InventorySchedule"
+	InventoryErrorsAlarmID = "InventoryErrorsAlarm"
 	// DefaultInventoryMinutes is -c inventoryMinutes's default with a real-time
 	// destination; with the collector it follows -c collectMinutes
 	// (defaultInventoryMinutes).
