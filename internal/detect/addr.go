@@ -195,7 +195,7 @@ func (t *addrTable) canon(id uint64) string {
 // kind: that of canon(id), without writing the text.
 func (t *addrTable) compact(id uint64, b *[16]byte) uint8 {
 	if id&v6Bit == 0 {
-		b[0], b[1], b[2], b[3] = byte(id>>24), byte(id>>16), byte(id>>8), byte(id)
+		*b = [16]byte{byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)} // b may be reused: the rest zero
 		return kindV4
 	}
 	ai := &t.info[uint32(id)]

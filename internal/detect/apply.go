@@ -20,8 +20,12 @@ func (e *Engine) apply(ctx context.Context, token string, now time.Time) ([]Tota
 		}
 		e.mups, e.brief = e.mups[:n], e.brief[:n]
 		for i := range e.aggs {
-			a := &e.aggs[i]
-			e.mups[i] = memUpdate{key: e.memKey(a.key), delta: e.delta(a), expires: e.expires(a.key)}
+			// In place: a memUpdate is large, and a key per internet
+			// peer makes many of them.
+			a, u := &e.aggs[i], &e.mups[i]
+			e.putMemKey(a.key, &u.key)
+			e.putDelta(a, &u.delta)
+			u.expires = e.expires(a.key)
 		}
 		e.early = e.mem.applyKeys(token, now.Unix(), e.mups, e.brief, e.early)
 		return nil, nil
@@ -29,7 +33,8 @@ func (e *Engine) apply(ctx context.Context, token string, now time.Time) ([]Tota
 	ups := make([]Update, n)
 	for i := range e.aggs {
 		a := &e.aggs[i]
-		ups[i] = Update{Key: e.key(a.key), Delta: e.delta(a), Expires: e.expires(a.key)}
+		ups[i] = Update{Key: e.key(a.key), Expires: e.expires(a.key)}
+		e.putDelta(a, &ups[i].Delta)
 	}
 	totals, err := e.st.Apply(ctx, token, now, ups)
 	if err != nil {
@@ -41,21 +46,21 @@ func (e *Engine) apply(ctx context.Context, token string, now time.Time) ([]Tota
 	return totals, nil
 }
 
-// delta returns what an aggregate adds to its key's state. State counts a
-// port scan's probes, and its ports: ScanPorts distinct ports of one batch
-// make the key due whatever the others, so no more are stored.
-func (e *Engine) delta(a *agg) Delta {
+// putDelta sets d to what an aggregate adds to its key's state. State
+// counts a port scan's probes, and its ports: ScanPorts distinct ports of
+// one batch make the key due whatever the others, so no more are stored.
+func (e *Engine) putDelta(a *agg, d *Delta) {
 	if a.key.det != detScan {
-		return Delta{Bytes: a.bytes, Head: a.head, Packets: a.packets, Count: a.count, First: a.first, Last: a.last}
+		d.Bytes, d.Head, d.Packets, d.Count, d.First, d.Last, d.Ports = a.bytes, a.head, a.packets, a.count, a.first, a.last, nil
+		return
 	}
 	p := &a.probes
-	d := Delta{Bytes: p.bytes, Packets: p.packets, Count: p.count, First: p.first, Last: p.last}
+	d.Bytes, d.Head, d.Packets, d.Count, d.First, d.Last, d.Ports = p.bytes, 0, p.packets, p.count, p.first, p.last, nil
 	at := len(e.ports)
 	e.ports = a.ports.appendSorted(e.ports)
 	if len(e.ports) > at {
 		d.Ports = e.ports[at:min(len(e.ports), at+e.cfg.ScanPorts):min(len(e.ports), at+e.cfg.ScanPorts)]
 	}
-	return d
 }
 
 // expires returns when a key's state may be forgotten (0: never).
@@ -66,18 +71,20 @@ func (e *Engine) expires(k aggKey) int64 {
 	return k.win + e.span(k) + e.ret
 }
 
-// memKey returns the MemoryState key of k: the same as that of e.key(k).
-func (e *Engine) memKey(k aggKey) memKey {
-	mk := memKey{win: k.win, det: uint32(k.det)}
+// putMemKey sets mk to the MemoryState key of k: the same as that of
+// e.key(k).
+func (e *Engine) putMemKey(k aggKey, mk *memKey) {
+	mk.win, mk.det, mk.span = k.win, uint32(k.det), 0
 	if k.det == detExfil {
 		mk.span = e.span(k)
 	}
 	sk, dk := e.addrs.compact(k.src, &mk.src), kindEmpty
 	if k.dst != noAddr {
 		dk = e.addrs.compact(k.dst, &mk.dst)
+	} else {
+		mk.dst = [16]byte{}
 	}
 	mk.kinds = sk | dk<<2
-	return mk
 }
 
 // appendSorted appends the set's ports to buf, sorted.

@@ -175,6 +175,7 @@ type aggKey struct {
 // agg accumulates one key's records within a batch.
 type agg struct {
 	key                   aggKey
+	until                 int64 // the window's end: key.win + Engine.span(key)
 	bytes, packets, count int64
 	head                  int64 // exfiltration: bytes in the window's first half
 	first, last           int64

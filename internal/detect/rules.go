@@ -284,16 +284,15 @@ func isReply(c *columns, i int, core bool) bool {
 
 // agg returns the accumulator of k, counting record i in it.
 func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
-	idx, ok := e.index.find(k, e.aggs)
-	if !ok {
-		idx = int32(len(e.aggs))
-		e.index.insert(k, idx, e.aggs)
+	idx, added := e.index.findOrAdd(k, e.aggs)
+	if added {
+		until := k.win + e.span(k)
 		if len(e.aggs) < cap(e.aggs) {
 			e.aggs = e.aggs[:len(e.aggs)+1]
 			a := &e.aggs[idx]
-			*a = agg{key: k, first: start, last: start, ports: a.ports.reset(), tries: a.tries.reset(), ev: a.ev[:0]}
+			*a = agg{key: k, until: until, first: start, last: start, ports: a.ports.reset(), tries: a.tries.reset(), ev: a.ev[:0]}
 		} else {
-			e.aggs = append(e.aggs, agg{key: k, first: start, last: start})
+			e.aggs = append(e.aggs, agg{key: k, until: until, first: start, last: start})
 		}
 		if a := &e.aggs[idx]; cap(a.ev) == 0 {
 			// A slot used for the first time: its small slices come
@@ -314,7 +313,7 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 	if core || c.end.valid(i) {
 		// A record that ends after its window closes is seen until then:
 		// an alert's span stays within its window.
-		end = min(c.end.value(i), k.win+e.span(k))
+		end = min(c.end.value(i), a.until)
 	}
 	a.last = max(a.last, end)
 	return a
