@@ -88,6 +88,7 @@ type PolicyDetector struct {
 	scratch scratch
 	memos   []*policyMemo // per rules, newest last (at most memoRules)
 	mask    []uint64
+	flagged []flagged
 }
 
 // NewPolicyDetector returns a policy detector over judge; cfg gives the
@@ -149,10 +150,6 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	var judged map[exactKey]*PolicyFinding
 	aggs := map[Key]*policyAgg{}
 	var order []Key
-	// The rules in force over [from, until), asked again for every batch
-	// (the judge may have seen a new snapshot since).
-	var cur *policyMemo
-	var from, until int64
 	n := int(rec.NumRows())
 	mask := coreMask(&c, n, &d.mask)
 	// Records that start before cut are late: their window's state may be
@@ -161,34 +158,19 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	if ret > 0 {
 		cut = floorDiv(now.Unix()-w-ret-1, w)*w + w
 	}
-	for i := range n {
-		if c.status.IsValid(i) && c.status.Value(i) != parse.StatusOK {
-			continue
-		}
-		core := mask[i>>6]>>(i&63)&1 != 0 // the core columns are all valid
-		if !core && (!c.action.IsValid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i) || !c.start.valid(i) || !c.proto.valid(i)) {
-			continue
-		}
+	// The rules in force are asked again for every batch (the judge may
+	// have seen a new snapshot since).
+	d.flagged = d.flag(&c, n, mask, cut, d.flagged)
+	for _, fl := range d.flagged {
+		i, cur := fl.row, fl.m
+		core := mask[i>>6]>>(i&63)&1 != 0
 		start := c.start.value(i)
-		if start < cut {
-			continue
-		}
-		if cur == nil || start < from || start >= until {
-			r, f, u, ok := d.judge.Rules(start)
-			if !ok {
-				break // nothing to judge by (no inventory yet)
-			}
-			cur, from, until = d.memo(r), f, u
-		}
 		k := policyKey{src: c.src.Value(i), dst: c.dst.Value(i), protocol: int(c.proto.value(i)), accepted: c.action.Value(i) == parse.ActionAccept}
 		if core || c.srcPort.valid(i) {
 			k.srcPort = int(c.srcPort.value(i))
 		}
 		if core || c.dstPort.valid(i) {
 			k.dstPort = int(c.dstPort.value(i))
-		}
-		if !cur.judge(k.src, k.dst, k.srcPort, k.dstPort, k.protocol, k.accepted) {
-			continue
 		}
 		// The rules disagree: judge the record's own addresses, to name
 		// the deciding rule (its text may quote them).

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -74,10 +75,28 @@ type policyMemo struct {
 	reps   []netip.Addr  // ID → class
 	slots  []verdictSlot // open addressing, linear probing
 	n      int
+
+	// The IPv4 classes' first addresses, when the rules tell them
+	// (ClassBounds4), and the ID of each (noClass until numbered).
+	bounds4 []uint32
+	ids4By  []uint32
+}
+
+// ClassBounds4 may be implemented by PolicyRules: the first address of
+// each IPv4 class, ascending from 0, so that Class of an IPv4 address is
+// the greatest bound at or below it. The memory then finds an IPv4
+// address's class by a search of its own, without calling Class.
+type ClassBounds4 interface {
+	ClassBounds4() []uint32
 }
 
 func newPolicyMemo(r PolicyRules) *policyMemo {
 	m := &policyMemo{rules: r}
+	if b, ok := r.(ClassBounds4); ok {
+		if v := b.ClassBounds4(); len(v) > 0 && v[0] == 0 && slices.IsSorted(v) {
+			m.bounds4 = v
+		}
+	}
 	m.clear()
 	return m
 }
@@ -98,24 +117,70 @@ func (m *policyMemo) clear() {
 	m.ids = map[netip.Addr]uint32{}
 	m.reps = m.reps[:0]
 	m.lastOK = false
+	m.ids4By = slices.Repeat([]uint32{noClass}, len(m.bounds4))
 	m.slots, m.n = make([]verdictSlot, 1024), 0
 }
 
 // judge tells whether the rules disagree with the record's flow (false
 // too when an address does not parse).
 func (m *policyMemo) judge(src, dst string, srcPort, dstPort, proto int, accepted bool) bool {
+	meta := uint64(uint16(dstPort))<<16 | uint64(proto&0xff)<<8
+	if accepted {
+		meta |= 1
+	}
+	if uint(srcPort)|uint(dstPort) <= 0xffff {
+		if bad, ok := m.probe(src, dst, srcPort, meta); ok {
+			return bad
+		}
+	}
+	return m.judgeMiss(src, dst, srcPort, dstPort, proto, accepted, meta)
+}
+
+// probe answers from the row cache for address texts of 8 to 16 bytes
+// (what most are), ok false when it does not know. meta packs the
+// destination port, protocol and action (see judge). Small enough to be
+// inlined in the detector's loop.
+func (m *policyMemo) probe(src, dst string, srcPort int, meta uint64) (bad, ok bool) {
+	ns, nd := len(src), len(dst)
+	if uint(ns-8) > 8 || uint(nd-8) > 8 {
+		return false, false
+	}
+	ps, pd := unsafe.Pointer(unsafe.StringData(src)), unsafe.Pointer(unsafe.StringData(dst))
+	s1, s2 := *(*uint64)(ps), *(*uint64)(unsafe.Add(ps, ns-8))
+	d1, d2 := *(*uint64)(pd), *(*uint64)(unsafe.Add(pd, nd-8))
+	meta |= uint64(ns)<<56 | uint64(nd)<<48
+	r := &m.rows[rowHash(s1, s2, d1, d2, meta)]
+	if r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == meta && uint(srcPort-int(r.lo)) <= uint(r.hi-r.lo) {
+		return r.bad, true
+	}
+	return false, false
+}
+
+func rowHash(s1, s2, d1, d2, meta uint64) uint64 {
+	return (s1*0x9e3779b97f4a7c15 ^ s2*0xc2b2ae3d27d4eb4f ^ d1*0x165667b19e3779f9 ^ d2*0x27d4eb2f165667c5 ^ meta*0x94d049bb133111eb) >> 54 % memoRows
+}
+
+// judgeMiss judges a flow the row cache does not answer, and remembers the
+// answer there.
+func (m *policyMemo) judgeMiss(src, dst string, srcPort, dstPort, proto int, accepted bool, meta uint64) bool {
+	if uint(srcPort)|uint(dstPort) > 0xffff {
+		// Not a port (a lake's column may hold anything): keys hold 16
+		// bits, so judge it as it is, remembering nothing.
+		si, di := m.class(src), m.class(dst)
+		if si == noClass || di == noClass {
+			return false
+		}
+		_, bad, _, _ := m.rules.Judge(PolicyFlow{Src: m.reps[si], Dst: m.reps[di], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
+		return bad
+	}
 	ns, nd := len(src), len(dst)
 	if ns == 0 || ns > 16 || nd == 0 || nd > 16 {
 		return m.judgeClasses(src, dst, srcPort, dstPort, proto, accepted)
 	}
 	s1, s2 := words(src)
 	d1, d2 := words(dst)
-	meta := uint64(ns)<<56 | uint64(nd)<<48 | uint64(uint16(dstPort))<<16 | uint64(proto&0xff)<<8
-	if accepted {
-		meta |= 1
-	}
-	h := (s1*0x9e3779b97f4a7c15 ^ s2*0xc2b2ae3d27d4eb4f ^ d1*0x165667b19e3779f9 ^ d2*0x27d4eb2f165667c5 ^ meta*0x94d049bb133111eb) >> 54 % memoRows
-	r := &m.rows[h]
+	meta |= uint64(ns)<<56 | uint64(nd)<<48
+	r := &m.rows[rowHash(s1, s2, d1, d2, meta)]
 	if r.used && r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == meta && srcPort >= int(r.lo) && srcPort <= int(r.hi) {
 		return r.bad
 	}
@@ -183,6 +248,9 @@ func (m *policyMemo) classLong(s string) uint32 {
 func (m *policyMemo) classOf(s string) uint32 {
 	var a netip.Addr
 	if ip, ok := parseIPv4(s); ok { // the common case, without netip's parser
+		if m.bounds4 != nil {
+			return m.classOf4(ip)
+		}
 		a = netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})
 	} else {
 		var err error
@@ -197,6 +265,28 @@ func (m *policyMemo) classOf(s string) uint32 {
 	}
 	id := m.number(c)
 	m.last, m.lastID, m.lastOK = c, id, true
+	return id
+}
+
+// classOf4 returns the ID of the class of ip from the rules' IPv4 bounds.
+func (m *policyMemo) classOf4(ip uint32) uint32 {
+	b := m.bounds4
+	// The greatest bound at or below ip (b[0] is 0), by halving a span
+	// without a data-dependent branch.
+	lo, n := 0, len(b)
+	for n > 1 {
+		half := n / 2
+		if b[lo+half] <= ip {
+			lo += half
+		}
+		n -= half
+	}
+	if id := m.ids4By[lo]; id != noClass {
+		return id
+	}
+	u := b[lo]
+	id := m.number(netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}))
+	m.ids4By[lo] = id
 	return id
 }
 

@@ -81,3 +81,130 @@ func TestPolicyMemoBounded(t *testing.T) {
 		t.Errorf("%d judgements for %d records of 3 classes", rules.calls, n)
 	}
 }
+
+// boundsRules is hashRules whose IPv4 classes are ranges cut at bounds
+// (ClassBounds4), told alike by Class: what resolve's rules look like.
+type boundsRules struct {
+	hashRules
+	bounds []uint32
+}
+
+func (r *boundsRules) Class(a netip.Addr) netip.Addr {
+	if !a.Is4() {
+		return a
+	}
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	k := 0
+	for i, u := range r.bounds {
+		if u <= v {
+			k = i
+		}
+	}
+	u := r.bounds[k]
+	return netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
+}
+
+func (r *boundsRules) Judge(f PolicyFlow) (PolicyFinding, bool, int, int) {
+	// hashRules' verdict over this type's classes.
+	h := hashRules{}
+	g := f
+	g.Src, g.Dst = r.Class(f.Src), r.Class(f.Dst)
+	out, bad, lo, hi := h.Judge(g)
+	r.calls++
+	return out, bad, lo, hi
+}
+
+func (r *boundsRules) ClassBounds4() []uint32 { return r.bounds }
+
+// TestPolicyMemoClassBounds: with the rules' IPv4 bounds, the memory
+// numbers an address's class by its own search, and answers as the rules
+// do (which class it is, hence the verdict) over random addresses hugging
+// the bounds; malformed bounds (not from 0, not ascending) are ignored for
+// Class.
+func TestPolicyMemoClassBounds(t *testing.T) {
+	ip := func(s string) uint32 {
+		b := netip.MustParseAddr(s).As4()
+		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	}
+	good := []uint32{0, ip("10.0.0.0"), ip("10.0.1.0"), ip("10.0.1.25"), ip("10.0.1.26"), ip("10.0.2.0"), ip("198.18.0.0"), ip("198.20.0.0"), ip("255.255.255.255")}
+	for _, tc := range []struct {
+		name   string
+		bounds []uint32
+		used   bool
+	}{
+		{"bounds", good, true},
+		{"one class", []uint32{0}, true},
+		{"not from 0", good[1:], false},
+		{"not ascending", []uint32{0, ip("10.0.2.0"), ip("10.0.1.0")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Used bounds are the classes; unused ones leave Class (over
+			// the good bounds) to tell.
+			ref := &boundsRules{bounds: good}
+			var m *policyMemo
+			if tc.used {
+				ref.bounds = tc.bounds
+				m = newPolicyMemo(&boundsRules{bounds: tc.bounds})
+			} else {
+				m = newPolicyMemo(&badBounds{boundsRules: &boundsRules{bounds: good}, bounds: tc.bounds})
+			}
+			if (m.bounds4 != nil) != tc.used {
+				t.Fatalf("bounds used: %v, want %v", m.bounds4 != nil, tc.used)
+			}
+			rng := rand.New(rand.NewPCG(3, 3))
+			addr := func() string {
+				if rng.IntN(10) == 0 {
+					return "2001:db8::" + fmt.Sprint(rng.IntN(9))
+				}
+				u := good[rng.IntN(len(good))] + uint32(rng.IntN(3)) - 1 // at, just below and above a bound
+				return netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}).String()
+			}
+			for i := range 50_000 {
+				src, dst := addr(), addr()
+				sp, dp, acc := rng.IntN(65536), []int{22, 443, 5432}[rng.IntN(3)], rng.IntN(2) == 0
+				got := m.judge(src, dst, sp, dp, 6, acc)
+				_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp, Protocol: 6, Accepted: acc})
+				if got != want {
+					t.Fatalf("flow %d %s -> %s %d->%d %v: memory says %v, rules %v", i, src, dst, sp, dp, acc, got, want)
+				}
+				if a := netip.MustParseAddr(src); a.Is4() {
+					if c := m.reps[m.class(src)]; c != ref.Class(a) {
+						t.Fatalf("%s: class %s, want %s", src, c, ref.Class(a))
+					}
+				}
+			}
+		})
+	}
+}
+
+// badBounds hands out malformed bounds.
+type badBounds struct {
+	*boundsRules
+	bounds []uint32
+}
+
+func (r *badBounds) ClassBounds4() []uint32 { return r.bounds }
+
+// TestPolicyMemoPortsOutOfRange: ports beyond 16 bits (a lake's column may
+// hold anything) are judged as they are, not as the port of their low 16
+// bits, remembered or not.
+func TestPolicyMemoPortsOutOfRange(t *testing.T) {
+	rules := &hashRules{}
+	m := newPolicyMemo(rules)
+	ref := &hashRules{}
+	for _, f := range []struct{ sp, dp int }{
+		{443, 4464}, {443, 4464 + 65536}, {4464, 443}, {4464 + 65536, 443}, {-1, 443}, {65535, 443}, {443, -65536 + 443},
+		{40000, 22}, {40000, 22 + 65536}, {40000 + 65536, 22}, {40000, 22},
+	} {
+		for _, acc := range []bool{true, false} {
+			for range 2 { // the second time from the memory
+				got := m.judge("10.0.1.25", "10.0.2.25", f.sp, f.dp, 6, acc)
+				_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.25"), Dst: netip.MustParseAddr("10.0.2.25"), SrcPort: f.sp, DstPort: f.dp, Protocol: 6, Accepted: acc})
+				if got != want {
+					t.Errorf("ports %d -> %d %v: memory says %v, rules %v", f.sp, f.dp, acc, got, want)
+				}
+			}
+		}
+	}
+}

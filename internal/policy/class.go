@@ -127,6 +127,11 @@ func (c *Classes) Class(addr netip.Addr) netip.Addr {
 	return c.v6[i]
 }
 
+// Bounds4 returns the first address of each IPv4 range as an integer,
+// ascending from 0: the class of an IPv4 address is the greatest bound at
+// or below it (Class answers that bound's address). The slice is a copy.
+func (c *Classes) Bounds4() []uint32 { return slices.Clone(c.v4) }
+
 // Len is the number of classes.
 func (c *Classes) Len() int { return len(c.v4) + len(c.v6) }
 

@@ -135,3 +135,45 @@ func TestClassesEvaluateAlike(t *testing.T) {
 		t.Errorf("Class(%s) = %s", alb1, got)
 	}
 }
+
+// TestClassBounds4: an IPv4 address's class is the greatest of Bounds4 at
+// or below it, over random addresses and the bounds themselves and their
+// neighbours; the bounds ascend from 0 and are a copy.
+func TestClassBounds4(t *testing.T) {
+	c := policy.NewClasses(inventory.NewIndex(classSnapshot()))
+	b := c.Bounds4()
+	if len(b) < 10 || b[0] != 0 {
+		t.Fatalf("bounds %v: want many, from 0", b)
+	}
+	for i := 1; i < len(b); i++ {
+		if b[i] <= b[i-1] {
+			t.Fatalf("bounds %d and %d not ascending: %d, %d", i-1, i, b[i-1], b[i])
+		}
+	}
+	addr := func(u uint32) netip.Addr {
+		return netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	var probes []uint32
+	for _, u := range b {
+		probes = append(probes, u, u-1, u+1)
+	}
+	for range 20_000 {
+		probes = append(probes, rng.Uint32())
+	}
+	for _, u := range probes {
+		k := 0
+		for i, v := range b { // the reference: a linear scan
+			if v <= u {
+				k = i
+			}
+		}
+		if got, want := c.Class(addr(u)), addr(b[k]); got != want {
+			t.Fatalf("%s: class %s, the greatest bound at or below it %s", addr(u), got, want)
+		}
+	}
+	b[1]++
+	if c.Bounds4()[1] == b[1] {
+		t.Error("Bounds4 hands out the classes' own slice")
+	}
+}

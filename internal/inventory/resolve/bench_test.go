@@ -158,3 +158,52 @@ func benchEnriched(b *testing.B, text []byte) {
 		})
 	})
 }
+
+// BenchmarkPolicyPass: the policy detector alone over the inputs of
+// BenchmarkEnrichedDetection (a cold detector per iteration, as there):
+// what the policy adds to detection, in ns per record.
+func BenchmarkPolicyPass(b *testing.B) {
+	demo, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 200_000, day.Add(14*time.Hour))
+	peers, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 150_000, day.Add(14*time.Hour))
+	peers = append(peers, internetPeers(day, 50_000)...)
+	for _, in := range []struct {
+		name string
+		text []byte
+	}{{"demo", demo}, {"peers", peers}} {
+		b.Run(in.name, func(b *testing.B) {
+			rd := parse.NewReader(bytes.NewReader(in.text), parse.Options{Format: synth.DetectFormat})
+			batches, err := rd.ReadAll()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				for _, r := range batches {
+					r.Release()
+				}
+			}()
+			var n int64
+			for _, r := range batches {
+				n += r.NumRows()
+			}
+			snaps := one{inventory.NewIndex(inventory.DemoSnapshot(day))}
+			now := func() time.Time { return day.Add(48 * time.Hour) }
+			cfg := detect.DefaultConfig()
+			cfg.Retention = 0
+			b.SetBytes(int64(len(in.text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r := resolve.New(snaps, resolve.Options{})
+				pol, err := detect.NewPolicyDetector(r, detect.NewMemoryState(), now, cfg, r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i, rec := range batches {
+					if _, err := pol.Process(context.Background(), fmt.Sprint("b", i), rec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n)/float64(b.N), "ns/record")
+		})
+	}
+}

@@ -61,6 +61,10 @@ type rules struct {
 
 func (ru *rules) Class(a netip.Addr) netip.Addr { return ru.classes.Class(a) }
 
+// ClassBounds4 implements detect.ClassBounds4: the policy detector finds
+// IPv4 classes by a search of its own over the same bounds.
+func (ru *rules) ClassBounds4() []uint32 { return ru.classes.Bounds4() }
+
 // Judge judges a flow-log record. An ACCEPTed record is a finding when the
 // rules deny it both as a request and as the reply of an allowed
 // connection (security groups are stateful). A REJECTed record is a

@@ -201,18 +201,21 @@ func memoized(t *testing.T, r *resolve.Resolver, text string, batchSize int) map
 // the alerts that judging every record by itself gives — same keys, rules,
 // counts and bytes — over random flows (internet peers by the thousand,
 // every port relation, both actions, IPv6, records out of time order across
-// a snapshot change) and over the demo day with rules changed to disagree
-// with it. In one batch the counts are the totals; in small batches, where
+// a snapshot change), over the demo day with rules changed to disagree
+// with it, and over that day with 15,000 distinct internet peers. In one batch the counts are the totals; in small batches, where
 // an alert is raised from the batch its key first occurs in, the keys and
 // rules.
 func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 	demo, _ := synth.Scenario(5, synth.DetectFormat, day, 24*time.Hour, 30_000, day.Add(14*time.Hour))
+	peers, _ := synth.Scenario(6, synth.DetectFormat, day, 24*time.Hour, 15_000, day.Add(14*time.Hour))
+	peers = append(peers, internetPeers(day, 15_000)...)
 	for _, tc := range []struct {
 		name string
 		text string
 	}{
 		{"random flows", randomRecords(1, 30_000)},
 		{"demo day", string(demo)},
+		{"internet peers", string(peers)}, // the high-cardinality day of BenchmarkEnrichedDetection
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			snaps := newTwoSnapshots()
