@@ -106,6 +106,7 @@ func (h *handler) collect(ctx context.Context, sum *summary) error {
 	sum.Waiting += res.Waiting
 	sum.Slots += res.Slots
 	sum.Checkpoint = res.Checkpoint
+	sum.Held = res.Held
 	if err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}

@@ -66,13 +66,15 @@ type summary struct {
 	Fallbacks int    `json:"json_fallbacks,omitempty"`
 	Late      int64  `json:"late_records,omitempty"` // records older than the detectors' retention: stored, not judged
 	// A scheduled collection: delivered objects read, of them objects
-	// that came after their slot was done, objects of slots not settled
-	// yet, slots done.
+	// with records of a slot already done, objects left for a later run,
+	// slots done, the checkpoint's size and the records it holds for the
+	// next run (of the slot after the last done).
 	Delivered   int     `json:"delivered_objects,omitempty"`
 	LateObjects int     `json:"late_objects,omitempty"`
 	Waiting     int     `json:"waiting_objects,omitempty"`
 	Slots       int     `json:"slots,omitempty"`
 	Checkpoint  int     `json:"checkpoint_bytes,omitempty"`
+	Held        int64   `json:"held_records,omitempty"`
 	DurationMS  float64 `json:"duration_ms"`
 }
 
@@ -132,7 +134,7 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		"bytes", sum.Bytes, "alerts", sum.Alerts, "objects", sum.Objects, "late_records", sum.Late, "duration_ms", sum.DurationMS}
 	if sum.Input == inputCollect {
 		attrs = append(attrs, "delivered_objects", sum.Delivered, "late_objects", sum.LateObjects, "skipped", sum.Skipped,
-			"waiting_objects", sum.Waiting, "slots", sum.Slots, "checkpoint_bytes", sum.Checkpoint)
+			"waiting_objects", sum.Waiting, "slots", sum.Slots, "checkpoint_bytes", sum.Checkpoint, "held_records", sum.Held)
 	}
 	if err != nil {
 		// Lambda retries the event, then sends it to the on-failure destination.

@@ -12,8 +12,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// checkpointVersion is the version of the checkpoint's JSON header.
-const checkpointVersion = 1
+// checkpointVersion is the version of the checkpoint's layout: 2 added the
+// records held for the next run (version 1, without, is read too).
+const checkpointVersion = 2
 
 // checkpoint is what one run leaves for the next: written last, so a run
 // that fails anywhere before leaves the previous one, and the next run
@@ -23,12 +24,18 @@ type checkpoint struct {
 	// Seq counts the checkpoints written; a run's late batches are named
 	// by the Seq it read, so a retried run rewrites them.
 	Seq int64 `json:"seq"`
-	// Done is the start (Unix seconds) of the last slot done; 0 before
-	// the first run.
+	// Done is the start (Unix seconds) of the last slot done: the records
+	// that started before its end are stored; 0 before the first run.
 	Done int64 `json:"done"`
 	// Objects are the delivered objects already ingested, within the
 	// lateness horizon, sorted by key.
 	Objects []seen `json:"objects"`
+	// HeldBytes is the length of held, which follows the header.
+	HeldBytes int `json:"held_bytes,omitempty"`
+	// held is the records read from the objects already ingested that
+	// start in slots not done yet (slots.encode): the next run stores
+	// them with their slot.
+	held []byte
 	// state is the detector state (detect.MemoryState.MarshalBinary).
 	state []byte
 }
@@ -41,16 +48,17 @@ type seen struct {
 }
 
 // encode returns the checkpoint as stored: zstd of the JSON header's
-// length (uvarint), the header, then the detector state.
+// length (uvarint), the header, the records held, then the detector state.
 func (c *checkpoint) encode() ([]byte, error) {
 	c.Version = checkpointVersion
+	c.HeldBytes = len(c.held)
 	slices.SortFunc(c.Objects, func(a, b seen) int { return strings.Compare(a.Key, b.Key) })
 	head, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	raw := binary.AppendUvarint(make([]byte, 0, len(head)+len(c.state)+10), uint64(len(head)))
-	raw = append(append(raw, head...), c.state...)
+	raw := binary.AppendUvarint(make([]byte, 0, len(head)+len(c.held)+len(c.state)+10), uint64(len(head)))
+	raw = append(append(append(raw, head...), c.held...), c.state...)
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, err
@@ -82,9 +90,13 @@ func decodeCheckpoint(data []byte) (*checkpoint, error) {
 	if err := d.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%w: header: %w", errCheckpoint, err)
 	}
-	if c.Version != checkpointVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", errCheckpoint, c.Version, checkpointVersion)
+	if c.Version != 1 && c.Version != checkpointVersion {
+		return nil, fmt.Errorf("%w: version %d, want 1 to %d", errCheckpoint, c.Version, checkpointVersion)
 	}
-	c.state = raw[k+int(n):]
+	rest := raw[k+int(n):]
+	if c.HeldBytes < 0 || c.HeldBytes > len(rest) {
+		return nil, fmt.Errorf("%w: held records: %d bytes of %d", errCheckpoint, c.HeldBytes, len(rest))
+	}
+	c.held, c.state = rest[:c.HeldBytes], rest[c.HeldBytes:]
 	return &c, nil
 }

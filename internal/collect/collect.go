@@ -25,6 +25,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,7 +79,7 @@ type Result struct {
 	Slots       int   // settled slots done by this run, with or without objects
 	Batches     int   // lake batches written: slots with objects, late batches
 	Objects     int   // delivered objects ingested
-	LateObjects int   // of them, objects that came after their slot was done
+	LateObjects int   // of them, objects with records of a slot done before
 	Streamed    int   // of them, objects large enough to be stored on their own
 	Skipped     int   // objects skipped: not flow logs, binary, cut short
 	Waiting     int   // objects of slots not settled yet, left for a later run
@@ -88,8 +90,10 @@ type Result struct {
 	LakeObjects int
 	LakeBytes   int64
 	Alerts      []detect.Alert
-	// Checkpoint is the size of the checkpoint written.
+	// Checkpoint is the size of the checkpoint written; Held counts the
+	// records it holds for the next run (read, of a slot not done yet).
 	Checkpoint int
+	Held       int64
 }
 
 func (c *Collector) hook(step string) error {
@@ -105,6 +109,14 @@ func (c *Collector) hook(step string) error {
 // Run does one collection. Its error means the run must be retried (the
 // next scheduled run does that too); objects that are not flow logs are
 // logged and skipped, not errors.
+//
+// A slot is the records that START in it, so that a slot's batch is one
+// lake object (one hour partition) however late AWS delivers its last
+// records: the run after a slot's end + Settle reads every object AWS
+// named before then, stores the slot's records, and keeps the records of
+// the next slot it read in the checkpoint (Result.Held), for the run that
+// stores that slot. Records found later for a slot already done are a
+// late batch of it.
 func (c *Collector) Run(ctx context.Context) (Result, error) {
 	var res Result
 	now := c.cfg.Now()
@@ -119,6 +131,13 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	iv := int64(c.cfg.Interval / time.Second)
+	held, err := decodeSlots(iv, cp.held)
+	if err != nil {
+		return res, err
+	}
+	defer held.release()
+	late := newSlots(iv)
+	defer late.release()
 	from := now.Add(-c.cfg.Backfill)
 	if cp.Done != 0 {
 		from = time.Unix(cp.Done, 0).Add(-c.cfg.Lateness)
@@ -131,86 +150,196 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	// Every listed day: an object there not ingested yet is ingested
-	// now (a late batch when its slot was done), however late.
+	// now, however late. AWS names an object by the time its records
+	// end: those named before a slot's end + Settle hold its records.
 	oldest := dayStart(from)
 	settled := c.slot(now.Add(-c.cfg.Settle - c.cfg.Interval)) // the last slot whose end + Settle ≤ now
+	settle := int64(c.cfg.Settle / time.Second)
+	cutoff := settled + iv + settle
 	known := make(map[string]string, len(cp.Objects))
 	for _, o := range cp.Objects {
 		known[o.Key] = o.ETag
 	}
-	bySlot := map[int64][]object{}
+	byDelivery := map[int64][]object{}
 	for _, o := range objs {
 		switch {
 		case o.Slot < oldest || known[o.Key] == o.ETag:
-		case o.Slot > settled:
+		case o.At >= cutoff:
 			res.Waiting++
 		default:
-			bySlot[o.Slot] = append(bySlot[o.Slot], o)
+			byDelivery[o.Slot] = append(byDelivery[o.Slot], o)
 		}
 	}
-	slots := make([]int64, 0, len(bySlot))
-	for s := range bySlot {
-		slots = append(slots, s)
-	}
-	slices.Sort(slots)
-	done0 := cp.Done
-	if settled > done0 {
-		if done0 == 0 {
+	deliveries := slices.Sorted(maps.Keys(byDelivery))
+	if settled > cp.Done {
+		if cp.Done == 0 {
 			res.Slots = int((settled-c.slot(from))/iv) + 1
 		} else {
-			res.Slots = int((settled - done0) / iv)
+			res.Slots = int((settled - cp.Done) / iv)
 		}
 	}
+	run := &runState{cp: cp, held: held, late: late, lateKeys: map[int64][]string{}}
 	written := time.Now()
-	for i, s := range slots {
-		late := cp.Done != 0 && s <= cp.Done
-		small, big := c.split(bySlot[s])
-		if len(small) > 0 {
-			if err := c.batch(ctx, s, late, cp.Seq, small, &res); err != nil {
-				return res, err
-			}
+	for i, d := range deliveries {
+		if err := c.delivered(ctx, run, byDelivery[d], settled, &res); err != nil {
+			return res, err
 		}
-		for _, o := range big {
-			if late {
-				res.LateObjects++
-				c.cfg.Logger.WarnContext(ctx, "object arrived after its slot was done: ingested late", "slot", slotID(s),
-					"object", "s3://"+c.cfg.Bucket+"/"+o.Key)
-			}
-			if err := c.stream(ctx, o, &res); err != nil {
-				return res, err
-			}
-		}
-		for _, o := range bySlot[s] {
+		for _, o := range byDelivery[d] {
 			cp.Objects = append(cp.Objects, seen{Key: o.Key, ETag: o.ETag, Slot: o.Slot})
 		}
-		cp.Done = max(cp.Done, s)
+		// Every object named before d + iv is read: the slots that end
+		// Settle before that are complete.
+		if err := c.store(ctx, run, min(settled, c.slot(time.Unix(d-settle, 0))), &res); err != nil {
+			return res, err
+		}
 		if err := c.hook(StepSlot); err != nil {
 			return res, err
 		}
 		// A long run (a backfill, a run after an outage) keeps its
 		// progress: a retry after a timeout goes on from here.
-		if i < len(slots)-1 && time.Since(written) >= c.cfg.CheckpointEvery {
-			if err := c.save(ctx, cp, mem, &res); err != nil {
+		if i < len(deliveries)-1 && time.Since(written) >= c.cfg.CheckpointEvery {
+			if err := c.save(ctx, run, mem, &res); err != nil {
 				return res, err
 			}
 			written = time.Now()
 		}
 	}
-	cp.Done = max(cp.Done, settled)
-	if err := c.save(ctx, cp, mem, &res); err != nil {
+	if err := c.store(ctx, run, settled, &res); err != nil {
+		return res, err
+	}
+	if err := c.save(ctx, run, mem, &res); err != nil {
 		return res, err
 	}
 	return res, c.hook(StepWrite)
 }
 
+// runState is what a run has read and not stored yet.
+type runState struct {
+	cp   *checkpoint
+	held *slots // records of slots not done, from the checkpoint and the objects read
+	late *slots // records of slots done before they were read
+	// lateKeys names the objects late records came from, by slot.
+	lateKeys map[int64][]string
+}
+
+// delivered reads one delivery slot's new objects: small ones into the
+// run's slots, large ones streamed on their own.
+func (c *Collector) delivered(ctx context.Context, run *runState, objs []object, settled int64, res *Result) error {
+	small, big := c.split(objs)
+	slices.SortFunc(small, func(a, b object) int { return strings.Compare(a.Key, b.Key) })
+	before := res.Bytes
+	perObject, err := c.readAll(ctx, small, res)
+	if err != nil {
+		return err
+	}
+	if n := res.Bytes - before; n > bigSlot {
+		c.cfg.Logger.WarnContext(ctx, "a slot this large is held in memory for its one lake write: shorten the collect interval",
+			"slot", slotID(objs[0].Slot), "bytes", n, "interval", c.cfg.Interval.String())
+	}
+	for i, recs := range perObject {
+		isLate := false
+		for _, r := range recs {
+			run.held.split(r, settled, func(slot int64, part arrow.RecordBatch) {
+				if slot <= run.cp.Done {
+					run.late.add(slot, part)
+					if !isLate {
+						run.lateKeys[slot] = append(run.lateKeys[slot], small[i].Key)
+					}
+					isLate = true
+					return
+				}
+				run.held.add(slot, part)
+			})
+			r.Release()
+		}
+		if isLate {
+			res.LateObjects++
+		}
+	}
+	iv := int64(c.cfg.Interval / time.Second)
+	for _, o := range big {
+		if run.cp.Done != 0 && o.At < run.cp.Done+iv+int64(c.cfg.Settle/time.Second) {
+			res.LateObjects++
+			c.cfg.Logger.WarnContext(ctx, "object arrived after its slot was done: ingested late", "slot", slotID(o.Slot),
+				"object", "s3://"+c.cfg.Bucket+"/"+o.Key)
+		}
+		if err := c.stream(ctx, o, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// store writes the held records of the slots up to last, one batch each
+// ("collect/<slot>"), in order; the slots up to last are done.
+func (c *Collector) store(ctx context.Context, run *runState, last int64, res *Result) error {
+	if last <= run.cp.Done {
+		return nil
+	}
+	due := run.held.take(last)
+	defer func() {
+		for _, recs := range due {
+			releaseAll(recs)
+		}
+	}()
+	for _, sl := range slices.Sorted(maps.Keys(due)) {
+		if sl <= run.cp.Done { // records without a start, held at a slot done since
+			run.late.recs[run.cp.Done] = append(run.late.recs[run.cp.Done], due[sl]...)
+			delete(due, sl)
+			continue
+		}
+		if err := c.batch(ctx, "collect/"+slotID(sl), sl, due[sl], res); err != nil {
+			return err
+		}
+		run.cp.Done = sl
+	}
+	run.cp.Done = last
+	return nil
+}
+
+// storeLate writes the records read for slots done before, one batch per
+// slot named by the checkpoint's Seq ("collect/<slot>/late/<seq>"), so a
+// retried run rewrites them.
+func (c *Collector) storeLate(ctx context.Context, run *runState, res *Result) error {
+	due := run.late.take(math.MaxInt64)
+	defer func() {
+		for _, recs := range due {
+			releaseAll(recs)
+		}
+	}()
+	for _, sl := range slices.Sorted(maps.Keys(due)) {
+		id := "collect/" + slotID(sl) + "/late/" + strconv.FormatInt(run.cp.Seq, 10)
+		keys := run.lateKeys[sl]
+		first := ""
+		if len(keys) > 0 {
+			first = "s3://" + c.cfg.Bucket + "/" + keys[0]
+		}
+		c.cfg.Logger.WarnContext(ctx, "records arrived after their slot was done: ingested as a late batch",
+			"slot", slotID(sl), "objects", len(keys), "first", first, "batch", id)
+		if err := c.batch(ctx, id, sl, due[sl], res); err != nil {
+			return err
+		}
+		delete(run.lateKeys, sl)
+	}
+	return nil
+}
+
 func dayStart(t time.Time) int64 { return t.UTC().Truncate(24 * time.Hour).Unix() }
 
-// save writes the checkpoint, keeping the objects the next run's listing
-// can return again (the days from Done - Lateness on).
-func (c *Collector) save(ctx context.Context, cp *checkpoint, mem *detect.MemoryState, res *Result) error {
+// save writes the late batches, then the checkpoint with the records held,
+// keeping the objects the next run's listing can return again (the days
+// from Done - Lateness on).
+func (c *Collector) save(ctx context.Context, run *runState, mem *detect.MemoryState, res *Result) error {
+	if err := c.storeLate(ctx, run, res); err != nil {
+		return err
+	}
+	cp := run.cp
 	next := dayStart(time.Unix(cp.Done, 0).Add(-c.cfg.Lateness))
 	cp.Objects = slices.DeleteFunc(cp.Objects, func(o seen) bool { return o.Slot < next })
 	var err error
+	if cp.held, err = run.held.encode(); err != nil {
+		return err
+	}
 	if cp.state, err = mem.MarshalBinary(); err != nil {
 		return err
 	}
@@ -223,6 +352,7 @@ func (c *Collector) save(ctx context.Context, cp *checkpoint, mem *detect.Memory
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	res.Checkpoint = len(data)
+	res.Held = run.held.rows()
 	return nil
 }
 
@@ -251,33 +381,8 @@ func (c *Collector) load(ctx context.Context) (*checkpoint, *detect.MemoryState,
 // slotID names a slot in batch ids: 20261130T1400Z.
 func slotID(s int64) string { return time.Unix(s, 0).UTC().Format(awsTimeLayout) }
 
-// batch reads one slot's new objects and runs them through the pipeline
-// as one batch.
-func (c *Collector) batch(ctx context.Context, slot int64, late bool, seq int64, objs []object, res *Result) error {
-	id := "collect/" + slotID(slot)
-	if late {
-		id += "/late/" + strconv.FormatInt(seq, 10)
-		res.LateObjects += len(objs)
-		c.cfg.Logger.WarnContext(ctx, "objects arrived after their slot was done: ingested as a late batch",
-			"slot", slotID(slot), "objects", len(objs), "first", "s3://"+c.cfg.Bucket+"/"+objs[0].Key, "batch", id)
-	}
-	slices.SortFunc(objs, func(a, b object) int { return strings.Compare(a.Key, b.Key) })
-	var recs []arrow.RecordBatch
-	defer func() {
-		for _, r := range recs {
-			r.Release()
-		}
-	}()
-	before := res.Bytes
-	got, err := c.readAll(ctx, objs, res)
-	recs = got
-	if err != nil {
-		return err
-	}
-	if n := res.Bytes - before; n > bigSlot {
-		c.cfg.Logger.WarnContext(ctx, "a slot this large is held in memory for its one lake write: shorten the collect interval",
-			"slot", slotID(slot), "bytes", n, "interval", c.cfg.Interval.String())
-	}
+// batch runs one slot's records through the pipeline as one batch.
+func (c *Collector) batch(ctx context.Context, id string, slot int64, recs []arrow.RecordBatch, res *Result) error {
 	r, err := c.pipe.Process(ctx, pipeline.Batch{ID: id, Source: "s3://" + c.cfg.Bucket + "/" + c.cfg.Prefix + " " + slotID(slot), Records: recs})
 	if err != nil {
 		return err
@@ -299,9 +404,10 @@ const bigSlot = 100 << 20
 // not the parsing, bounds a run over small 5-minute files.
 const readers = 4
 
-// readAll reads the objects, readers at a time, and returns their records
-// in the order of objs (retained), so a retried run builds the same batch.
-func (c *Collector) readAll(ctx context.Context, objs []object, res *Result) ([]arrow.RecordBatch, error) {
+// readAll reads the objects, readers at a time, and returns each one's
+// records (retained) in the order of objs, so a retried run builds the
+// same batches.
+func (c *Collector) readAll(ctx context.Context, objs []object, res *Result) ([][]arrow.RecordBatch, error) {
 	type result struct {
 		recs []arrow.RecordBatch
 		r    Result
@@ -318,10 +424,10 @@ func (c *Collector) readAll(ctx context.Context, objs []object, res *Result) ([]
 		})
 	}
 	wg.Wait()
-	var recs []arrow.RecordBatch
+	recs := make([][]arrow.RecordBatch, len(out))
 	var errs []error
-	for _, r := range out {
-		recs = append(recs, r.recs...)
+	for i, r := range out {
+		recs[i] = r.recs
 		errs = append(errs, r.err)
 		res.Objects += r.r.Objects
 		res.Skipped += r.r.Skipped
@@ -329,7 +435,13 @@ func (c *Collector) readAll(ctx context.Context, objs []object, res *Result) ([]
 		res.Stored += r.r.Stored
 		res.BadLines += r.r.BadLines
 	}
-	return recs, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		for _, rs := range recs {
+			releaseAll(rs)
+		}
+		return nil, err
+	}
+	return recs, nil
 }
 
 // read returns one object's records (retained). An object that is not flow

@@ -79,7 +79,7 @@ type Config struct {
 const (
 	StepRead  = "read checkpoint"
 	StepList  = "list"
-	StepSlot  = "slot" // after each slot's batch: stored, detected, alerted
+	StepSlot  = "slot" // after each delivery slot's objects: read, and the slots they complete stored, detected, alerted
 	StepWrite = "write checkpoint"
 )
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/flowq/flowq/internal/collect/collecttest"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/ddbstate"
+	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/pipeline"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
@@ -252,4 +254,23 @@ func lines(text []byte) int64 {
 		}
 	}
 	return n
+}
+
+// startHours counts the records of flow-log text by the hour (Unix
+// seconds) their start is in, independently of the parser.
+func startHours(text []byte) map[int64]int64 {
+	col := synth.DetectFormat.Index(parse.ColStart)
+	out := map[int64]int64{}
+	for _, l := range bytes.Split(text, []byte{'\n'}) {
+		f := bytes.Fields(l)
+		if len(f) <= col || bytes.HasPrefix(l, []byte("version")) {
+			continue
+		}
+		v, err := strconv.ParseInt(string(f[col]), 10, 64)
+		if err != nil {
+			panic(fmt.Sprintf("line %q: start: %v", l, err))
+		}
+		out[v-v%3600]++
+	}
+	return out
 }

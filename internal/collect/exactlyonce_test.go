@@ -54,9 +54,9 @@ func TestExactlyOnce(t *testing.T) {
 			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
 				tc.f.stream = mode.stream
 				e := newEnv(t, srv)
-				next := 0 // objects of the next hour's slot (records that end after 15:00)
+				next := 0 // objects named after the slot's end + Settle
 				for _, o := range e.deliver(t, text) {
-					if !o.At.Before(hour0.Add(time.Hour)) {
+					if !o.At.Before(hour0.Add(time.Hour + collect.DefaultSettle)) {
 						next++
 					}
 				}
@@ -69,7 +69,8 @@ func TestExactlyOnce(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// And a third run: only the next slot's objects, no alert again.
+				// And a third run: only the objects named later, and the
+				// records of 15:00 the second held; no alert again.
 				e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
 				again, err := e.collector(t, faults{stream: mode.stream}).Run(t.Context())
 				if err != nil {
@@ -77,6 +78,9 @@ func TestExactlyOnce(t *testing.T) {
 				}
 				if again.Objects != next || len(again.Alerts) != 0 {
 					t.Errorf("the next slot's run ingested %d objects (want %d), raised %d alerts (want 0)", again.Objects, next, len(again.Alerts))
+				}
+				if want := startHours(text)[hour0.Add(time.Hour).Unix()]; mode.stream == 0 && (res.Held != want || again.Records != want) {
+					t.Errorf("held %d records of 15:00, the next run stored %d; the text has %d", res.Held, again.Records, want)
 				}
 				if got, want := e.lakeRecords(t), lines(text); got != want {
 					t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
@@ -171,8 +175,10 @@ func TestCrashMidBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Batches != 3 { // the second slot again, the third and the spill
-		t.Errorf("the retry wrote %d batches, want 3 (it went on from the first slot's checkpoint)", res.Batches)
+	// The checkpoint after the first hour's objects holds 14:00's records:
+	// the retry stores every hour's records, one batch each.
+	if want := len(startHours(text)); res.Batches != want {
+		t.Errorf("the retry wrote %d batches, want %d (it went on from the first objects' checkpoint)", res.Batches, want)
 	}
 	if got, want := e.lakeRecords(t), lines(text); got != want {
 		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)

@@ -20,7 +20,8 @@ type Objects = source.S3API
 type object struct {
 	Key, ETag string
 	Size      int64
-	Slot      int64 // start of its slot, Unix seconds
+	Slot      int64 // start of the slot of its name's time, Unix seconds
+	At        int64 // the time in its name (else its last modification), Unix seconds
 }
 
 // awsTimeLayout is the time in AWS's object names: {YYYYMMDD}T{HHmm}Z.
@@ -100,7 +101,7 @@ func (c *Collector) list(ctx context.Context, from, now time.Time) ([]object, er
 						}
 					}
 					out = append(out, object{Key: key, ETag: strings.Trim(aws.ToString(o.ETag), `"`),
-						Size: aws.ToInt64(o.Size), Slot: c.slot(at)})
+						Size: aws.ToInt64(o.Size), Slot: c.slot(at), At: at.Unix()})
 				}
 			}
 		}
