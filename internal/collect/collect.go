@@ -3,13 +3,17 @@
 // per slot of the schedule, runs the detectors over them and publishes the
 // alerts, then writes its checkpoint.
 //
-// One run: read the checkpoint (the detector state, the objects already
-// ingested, the last slot done); list the delivery bucket's day folders;
-// for each settled slot (slot end + Settle ≤ now) with new objects, read
-// them, store their records with ONE lake write under the slot's batch id
-// ("collect/<slot>", or "collect/<slot>/late/<seq>" for objects that came
-// after their slot was done), detect, alert, acknowledge; write the
-// checkpoint last (a run of several slots also between them, every
+// A slot's batch is the records that START in the slot, so that it is one
+// lake object (one hour partition): a steady hourly run makes one lake
+// write. One run: read the checkpoint (the detector state, the objects
+// already ingested, the last slot done, the records read for the slot
+// after it); list the delivery bucket's day folders; read every new object
+// AWS named before the last settled slot's end + Settle (AWS names an
+// object by the time its records end); store each settled slot's records
+// with ONE lake write under the slot's batch id ("collect/<slot>"), and
+// records of a slot done before as "collect/<slot>/late/<seq>"; detect,
+// alert, acknowledge; write the checkpoint last, holding the records of
+// the next slot (a run of several slots also between them, every
 // Config.CheckpointEvery). A run that fails leaves the last checkpoint it
 // or its predecessor wrote, and the next run redoes the batches after it
 // under the same ids: the lake write replaces what the failed run wrote,
@@ -26,10 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -213,117 +214,6 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 	return res, c.hook(StepWrite)
 }
 
-// runState is what a run has read and not stored yet.
-type runState struct {
-	cp   *checkpoint
-	held *slots // records of slots not done, from the checkpoint and the objects read
-	late *slots // records of slots done before they were read
-	// lateKeys names the objects late records came from, by slot.
-	lateKeys map[int64][]string
-}
-
-// delivered reads one delivery slot's new objects: small ones into the
-// run's slots, large ones streamed on their own.
-func (c *Collector) delivered(ctx context.Context, run *runState, objs []object, settled int64, res *Result) error {
-	small, big := c.split(objs)
-	slices.SortFunc(small, func(a, b object) int { return strings.Compare(a.Key, b.Key) })
-	before := res.Bytes
-	perObject, err := c.readAll(ctx, small, res)
-	if err != nil {
-		return err
-	}
-	if n := res.Bytes - before; n > bigSlot {
-		c.cfg.Logger.WarnContext(ctx, "a slot this large is held in memory for its one lake write: shorten the collect interval",
-			"slot", slotID(objs[0].Slot), "bytes", n, "interval", c.cfg.Interval.String())
-	}
-	for i, recs := range perObject {
-		isLate := false
-		for _, r := range recs {
-			run.held.split(r, settled, func(slot int64, part arrow.RecordBatch) {
-				if slot <= run.cp.Done {
-					run.late.add(slot, part)
-					if !isLate {
-						run.lateKeys[slot] = append(run.lateKeys[slot], small[i].Key)
-					}
-					isLate = true
-					return
-				}
-				run.held.add(slot, part)
-			})
-			r.Release()
-		}
-		if isLate {
-			res.LateObjects++
-		}
-	}
-	iv := int64(c.cfg.Interval / time.Second)
-	for _, o := range big {
-		if run.cp.Done != 0 && o.At < run.cp.Done+iv+int64(c.cfg.Settle/time.Second) {
-			res.LateObjects++
-			c.cfg.Logger.WarnContext(ctx, "object arrived after its slot was done: ingested late", "slot", slotID(o.Slot),
-				"object", "s3://"+c.cfg.Bucket+"/"+o.Key)
-		}
-		if err := c.stream(ctx, o, res); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// store writes the held records of the slots up to last, one batch each
-// ("collect/<slot>"), in order; the slots up to last are done.
-func (c *Collector) store(ctx context.Context, run *runState, last int64, res *Result) error {
-	if last <= run.cp.Done {
-		return nil
-	}
-	due := run.held.take(last)
-	defer func() {
-		for _, recs := range due {
-			releaseAll(recs)
-		}
-	}()
-	for _, sl := range slices.Sorted(maps.Keys(due)) {
-		if sl <= run.cp.Done { // records without a start, held at a slot done since
-			run.late.recs[run.cp.Done] = append(run.late.recs[run.cp.Done], due[sl]...)
-			delete(due, sl)
-			continue
-		}
-		if err := c.batch(ctx, "collect/"+slotID(sl), sl, due[sl], res); err != nil {
-			return err
-		}
-		run.cp.Done = sl
-	}
-	run.cp.Done = last
-	return nil
-}
-
-// storeLate writes the records read for slots done before, one batch per
-// slot named by the checkpoint's Seq ("collect/<slot>/late/<seq>"), so a
-// retried run rewrites them.
-func (c *Collector) storeLate(ctx context.Context, run *runState, res *Result) error {
-	due := run.late.take(math.MaxInt64)
-	defer func() {
-		for _, recs := range due {
-			releaseAll(recs)
-		}
-	}()
-	for _, sl := range slices.Sorted(maps.Keys(due)) {
-		id := "collect/" + slotID(sl) + "/late/" + strconv.FormatInt(run.cp.Seq, 10)
-		keys := run.lateKeys[sl]
-		first := ""
-		if len(keys) > 0 {
-			first = "s3://" + c.cfg.Bucket + "/" + keys[0]
-		}
-		c.cfg.Logger.WarnContext(ctx, "records arrived after their slot was done: ingested as a late batch",
-			"slot", slotID(sl), "objects", len(keys), "first", first, "batch", id)
-		if err := c.batch(ctx, id, sl, due[sl], res); err != nil {
-			return err
-		}
-		delete(run.lateKeys, sl)
-	}
-	return nil
-}
-
 func dayStart(t time.Time) int64 { return t.UTC().Truncate(24 * time.Hour).Unix() }
 
 // save writes the late batches, then the checkpoint with the records held,
@@ -380,20 +270,6 @@ func (c *Collector) load(ctx context.Context) (*checkpoint, *detect.MemoryState,
 
 // slotID names a slot in batch ids: 20261130T1400Z.
 func slotID(s int64) string { return time.Unix(s, 0).UTC().Format(awsTimeLayout) }
-
-// batch runs one slot's records through the pipeline as one batch.
-func (c *Collector) batch(ctx context.Context, id string, slot int64, recs []arrow.RecordBatch, res *Result) error {
-	r, err := c.pipe.Process(ctx, pipeline.Batch{ID: id, Source: "s3://" + c.cfg.Bucket + "/" + c.cfg.Prefix + " " + slotID(slot), Records: recs})
-	if err != nil {
-		return err
-	}
-	res.Batches++
-	res.Records += r.Records
-	res.LakeObjects += len(r.Objects)
-	res.LakeBytes += r.LakeBytes
-	res.Alerts = append(res.Alerts, r.Alerts...)
-	return nil
-}
 
 // bigSlot is the flow-log text of one slot past which a run warns: its
 // records (about 1.9 times the text in Arrow) and their Parquet crowd a
