@@ -128,7 +128,7 @@ func (m *policyMemo) judge(src, dst string, srcPort, dstPort, proto int, accepte
 	if accepted {
 		meta |= 1
 	}
-	if uint(srcPort)|uint(dstPort) <= 0xffff {
+	if uint(srcPort)|uint(dstPort) <= 0xffff && uint(proto) <= 0xff {
 		if bad, ok := m.probe(src, dst, srcPort, meta); ok {
 			return bad
 		}
@@ -163,9 +163,10 @@ func rowHash(s1, s2, d1, d2, meta uint64) uint64 {
 // judgeMiss judges a flow the row cache does not answer, and remembers the
 // answer there.
 func (m *policyMemo) judgeMiss(src, dst string, srcPort, dstPort, proto int, accepted bool, meta uint64) bool {
-	if uint(srcPort)|uint(dstPort) > 0xffff {
-		// Not a port (a lake's column may hold anything): keys hold 16
-		// bits, so judge it as it is, remembering nothing.
+	if uint(srcPort)|uint(dstPort) > 0xffff || uint(proto) > 0xff {
+		// Not a port or protocol (a lake's column may hold anything):
+		// keys hold 16 and 8 bits, so judge it as it is, remembering
+		// nothing.
 		si, di := m.class(src), m.class(dst)
 		if si == noClass || di == noClass {
 			return false

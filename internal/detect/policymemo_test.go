@@ -186,9 +186,9 @@ type badBounds struct {
 
 func (r *badBounds) ClassBounds4() []uint32 { return r.bounds }
 
-// TestPolicyMemoPortsOutOfRange: ports beyond 16 bits (a lake's column may
-// hold anything) are judged as they are, not as the port of their low 16
-// bits, remembered or not.
+// TestPolicyMemoPortsOutOfRange: ports beyond 16 bits and protocols beyond
+// 8 (a lake's column may hold anything) are judged as they are, not as
+// those of their low bits, remembered or not.
 func TestPolicyMemoPortsOutOfRange(t *testing.T) {
 	rules := &hashRules{}
 	m := newPolicyMemo(rules)
@@ -198,13 +198,47 @@ func TestPolicyMemoPortsOutOfRange(t *testing.T) {
 		{40000, 22}, {40000, 22 + 65536}, {40000 + 65536, 22}, {40000, 22},
 	} {
 		for _, acc := range []bool{true, false} {
-			for range 2 { // the second time from the memory
-				got := m.judge("10.0.1.25", "10.0.2.25", f.sp, f.dp, 6, acc)
-				_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.25"), Dst: netip.MustParseAddr("10.0.2.25"), SrcPort: f.sp, DstPort: f.dp, Protocol: 6, Accepted: acc})
-				if got != want {
-					t.Errorf("ports %d -> %d %v: memory says %v, rules %v", f.sp, f.dp, acc, got, want)
+			for _, proto := range []int{6, 6 + 256, 17, 17 - 256} {
+				for range 2 { // the second time from the memory
+					got := m.judge("10.0.1.25", "10.0.2.25", f.sp, f.dp, proto, acc)
+					_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.25"), Dst: netip.MustParseAddr("10.0.2.25"), SrcPort: f.sp, DstPort: f.dp, Protocol: proto, Accepted: acc})
+					if got != want {
+						t.Errorf("ports %d -> %d, protocol %d, %v: memory says %v, rules %v", f.sp, f.dp, proto, acc, got, want)
+					}
 				}
 			}
 		}
 	}
+}
+
+// FuzzPolicyMemo: any address texts, ports (beyond 16 bits too),
+// protocol and action get the rules' own answer from the memory, first
+// judged and then remembered, while the memory holds earlier flows (one
+// memory over the whole run), with the rules' IPv4 bounds and without.
+func FuzzPolicyMemo(f *testing.F) {
+	f.Add("10.0.1.25", "198.18.0.7", 443, 40000, 6, true)
+	f.Add("2001:db8::5", "10.0.1.25", 55615, 443, 6, false)
+	f.Add("::ffff:10.0.1.25", "10.0.2.25", -1, 65536+443, 17, true)
+	f.Add("1.2.3.4", "010.0.1.25", 0, 0, 1, false)
+	f.Add("fe80::1%eth0", "203.0.113.255", 65535, 65535, 6, true)
+	bounds := []uint32{0, 10 << 24, 10<<24 | 1<<8, 10<<24 | 1<<8 | 25, 198<<24 | 18<<16, 198<<24 | 20<<16}
+	withBounds, without := &boundsRules{bounds: bounds}, &boundsRules{bounds: bounds}
+	memos := []*policyMemo{newPolicyMemo(withBounds), newPolicyMemo(&badBounds{boundsRules: without, bounds: bounds[1:]})}
+	ref := &boundsRules{bounds: bounds}
+	f.Fuzz(func(t *testing.T, src, dst string, sp, dp, proto int, acc bool) {
+		want := false
+		s, err1 := netip.ParseAddr(src)
+		d, err2 := netip.ParseAddr(dst)
+		if err1 == nil && err2 == nil {
+			_, want, _, _ = ref.Judge(PolicyFlow{Src: s.Unmap().WithZone(""), Dst: d.Unmap().WithZone(""), SrcPort: sp, DstPort: dp, Protocol: proto, Accepted: acc})
+		}
+		for k, m := range memos {
+			m.trim()
+			for try := range 2 {
+				if got := m.judge(src, dst, sp, dp, proto, acc); got != want {
+					t.Fatalf("memory %d, try %d: %q -> %q %d->%d/%d %v: %v, rules %v", k, try, src, dst, sp, dp, proto, acc, got, want)
+				}
+			}
+		}
+	})
 }

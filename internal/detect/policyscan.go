@@ -61,7 +61,7 @@ func (d *PolicyDetector) flag(c *columns, n int, mask []uint64, cut int64, buf [
 		if accepted {
 			meta |= 1
 		}
-		if ns, nd := len(src), len(dst); uint(ns-8) <= 8 && uint(nd-8) <= 8 && uint(srcPort)|uint(dstPort) <= 0xffff {
+		if ns, nd := len(src), len(dst); uint(ns-8) <= 8 && uint(nd-8) <= 8 && uint(srcPort)|uint(dstPort) <= 0xffff && uint(proto) <= 0xff {
 			// The row cache, for texts of 8 to 16 bytes (policyMemo.judge).
 			ps, pd := unsafe.Pointer(unsafe.StringData(src)), unsafe.Pointer(unsafe.StringData(dst))
 			s1, s2 := *(*uint64)(ps), *(*uint64)(unsafe.Add(ps, ns-8))
