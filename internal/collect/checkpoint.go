@@ -38,6 +38,9 @@ type checkpoint struct {
 	held []byte
 	// state is the detector state (detect.MemoryState.MarshalBinary).
 	state []byte
+	// version is the stored checkpoint's (store.Lake.GetMetaVersion; ""
+	// before the first): a run writes only over the checkpoint it read.
+	version string
 }
 
 // seen is one ingested object.

@@ -43,10 +43,12 @@ import (
 	"github.com/flowq/flowq/internal/store"
 )
 
-// Meta stores the checkpoint (*store.Lake's metadata area).
+// Meta stores the checkpoint (*store.Lake's metadata area) with
+// conditional writes: a run writes the checkpoint only over the one it
+// read.
 type Meta interface {
-	GetMeta(ctx context.Context, name string) ([]byte, error)
-	PutMeta(ctx context.Context, name string, data []byte) error
+	GetMetaVersion(ctx context.Context, name string) ([]byte, string, error)
+	PutMetaIf(ctx context.Context, name string, data []byte, version string) (string, error)
 }
 
 // Collector runs the scheduled collection. Runs must not overlap (the
@@ -238,9 +240,17 @@ func (c *Collector) save(ctx context.Context, run *runState, mem *detect.MemoryS
 	if err != nil {
 		return err
 	}
-	if err := c.cfg.Meta.PutMeta(ctx, CheckpointName, data); err != nil {
+	v, err := c.cfg.Meta.PutMetaIf(ctx, CheckpointName, data, cp.version)
+	if errors.Is(err, store.ErrConflict) {
+		// Runs overlapped (an invocation by hand during the schedule's):
+		// the other run's checkpoint stands, and the next run goes on
+		// from it; this run's batches were written under the same ids.
+		return fmt.Errorf("write checkpoint: another collector run wrote it since this run read it; the next run goes on from it: %w", err)
+	}
+	if err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
+	cp.version = v
 	res.Checkpoint = len(data)
 	res.Held = run.held.rows()
 	return nil
@@ -250,7 +260,7 @@ func (c *Collector) save(ctx context.Context, run *runState, mem *detect.MemoryS
 // checkpoint is the first run's.
 func (c *Collector) load(ctx context.Context) (*checkpoint, *detect.MemoryState, error) {
 	mem := detect.NewMemoryState()
-	data, err := c.cfg.Meta.GetMeta(ctx, CheckpointName)
+	data, version, err := c.cfg.Meta.GetMetaVersion(ctx, CheckpointName)
 	switch {
 	case errors.Is(err, store.ErrNotExist):
 		c.cfg.Logger.InfoContext(ctx, "no collector checkpoint: first run", "backfill", c.cfg.Backfill.String())
@@ -265,6 +275,7 @@ func (c *Collector) load(ctx context.Context) (*checkpoint, *detect.MemoryState,
 	if err := mem.UnmarshalBinary(cp.state); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errCheckpoint, err)
 	}
+	cp.version = version
 	return cp, mem, nil
 }
 

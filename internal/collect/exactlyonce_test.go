@@ -2,6 +2,7 @@ package collect_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/flowq/flowq/internal/collect"
 	"github.com/flowq/flowq/internal/collect/collecttest"
+	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
@@ -189,5 +191,69 @@ func TestCrashMidBackfill(t *testing.T) {
 	}
 	if len(all) != len(wantAlerts()) {
 		t.Errorf("%d messages for %d alerts: %v", len(all), len(wantAlerts()), all)
+	}
+}
+
+// TestOverlappingRuns: a run invoked by hand while the scheduled one runs
+// (B within A, after A's listing) finds an object A's listing missed and
+// stores it as a late batch. A must not then overwrite B's checkpoint with
+// its own, which lacks that object: the next run would store it again.
+// A's checkpoint write is conditional on the checkpoint it read, so A
+// fails; the lake holds every line once and every alert is published once.
+func TestOverlappingRuns(t *testing.T) {
+	srv := motoserver.Start(t)
+	e := newEnv(t, srv)
+	text := scenario()
+	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var late, first []collecttest.Object
+	for _, o := range objs {
+		if o.At.Equal(hour0.Add(35 * time.Minute)) { // the port scan's
+			late = append(late, o)
+		} else {
+			first = append(first, o)
+		}
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
+		t.Fatal(err)
+	}
+	e.setNow(hour0.Add(time.Hour + 20*time.Minute))
+	if _, err := e.collector(t, faults{}).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
+	var inner error
+	overlap := func(step string) error {
+		if step != collect.StepList {
+			return nil
+		}
+		if err := collecttest.Upload(t.Context(), e.s3, e.bucket, late); err != nil {
+			return err
+		}
+		res, err := e.collector(t, faults{}).Run(t.Context())
+		if err == nil && res.LateObjects != 1 {
+			err = fmt.Errorf("the run by hand found %d late objects, want 1", res.LateObjects)
+		}
+		inner = err
+		return nil
+	}
+	_, err = e.collector(t, faults{hook: overlap}).Run(t.Context())
+	if inner != nil {
+		t.Fatal(inner)
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("the overlapped run: %v, want it to fail on the checkpoint (store.ErrConflict)", err)
+	}
+	if _, err := e.collector(t, faults{}).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.lakeRecords(t), lines(text); got != want {
+		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
+	}
+	pub := e.published(t)
+	if d := cmp.Diff(keys(pub), wantAlerts()); d != "" || len(pub) != len(wantAlerts()) {
+		t.Errorf("published %v; alerts (-got +want):\n%s", pub, d)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,13 @@ type backend interface {
 	// an existing object is kept and put returns nil.
 	put(ctx context.Context, key string, data []byte, ifAbsent bool) error
 	get(ctx context.Context, key string) ([]byte, error)
+	// getVersion is get with the object's version: S3's ETag, a hash of
+	// the content locally.
+	getVersion(ctx context.Context, key string) ([]byte, string, error)
+	// putIf stores data under key only if the object there has version
+	// match ("": only if there is none) and returns the new version;
+	// otherwise it returns an error wrapping ErrConflict.
+	putIf(ctx context.Context, key string, data []byte, match string) (string, error)
 	// open returns a random-access reader over the object.
 	open(ctx context.Context, key string) (readerAtSeekCloser, error)
 	// openTail is open for readers of the end of an object of the given
@@ -128,6 +136,43 @@ func (b *localBackend) writeTmp(dst string, data []byte) (string, error) {
 		return "", werr
 	}
 	return tmp, nil
+}
+
+// getVersion: a local object's version is a hash of its content.
+func (b *localBackend) getVersion(ctx context.Context, key string) ([]byte, string, error) {
+	data, err := b.get(ctx, key)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, contentVersion(data), nil
+}
+
+func contentVersion(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:16])
+}
+
+// putIf compares the version and renames into place: it stops a writer
+// that read an older object, not two writers racing within the same
+// instant (S3's conditional write does).
+func (b *localBackend) putIf(ctx context.Context, key string, data []byte, match string) (string, error) {
+	cur, err := b.get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotExist):
+		if match != "" {
+			return "", fmt.Errorf("%s: gone since it was read: %w", key, ErrConflict)
+		}
+	case err != nil:
+		return "", err
+	case match == "":
+		return "", fmt.Errorf("%s: written since it was found missing: %w", key, ErrConflict)
+	case contentVersion(cur) != match:
+		return "", fmt.Errorf("%s: written since it was read: %w", key, ErrConflict)
+	}
+	if err := b.put(ctx, key, data, false); err != nil {
+		return "", err
+	}
+	return contentVersion(data), nil
 }
 
 func (b *localBackend) get(_ context.Context, key string) ([]byte, error) {

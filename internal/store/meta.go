@@ -30,6 +30,33 @@ func (l *Lake) GetMeta(ctx context.Context, name string) ([]byte, error) {
 	return l.be.get(ctx, userMetaDir+name)
 }
 
+// ErrConflict: a conditional write found the object changed since it was
+// read (PutMetaIf).
+var ErrConflict = errors.New("changed since it was read")
+
+// GetMetaVersion is GetMeta with the object's version (S3's ETag), for
+// PutMetaIf.
+func (l *Lake) GetMetaVersion(ctx context.Context, name string) ([]byte, string, error) {
+	if err := checkMetaName(name); err != nil {
+		return nil, "", err
+	}
+	return l.be.getVersion(ctx, userMetaDir+name)
+}
+
+// PutMetaIf stores data under name only if the object there is still the
+// version read ("": only if there is none) and returns the version
+// written. A writer that lost a race gets an error wrapping ErrConflict
+// instead of overwriting what the other wrote. On S3 it is a conditional
+// PUT (If-Match, If-None-Match); in a directory the version is compared
+// just before the rename, which stops a writer that read an older object
+// but not two writing in the same instant.
+func (l *Lake) PutMetaIf(ctx context.Context, name string, data []byte, version string) (string, error) {
+	if err := checkMetaName(name); err != nil {
+		return "", err
+	}
+	return l.be.putIf(ctx, userMetaDir+name, data, version)
+}
+
 // ListMeta returns the names of the metadata objects that start with
 // prefix, sorted.
 func (l *Lake) ListMeta(ctx context.Context, prefix string) ([]string, error) {

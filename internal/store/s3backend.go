@@ -64,23 +64,59 @@ func (b *s3Backend) put(ctx context.Context, key string, data []byte, ifAbsent b
 	return nil
 }
 
+// putIf is a conditional PUT: If-Match the version read, or If-None-Match
+// when there was none.
+func (b *s3Backend) putIf(ctx context.Context, key string, data []byte, match string) (string, error) {
+	in := &s3.PutObjectInput{
+		Bucket:        aws.String(b.bucket),
+		Key:           aws.String(b.prefix + key),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+	}
+	if match == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(match)
+	}
+	out, err := b.client.PutObject(ctx, in)
+	var nk *s3types.NoSuchKey
+	if isPreconditionFailed(err) || errors.As(err, &nk) || isErrorCode(err, "NoSuchKey") {
+		return "", fmt.Errorf("put s3://%s/%s%s: written or removed since it was read: %w", b.bucket, b.prefix, key, ErrConflict)
+	}
+	if err != nil {
+		return "", fmt.Errorf("put s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+func isErrorCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
+
 func isPreconditionFailed(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict")
 }
 
 func (b *s3Backend) get(ctx context.Context, key string) ([]byte, error) {
+	data, _, err := b.getVersion(ctx, key)
+	return data, err
+}
+
+func (b *s3Backend) getVersion(ctx context.Context, key string) ([]byte, string, error) {
 	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.prefix + key)},
 		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
 	if err != nil {
 		var nk *s3types.NoSuchKey
 		if errors.As(err, &nk) {
-			return nil, fmt.Errorf("s3://%s/%s%s: %w", b.bucket, b.prefix, key, ErrNotExist)
+			return nil, "", fmt.Errorf("s3://%s/%s%s: %w", b.bucket, b.prefix, key, ErrNotExist)
 		}
-		return nil, fmt.Errorf("get s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
+		return nil, "", fmt.Errorf("get s3://%s/%s%s: %w", b.bucket, b.prefix, key, err)
 	}
 	defer out.Body.Close()
-	return io.ReadAll(out.Body)
+	data, err := io.ReadAll(out.Body)
+	return data, aws.ToString(out.ETag), err
 }
 
 func (b *s3Backend) open(ctx context.Context, key string) (readerAtSeekCloser, error) {
