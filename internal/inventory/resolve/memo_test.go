@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/internal/detect"
@@ -168,6 +171,13 @@ func uncached(t *testing.T, r *resolve.Resolver, text string, window time.Durati
 // batches of batchSize and returns its alerts as findings.
 func memoized(t *testing.T, r *resolve.Resolver, text string, batchSize int) map[string]*finding {
 	t.Helper()
+	return memoizedAs(t, r, text, batchSize, nil)
+}
+
+// memoizedAs is memoized with each batch first passed through encode (nil:
+// as parsed).
+func memoizedAs(t *testing.T, r *resolve.Resolver, text string, batchSize int, encode func(arrow.RecordBatch) arrow.RecordBatch) map[string]*finding {
+	t.Helper()
 	cfg := detect.DefaultConfig()
 	cfg.Retention = 0
 	det, err := detect.NewPolicyDetector(r, detect.NewMemoryState(), func() time.Time { return day.Add(48 * time.Hour) }, cfg, nil)
@@ -178,7 +188,12 @@ func memoized(t *testing.T, r *resolve.Resolver, text string, batchSize int) map
 	defer rd.Release()
 	out := map[string]*finding{}
 	for k := 0; rd.Next(); k++ {
-		as, err := det.Process(context.Background(), fmt.Sprint("b", k), rd.RecordBatch())
+		rec := rd.RecordBatch()
+		if encode != nil {
+			rec = encode(rec)
+			defer rec.Release()
+		}
+		as, err := det.Process(context.Background(), fmt.Sprint("b", k), rec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +217,8 @@ func memoized(t *testing.T, r *resolve.Resolver, text string, batchSize int) map
 // counts and bytes — over random flows (internet peers by the thousand,
 // every port relation, both actions, IPv6, records out of time order across
 // a snapshot change), over the demo day with rules changed to disagree
-// with it, and over that day with 15,000 distinct internet peers. In one batch the counts are the totals; in small batches, where
+// with it, and over that day with 15,000 distinct internet peers; whether
+// the strings are plain or dictionaries (the lake's). In one batch the counts are the totals; in small batches, where
 // an alert is raised from the batch its key first occurs in, the keys and
 // rules.
 func TestPolicyMemoAgreesWithUncached(t *testing.T) {
@@ -236,6 +252,13 @@ func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 			if len(small) != len(want) {
 				t.Errorf("batches of 997: %d alerts, want %d", len(small), len(want))
 			}
+			// As the lake reads back: string columns as dictionaries.
+			lake := memoizedAs(t, resolve.New(snaps, resolve.Options{}), tc.text, 1<<20, func(rec arrow.RecordBatch) arrow.RecordBatch {
+				return dictionaryColumns(t, rec)
+			})
+			if diff := cmp.Diff(lake, want); diff != "" {
+				t.Errorf("dictionaries: alerts (-memoized +uncached):\n%s", diff)
+			}
 		})
 	}
 }
@@ -246,4 +269,39 @@ func TestPolicyWithoutInventory(t *testing.T) {
 	if got := memoized(t, resolve.New(none{}, resolve.Options{}), randomRecords(3, 2000), 512); len(got) != 0 {
 		t.Errorf("%d alerts without an inventory", len(got))
 	}
+}
+
+// dictionaryColumns returns rec with every string column dictionary
+// encoded (int32 indices into utf8 values, as the lake reads back), nulls
+// kept.
+func dictionaryColumns(t *testing.T, rec arrow.RecordBatch) arrow.RecordBatch {
+	t.Helper()
+	fields := rec.Schema().Fields()
+	cols := make([]arrow.Array, len(fields))
+	for i := range fields {
+		col := rec.Column(i)
+		s, ok := col.(*array.String)
+		if !ok {
+			col.Retain()
+			cols[i] = col
+			continue
+		}
+		dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+		b := array.NewDictionaryBuilder(memory.DefaultAllocator, dt).(*array.BinaryDictionaryBuilder)
+		for j := range s.Len() {
+			if s.IsNull(j) {
+				b.AppendNull()
+			} else if err := b.AppendString(s.Value(j)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cols[i] = b.NewArray()
+		b.Release()
+		fields[i].Type = dt
+	}
+	out := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+	for _, c := range cols {
+		c.Release()
+	}
+	return out
 }
