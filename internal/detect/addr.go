@@ -126,8 +126,63 @@ func (t *addrTable) reset() {
 }
 
 // lookup returns the ID and memberships of the address s, and whether it
-// parses.
+// parses. Small enough to inline: a hit in the cache of address strings
+// costs no call.
 func (t *addrTable) lookup(s string) (uint64, uint16, bool) {
+	if n := len(s); n >= 8 && n <= 16 {
+		p := unsafe.Pointer(unsafe.StringData(s))
+		w1, w2 := *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8))
+		ce := &t.str[(w1*0x9e3779b97f4a7c15^w2*0xc2b2ae3d27d4eb4f^uint64(n))>>52%strCache]
+		if ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(n) {
+			return ce.id, ce.flags, ce.ok
+		}
+	}
+	return t.lookupMiss(s)
+}
+
+// lookupRows sets ids[i] and flags[i] to the ID and memberships of row i's
+// address for every row in rows (all n rows if rows is nil): col's value,
+// or alt's where col is null; flags[i] is srcBad where neither holds an
+// address. The cache of address strings is probed in the loop, not
+// through a call per row.
+func (t *addrTable) lookupRows(col, alt *strCol, n int, rows []int32, ids []uint64, flags []uint16) {
+	for k := 0; k < n; k++ {
+		i := k
+		if rows != nil {
+			i = int(rows[k])
+		}
+		var s string
+		switch {
+		case col.IsValid(i):
+			s = col.Value(i)
+		case alt.IsValid(i):
+			s = alt.Value(i)
+		default:
+			flags[i] = srcBad
+			continue
+		}
+		if n := len(s); n >= 8 && n <= 16 {
+			p := unsafe.Pointer(unsafe.StringData(s))
+			w1, w2 := *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8))
+			ce := &t.str[(w1*0x9e3779b97f4a7c15^w2*0xc2b2ae3d27d4eb4f^uint64(n))>>52%strCache]
+			if ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(n) {
+				ids[i], flags[i] = ce.id, ce.flags
+				if !ce.ok {
+					flags[i] = srcBad
+				}
+				continue
+			}
+		}
+		id, f, ok := t.lookupMiss(s)
+		if !ok {
+			f = srcBad
+		}
+		ids[i], flags[i] = id, f
+	}
+}
+
+// lookupMiss is lookup past the cache of address strings, which it fills.
+func (t *addrTable) lookupMiss(s string) (uint64, uint16, bool) {
 	n := len(s)
 	if n < 8 || n > 16 {
 		return t.lookupSlow(s)
@@ -136,12 +191,8 @@ func (t *addrTable) lookup(s string) (uint64, uint16, bool) {
 	w1 := *(*uint64)(unsafe.Pointer(p))
 	w2 := *(*uint64)(unsafe.Add(unsafe.Pointer(p), n-8))
 	h := (w1*0x9e3779b97f4a7c15 ^ w2*0xc2b2ae3d27d4eb4f ^ uint64(n)) >> 52 % strCache
-	ce := &t.str[h]
-	if ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(n) {
-		return ce.id, ce.flags, ce.ok
-	}
 	id, f, ok := t.lookupSlow(s)
-	*ce = strEntry{w1: w1, w2: w2, n: uint8(n), id: id, flags: f, ok: ok}
+	t.str[h] = strEntry{w1: w1, w2: w2, n: uint8(n), id: id, flags: f, ok: ok}
 	return id, f, ok
 }
 

@@ -112,7 +112,7 @@ func refAggregate(e *Engine, c *columns, n int, now int64) *refAgg {
 				r.evidence(a, c, i, c.bytes.get(i))
 			}
 		}
-		if e.scan && sf&fScanSrc != 0 && c.dstPort.valid(i) && !reply && (!c.proto.valid(i) || isPortProto(c.proto.value(i))) {
+		if e.scan && sf&fScanSrc != 0 && c.dstPort.valid(i) && !reply && (!c.proto.valid(i) || c.proto.value(i) == 6 || c.proto.value(i) == 17 || c.proto.value(i) == 132) {
 			a := r.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start)
 			a.tries.add(uint16(c.dstPort.value(i)), int32(i))
 			a.bytes += c.bytes.get(i)
@@ -124,7 +124,10 @@ func refAggregate(e *Engine, c *columns, n int, now int64) *refAgg {
 	return r
 }
 
-// refReply is isReply without the core-column shortcut.
+// refReply reports whether record i looks like the server's side of a
+// connection, whose destination port is the client's ephemeral port: TCP
+// flags with SYN-ACK, or a source port below a destination port of 1024 or
+// more.
 func refReply(c *columns, i int) bool {
 	if c.flags.valid(i) && c.flags.value(i)&0x12 == 0x12 {
 		return true

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/synth"
@@ -57,7 +60,7 @@ func adversarialText(seed uint64, day int64, n int) []byte {
 			pick("6", "6", "17", "1", "132", "50"), strconv.Itoa(1 + rng.IntN(20)), strconv.FormatInt(bytes, 10),
 			strconv.FormatInt(start, 10), strconv.FormatInt(end, 10), pick("ACCEPT", "ACCEPT", "REJECT"),
 			pick("OK", "OK", "OK", "OK", "OK", "OK", "NODATA", "SKIPDATA"), pick("0", "2", "18", "19", "3"),
-			pick("ingress", "egress"), pick(src, src, src, addrs[rng.IntN(len(addrs))]), pick(dst, dst, dst, addrs[rng.IntN(len(addrs))]),
+			pick("ingress", "egress", "ingress", "egress", "ingres", "ingressx", "INGRESS"), pick(src, src, src, addrs[rng.IntN(len(addrs))]), pick(dst, dst, dst, addrs[rng.IntN(len(addrs))]),
 			pick("-", "-", "-", "S3", "DYNAMODB")}
 		for j := range f {
 			if rng.IntN(25) == 0 {
@@ -77,6 +80,9 @@ func aggConfigs() map[string]Config {
 	c.ExfilAnyPair, c.ExfilAWSServices = true, true
 	c.ExfilBudgets = []detectconfig.ExfilRule{{Bytes: 10_000, Window: 10 * time.Minute}, {Bytes: 50_000_000, Window: 24 * time.Hour}}
 	out["any pair, budgets"] = c
+	c.RejectDst = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} // internet sources: no membership at all
+	c.Detectors = []string{Exfiltration}
+	out["any pair, no other scope"] = c
 	c = DefaultConfig()
 	c.Watch = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("2001:db8::/32")}
 	c.ExfilAllowDst = []netip.Prefix{netip.MustParsePrefix("52.94.0.0/16")}
@@ -140,7 +146,7 @@ func TestAggregateMatchesReference(t *testing.T) {
 			text []byte
 		}{"subset " + strconv.Itoa(k), fm, reformat(t, aggFormat, fm, adversarialText(uint64(k+2), day.Unix(), 5_000))})
 	}
-	now := day.Add(30 * time.Hour)
+	now := day.Add(6 * time.Hour) // the adversarial records of 3 days before are late, the others not
 	for cname, cfg := range aggConfigs() {
 		for _, in := range inputs {
 			t.Run(cname+"/"+in.name, func(t *testing.T) {
@@ -205,4 +211,31 @@ func reformat(t *testing.T, from, to *parse.Format, text []byte) []byte {
 		out = append(out, strings.Join(keep, " ")+"\n"...)
 	}
 	return out
+}
+
+// TestStrColIs: strCol.is answers as == does, on values at the end of the
+// data (read byte by byte) and within it (read 8 bytes at once), in plain
+// and sliced arrays.
+func TestStrColIs(t *testing.T) {
+	vals := []string{"ingress", "egress", "ingres", "ingressx", "", "i", "INGRESS", "ingress", "xingress", "ingress"}
+	for _, tail := range []int{0, 1, 3} { // the last values: within 8 bytes of the data's end
+		b := array.NewStringBuilder(memory.NewGoAllocator())
+		for _, v := range vals[:len(vals)-tail] {
+			b.Append(v)
+		}
+		arr := b.NewStringArray()
+		for _, off := range []int{0, 2} {
+			sl := array.NewSlice(arr, int64(off), int64(arr.Len())).(*array.String)
+			var c strCol
+			c.offs, c.data = plainStrings(sl)
+			c.ok = true
+			for i := range sl.Len() {
+				if got, want := c.is(i, "ingress", ingressWord), b2i(sl.Value(i) == "ingress"); got != want {
+					t.Errorf("tail %d offset %d: row %d (%q): is = %d, want %d", tail, off, i, sl.Value(i), got, want)
+				}
+			}
+			sl.Release()
+		}
+		arr.Release()
+	}
 }

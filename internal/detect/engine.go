@@ -72,6 +72,10 @@ type Engine struct {
 	mask    []uint64 // per row of the batch: core columns all valid (coreMask)
 	srcIDs  []uint64 // per row of the batch: source address ID
 	srcFlag []uint16 // and memberships; srcBad marks no usable source
+	dstIDs  []uint64 // per candidate row: destination address ID
+	dstFlag []uint16 // and memberships (srcBad: none usable)
+	wins    []int64  // and window start
+	rows    rowLists // the candidate rows, and the rows each detector counts
 	mups    []memUpdate
 	brief   []memTotals
 	early   []earlyTotals
@@ -272,7 +276,7 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 	}
 	slices.SortFunc(alerts, func(a, b Alert) int {
 		return cmp.Or(a.WindowStart.Compare(b.WindowStart), cmp.Compare(detOrder(a.Detector), detOrder(b.Detector)),
-			strings.Compare(a.Src, b.Src), strings.Compare(a.Dst, b.Dst))
+			strings.Compare(a.Src, b.Src), strings.Compare(a.Dst, b.Dst), a.WindowEnd.Compare(b.WindowEnd))
 	})
 	for _, a := range alerts {
 		e.sum.Alerts[a.Detector]++

@@ -1,167 +1,59 @@
 package detect
 
 import (
-	"math"
 	"strings"
 	"time"
-
-	"github.com/flowq/flowq/internal/parse"
 )
 
-// aggregate runs the per-record rules over the batch into e.aggs.
+// aggregate runs the per-record rules over the batch into e.aggs, in
+// passes that each branch little on the data: every row's source; the rows
+// from within a scope (the candidates); which candidates each detector
+// counts; then each detector's accumulators over its rows, in order (so
+// each key's accumulator is the same as record by record).
 func (e *Engine) aggregate(c *columns, n int, now int64) {
 	if len(e.addrs.info) > maxAddrs {
 		e.addrs.reset()
 	}
 	e.aggs = e.aggs[:0]
 	e.index.reset()
-	cfg := &e.cfg
-	w, ret := e.win, e.ret
-	anyPair, awsSvc := cfg.ExfilAnyPair, cfg.ExfilAWSServices
-	exfil, rej, scan := e.exfil, e.rej, e.scan
-	curWin := int64(math.MinInt64 / 2)
-	// Counters live in locals during the loop.
-	var skipped, unusable, late, inbound, allowed, rejects int64
-	defer func() {
-		e.sum.Skipped += skipped
-		e.sum.Unusable += unusable
-		e.sum.Late += late
-		e.sum.InboundRejects += inbound
-		e.sum.AllowedRejects += allowed
-		e.sum.Rejects += rejects
-	}()
-	// Look up every row's source first, in a tight loop over the address
-	// columns alone.
 	if cap(e.srcIDs) < n {
 		e.srcIDs, e.srcFlag = make([]uint64, n), make([]uint16, n)
+		e.dstIDs, e.dstFlag, e.wins = make([]uint64, n), make([]uint16, n), make([]int64, n)
+		e.rows = rowLists{cand: make([]int32, n), exfil: make([]int32, n), reject: make([]int32, n), scan: make([]int32, n)}
 	}
-	sids, sflags := e.srcIDs[:n], e.srcFlag[:n]
-	for i := range n {
-		var src string
-		switch {
-		case c.pktSrc.IsValid(i):
-			src = c.pktSrc.Value(i)
-		case c.src.IsValid(i):
-			src = c.src.Value(i)
-		default:
-			sflags[i] = srcBad
-			continue
-		}
-		id, f, ok := e.addrs.lookup(src)
-		if !ok {
-			f = srcBad
-		}
-		sids[i], sflags[i] = id, f
-	}
+	e.sources(c, n)
 	mask := coreMask(c, n, &e.mask)
-	for i := range n {
-		if c.status.IsValid(i) && c.status.size(i) != 2 { // not "OK"
-			if s := c.status.Value(i); s != parse.StatusOK {
-				if s == parse.StatusNoData || s == parse.StatusSkipData {
-					skipped++
-				} else {
-					unusable++
-				}
-				continue
-			}
+	cand := e.candidates(c, n, now, mask)
+	ex, rj, sc := e.split(c, cand, mask)
+	sids, dids, wins := e.srcIDs[:n], e.dstIDs[:n], e.wins[:n]
+	for _, r := range ex {
+		i := int(r)
+		e.exfilRecord(c, i, sids[i], dids[i], c.start.value(i), mask[i>>6]>>(i&63)&1 != 0)
+	}
+	for _, r := range rj {
+		i := int(r)
+		core := mask[i>>6]>>(i&63)&1 != 0
+		a := e.agg(aggKey{win: wins[i], src: sids[i], dst: noAddr, det: detReject}, c, i, c.start.value(i), core)
+		if core || c.dstPort.valid(i) {
+			a.ports.add(uint16(c.dstPort.value(i)), maxListedPorts)
 		}
-		core := mask[i>>6]>>(i&63)&1 != 0 // the core columns are all valid
-		if !core && (!c.start.valid(i) || !c.src.IsValid(i) || !c.dst.IsValid(i)) {
-			unusable++
-			continue
+		var b int64
+		if core || c.bytes.valid(i) {
+			b = c.bytes.value(i)
 		}
-		start := c.start.value(i)
-		if start < curWin || start >= curWin+w { // records of a batch mostly share a window
-			curWin = start - start%w
-			if start < 0 && start%w != 0 {
-				curWin -= w
-			}
-		}
-		win := curWin
-		if ret > 0 && win+w+ret < now {
-			if late == 0 {
-				e.lateSample = lateSample(c, i, start)
-			}
-			late++
-			continue
-		}
-		si, sf := sids[i], sflags[i]
-		if sf == srcBad {
-			unusable++
-			continue
-		}
-		reject := false
-		if core || c.action.IsValid(i) { // ACCEPT or REJECT: the first byte tells
-			v := c.action.Value(i)
-			reject = len(v) == len(parse.ActionReject) && v[0] == 'R' && v == parse.ActionReject
-		}
-		if sf&(fWatch|fRejectSrc|fScanSrc) == 0 && !anyPair {
-			// From outside every scope (the internet): no detector needs
-			// the destination.
-			if reject && rej {
-				inbound++
-			}
-			continue
-		}
-		var dst string
-		if c.pktDst.IsValid(i) {
-			dst = c.pktDst.Value(i)
-		} else {
-			dst = c.dst.Value(i)
-		}
-		di, df, ok := e.addrs.lookup(dst)
-		if !ok {
-			unusable++
-			continue
-		}
-
-		if exfil && !reject &&
-			(anyPair || sf&fWatch != 0 && df&fWatch == 0) &&
-			df&fExfilAllow == 0 && sf&fExfilAllowSrc == 0 &&
-			(awsSvc || !c.dstSvc.IsValid(i)) &&
-			// A flow between two watched ENIs is logged on both; count it
-			// once, on the sender's (egress) side.
-			!(sf&fWatch != 0 && c.dir.IsValid(i) && isIngress(c.dir.Value(i))) &&
-			// A server answering its clients is not sending data away.
-			!isReply(c, i, core) {
-			e.exfilRecord(c, i, si, di, start, core)
-		}
-		if rej && reject {
-			port := -1
-			if core || c.dstPort.valid(i) {
-				port = int(c.dstPort.value(i))
-			}
-			switch {
-			case sf&fRejectSrc == 0 && sf&fWatch == 0:
-				inbound++
-			case sf&fRejectSrc == 0 || sf&fRejectAllowSrc != 0 || df&fRejectDst == 0 || df&fRejectAllowDst != 0 ||
-				!e.rejPorts.has(port, true) || e.rejAllowPorts.has(port, false):
-				allowed++
-			default:
-				rejects++
-				a := e.agg(aggKey{win: win, src: si, dst: noAddr, det: detReject}, c, i, start, core)
-				if port >= 0 {
-					a.ports.add(uint16(port), maxListedPorts)
-				}
-				var b int64
-				if core || c.bytes.valid(i) {
-					b = c.bytes.value(i)
-				}
-				a.bytes += b
-				e.evidence(a, c, i, b)
-			}
-		}
-		if scan && sf&fScanSrc != 0 && (core || c.dstPort.valid(i)) && !isReply(c, i, core) {
-			if p := core || c.proto.valid(i); !p || isPortProto(c.proto.value(i)) {
-				a := e.agg(aggKey{win: win, src: si, dst: di, det: detScan}, c, i, start, core)
-				a.tries.add(uint16(c.dstPort.value(i)), int32(i)) // its ports: scanProbes
-				if core || c.bytes.valid(i) {
-					a.bytes += c.bytes.value(i)
-				}
-			}
+		a.bytes += b
+		e.evidence(a, c, i, b)
+	}
+	for _, r := range sc {
+		i := int(r)
+		core := mask[i>>6]>>(i&63)&1 != 0
+		a := e.agg(aggKey{win: wins[i], src: sids[i], dst: dids[i], det: detScan}, c, i, c.start.value(i), core)
+		a.tries.add(uint16(c.dstPort.value(i)), int32(i)) // its ports: scanProbes
+		if core || c.bytes.valid(i) {
+			a.bytes += c.bytes.value(i)
 		}
 	}
-	if scan {
+	if e.scan {
 		e.scanProbes(c)
 	}
 }
@@ -260,27 +152,6 @@ func lateSample(c *columns, i int, start int64) string {
 
 // maxListedPorts bounds the ports listed in exfiltration and reject alerts.
 const maxListedPorts = 64
-
-// isIngress reports whether a flow-direction value is "ingress" (the other
-// is "egress").
-func isIngress(v string) bool { return len(v) == 7 && v[0] == 'i' && v == "ingress" }
-
-func isPortProto(p int64) bool { return p == 6 || p == 17 || p == 132 }
-
-// isReply reports whether record i looks like the server's side of a
-// connection, whose destination port is the client's ephemeral port: TCP
-// flags with SYN-ACK, or a source port below a destination port of 1024 or
-// more. Replies would make every busy client look like a port scan.
-func isReply(c *columns, i int, core bool) bool {
-	if c.flags.valid(i) && c.flags.value(i)&0x12 == 0x12 {
-		return true
-	}
-	if !core && (!c.srcPort.valid(i) || !c.dstPort.valid(i)) {
-		return false
-	}
-	sp, dp := c.srcPort.value(i), c.dstPort.value(i)
-	return sp < dp && dp >= 1024
-}
 
 // agg returns the accumulator of k, counting record i in it.
 func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
