@@ -18,8 +18,8 @@ import (
 
 // BenchmarkEnrichedDetection: records per second through the detectors
 // with the inventory (names and NAT legs; then the policy detector too)
-// beside the plain detectors and the parser, the reference, in the same
-// run, on two inputs of 200,000 records: the demo day, and the demo day
+// beside the plain detectors, the policy detector by itself and the
+// parser, the reference, in the same run, on two inputs of 200,000 records: the demo day, and the demo day
 // with a quarter of its records to and from distinct internet peers (tasks
 // calling 25,000 addresses, 25,000 scanners), the high-cardinality case.
 // Each configuration also parses the text in every iteration, untimed, and
@@ -142,6 +142,17 @@ func benchEnriched(b *testing.B, text []byte) {
 			return detect.NewContextual(eng, r.NAT, nil).WithNATList(r.NATInterfaces)
 		})
 	})
+	// The policy detector by itself: what it adds to detection.
+	b.Run("policy", func(b *testing.B) {
+		run(b, func() processor {
+			r := resolve.New(snaps, resolve.Options{})
+			pol, err := detect.NewPolicyDetector(r, detect.NewMemoryState(), now, cfg, r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return pol
+		})
+	})
 	b.Run("detect+names+nat+policy", func(b *testing.B) {
 		run(b, func() processor {
 			r := resolve.New(snaps, resolve.Options{})
@@ -157,53 +168,4 @@ func benchEnriched(b *testing.B, text []byte) {
 			return detect.NewContextual(eng, r.NAT, pol).WithNATList(r.NATInterfaces)
 		})
 	})
-}
-
-// BenchmarkPolicyPass: the policy detector alone over the inputs of
-// BenchmarkEnrichedDetection (a cold detector per iteration, as there):
-// what the policy adds to detection, in ns per record.
-func BenchmarkPolicyPass(b *testing.B) {
-	demo, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 200_000, day.Add(14*time.Hour))
-	peers, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 150_000, day.Add(14*time.Hour))
-	peers = append(peers, internetPeers(day, 50_000)...)
-	for _, in := range []struct {
-		name string
-		text []byte
-	}{{"demo", demo}, {"peers", peers}} {
-		b.Run(in.name, func(b *testing.B) {
-			rd := parse.NewReader(bytes.NewReader(in.text), parse.Options{Format: synth.DetectFormat})
-			batches, err := rd.ReadAll()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				for _, r := range batches {
-					r.Release()
-				}
-			}()
-			var n int64
-			for _, r := range batches {
-				n += r.NumRows()
-			}
-			snaps := one{inventory.NewIndex(inventory.DemoSnapshot(day))}
-			now := func() time.Time { return day.Add(48 * time.Hour) }
-			cfg := detect.DefaultConfig()
-			cfg.Retention = 0
-			b.SetBytes(int64(len(in.text)))
-			b.ReportAllocs()
-			for b.Loop() {
-				r := resolve.New(snaps, resolve.Options{})
-				pol, err := detect.NewPolicyDetector(r, detect.NewMemoryState(), now, cfg, r)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for i, rec := range batches {
-					if _, err := pol.Process(context.Background(), fmt.Sprint("b", i), rec); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n)/float64(b.N), "ns/record")
-		})
-	}
 }
