@@ -24,6 +24,7 @@ const (
 	InventoryLogGroupID    = "InventoryFunctionLogGroup"
 	InventoryRoleID        = "InventoryFunctionRole"
 	InventoryScheduleID    = "InventorySchedule"
+	InventoryOnDeployID    = "InventoryOnDeploy"
 	InventoryErrorsAlarmID = "InventoryErrorsAlarm"
 	// DefaultInventoryMinutes is -c inventoryMinutes's default with a real-time
 	// destination; with the collector it follows -c collectMinutes
@@ -150,6 +151,9 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 		RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(float64(minutes))),
 	}))
 	pin(rule, InventoryScheduleID)
+	if cfg.DeploysNetwork() {
+		s.syncAfterDeploy(cfg, fn)
+	}
 
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
 	al := awscloudwatch.NewAlarm(stack, jsii.String(InventoryErrorsAlarmID), &awscloudwatch.AlarmProps{
@@ -169,4 +173,30 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 		suppress(role, true, declaredIAM5(cfg))
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("InventoryFunctionName"), &awscdk.CfnOutputProps{Value: fn.FunctionName()})
+}
+
+// syncAfterDeploy runs the sync when a deployment of the network stack
+// completes (CloudFormation's stack status events reach EventBridge without a
+// trail): rules the code changes are in a snapshot a minute later, not at the
+// next scheduled sync, so the policy detector does not judge the traffic they
+// now allow against the rules before, and the drift report compares the
+// declared rules and the live ones once both are updated.
+func (s *PipelineStack) syncAfterDeploy(cfg Config, fn awslambda.Function) {
+	stack := s.Stack
+	prefix := "arn:" + *stack.Partition() + ":cloudformation:" + *stack.Region() + ":" + *stack.Account() + ":stack/" + cfg.StackID("Network") + "/"
+	rule := awsevents.NewRule(stack, jsii.String(InventoryOnDeployID), &awsevents.RuleProps{
+		Description: jsii.String("flowq inventory sync after each deployment of the network stack " + cfg.StackID("Network")),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.cloudformation"),
+			DetailType: jsii.Strings("CloudFormation Stack Status Change"),
+			Detail: &map[string]any{
+				"stack-id":       []any{map[string]any{"prefix": prefix}},
+				"status-details": map[string]any{"status": []string{"CREATE_COMPLETE", "UPDATE_COMPLETE"}},
+			},
+		},
+	})
+	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+		RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+	}))
+	pin(rule, InventoryOnDeployID)
 }

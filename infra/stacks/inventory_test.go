@@ -174,3 +174,39 @@ func actionList(v any) []string {
 	}
 	return out
 }
+
+// TestInventoryOnDeploy: a completed deployment of the network stack runs the
+// sync (CloudFormation's stack status events, the stack's own ARN prefix only,
+// created and updated); without the app's network (-c vpcId) there is none.
+func TestInventoryOnDeploy(t *testing.T) {
+	tmpl := synth(t, "tradai", nil).pipeline
+	rule := resources(t, tmpl, "AWS::Events::Rule")[InventoryOnDeployID]
+	if rule == nil {
+		t.Fatalf("no rule %s", InventoryOnDeployID)
+	}
+	pat := rule["EventPattern"].(map[string]any)
+	diff(t, "source, detail-type", []any{pat["source"], pat["detail-type"]},
+		[]any{[]any{"aws.cloudformation"}, []any{"CloudFormation Stack Status Change"}})
+	detail := pat["detail"].(map[string]any)
+	diff(t, "statuses", detail["status-details"], map[string]any{"status": []any{"CREATE_COMPLETE", "UPDATE_COMPLETE"}})
+	if prefix := ref(detail["stack-id"]); !strings.Contains(prefix, ":stack/FlowqTradaiNetwork/") || !strings.Contains(prefix, "cloudformation") {
+		t.Errorf("stack-id %s, want the network stack's ARN prefix", prefix)
+	}
+	targets := rule["Targets"].([]any)
+	if len(targets) != 1 || ref(targets[0].(map[string]any)["Arn"]) != InventoryFunctionID {
+		t.Errorf("targets %v, want %s", targets, InventoryFunctionID)
+	}
+	invoke := false
+	for _, p := range resources(t, tmpl, "AWS::Lambda::Permission") {
+		if ref(p["FunctionName"]) == InventoryFunctionID && ref(p["SourceArn"]) == InventoryOnDeployID {
+			invoke = true
+		}
+	}
+	if !invoke {
+		t.Error("no permission for the rule to invoke the function")
+	}
+	vpcOnly := synth(t, "tradai", map[string]string{"vpcId": "vpc-0123456789abcdef0"}).pipeline
+	if r := resources(t, vpcOnly, "AWS::Events::Rule")[InventoryOnDeployID]; r != nil {
+		t.Errorf("-c vpcId: rule %v, want none (no network stack)", r)
+	}
+}

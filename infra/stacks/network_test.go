@@ -164,10 +164,11 @@ func TestNATHookLeastPrivilege(t *testing.T) {
 
 func TestNATNotificationsOnlyWithNATInstance(t *testing.T) {
 	s := synth(t, "menotime", nil)
-	// The inventory and collector schedules are the pipeline's only rules.
-	if rules := resources(t, s.pipeline, "AWS::Events::Rule"); rules[NATNotifyRuleID] != nil || len(rules) != 2 ||
-		rules[InventoryScheduleID] == nil || rules[CollectScheduleID] == nil {
-		t.Errorf("menotime pipeline rules %v: want %s and %s alone", rules, InventoryScheduleID, CollectScheduleID)
+	// The inventory's schedule and sync after deployments, and the collector's
+	// schedule, are the pipeline's only rules.
+	if rules := resources(t, s.pipeline, "AWS::Events::Rule"); rules[NATNotifyRuleID] != nil || len(rules) != 3 ||
+		rules[InventoryScheduleID] == nil || rules[InventoryOnDeployID] == nil || rules[CollectScheduleID] == nil {
+		t.Errorf("menotime pipeline rules %v: want %s, %s and %s alone", rules, InventoryScheduleID, InventoryOnDeployID, CollectScheduleID)
 	}
 	check(t, func() { s.network.ResourceCountIs(jstr("AWS::AutoScaling::AutoScalingGroup"), jnum(0)) })
 }

@@ -149,6 +149,7 @@ func TestIngestFunction(t *testing.T) {
 				"FLOWQ_INVENTORY_MINUTES": "15",
 			}
 			if collects {
+				wantEnv["FLOWQ_INVENTORY_MINUTES"] = "60" // as often as the collector runs
 				// The flow log's region directory in the bucket named after the stack.
 				wantEnv[EnvDelivery] = "s3://flowq-flowlogs-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab/AWSLogs/" + testAccount + "/vpcflowlogs/" + region + "/"
 				wantEnv[EnvCollectMinutes], wantEnv[EnvSettleMinutes] = "60", "15"
@@ -275,11 +276,15 @@ func TestAlarms(t *testing.T) {
 			}
 			sort.Strings(got)
 			to := " -> " + AlertTopicID + " ok-> " + AlertTopicID
+			invPeriod := "900" // the inventory sync's interval: 15 minutes, hourly with the collector
+			if collects {
+				invPeriod = "3600"
+			}
 			want := []string{
 				"AWS/Lambda/AsyncEventAge Maximum>=600000 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/AsyncEventsDropped Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/Errors Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
-				"AWS/Lambda/Errors Sum>=1 per 900s on " + InventoryFunctionID + " missing=notBreaching" + to,
+				"AWS/Lambda/Errors Sum>=1 per " + invPeriod + "s on " + InventoryFunctionID + " missing=notBreaching" + to,
 				"AWS/Lambda/Throttles Sum>=1 per 300s on " + IngestFunctionID + " missing=notBreaching" + to,
 				"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum>=1 per 300s on " + DeadLetterQueueID + " missing=notBreaching" + to,
 				tc.copy + "/LateRecords Sum>=1 per 300s on - missing=notBreaching" + to,
