@@ -2,14 +2,17 @@ package detect
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -158,32 +161,7 @@ func TestAggregateMatchesReference(t *testing.T) {
 				defer rd.Release()
 				batches := 0
 				for rd.Next() {
-					rec := rd.RecordBatch()
-					eng.scratch.reset()
-					cols, err := bindColumns(rec, &eng.scratch)
-					if err != nil {
-						t.Fatal(err)
-					}
-					n := int(rec.NumRows())
-					before := eng.sum
-					eng.aggregate(&cols, n, now.Unix())
-					got := viewAggs(eng.aggs)
-					ref := refAggregate(eng, &cols, n, now.Unix())
-					want := viewAggs(ref.aggs)
-					if len(got) != len(want) || len(eng.aggs) != len(got) {
-						t.Fatalf("batch %d: %d accumulators (%d distinct), want %d", batches, len(eng.aggs), len(got), len(want))
-					}
-					for k, w := range want {
-						if g := got[k]; !reflect.DeepEqual(g, w) {
-							t.Fatalf("batch %d: key %+v:\n got %+v\nwant %+v", batches, k, g, w)
-						}
-					}
-					d := Summary{Skipped: eng.sum.Skipped - before.Skipped, Unusable: eng.sum.Unusable - before.Unusable,
-						Late: eng.sum.Late - before.Late, InboundRejects: eng.sum.InboundRejects - before.InboundRejects,
-						AllowedRejects: eng.sum.AllowedRejects - before.AllowedRejects, Rejects: eng.sum.Rejects - before.Rejects}
-					if !reflect.DeepEqual(d, ref.sum) {
-						t.Fatalf("batch %d: counters %+v, want %+v", batches, d, ref.sum)
-					}
+					checkAggregate(t, eng, rd.RecordBatch(), now.Unix(), batches)
 					batches++
 				}
 				if batches == 0 {
@@ -192,6 +170,64 @@ func TestAggregateMatchesReference(t *testing.T) {
 			})
 		}
 	}
+}
+
+// checkAggregate runs the Engine's aggregate over rec and fails unless its
+// accumulators and counters are the reference's.
+func checkAggregate(t *testing.T, eng *Engine, rec arrow.RecordBatch, now int64, batch int) {
+	t.Helper()
+	eng.scratch.reset()
+	cols, err := bindColumns(rec, &eng.scratch)
+	if err != nil {
+		return // not the aggregate's to judge
+	}
+	n := int(rec.NumRows())
+	before := eng.sum
+	eng.aggregate(&cols, n, now)
+	got := viewAggs(eng.aggs)
+	ref := refAggregate(eng, &cols, n, now)
+	want := viewAggs(ref.aggs)
+	if len(got) != len(want) || len(eng.aggs) != len(got) {
+		t.Fatalf("batch %d: %d accumulators (%d distinct), want %d", batch, len(eng.aggs), len(got), len(want))
+	}
+	for k, w := range want {
+		if g := got[k]; !reflect.DeepEqual(g, w) {
+			t.Fatalf("batch %d: key %+v:\n got %+v\nwant %+v", batch, k, g, w)
+		}
+	}
+	d := Summary{Skipped: eng.sum.Skipped - before.Skipped, Unusable: eng.sum.Unusable - before.Unusable,
+		Late: eng.sum.Late - before.Late, InboundRejects: eng.sum.InboundRejects - before.InboundRejects,
+		AllowedRejects: eng.sum.AllowedRejects - before.AllowedRejects, Rejects: eng.sum.Rejects - before.Rejects}
+	if !reflect.DeepEqual(d, ref.sum) {
+		t.Fatalf("batch %d: counters %+v, want %+v", batch, d, ref.sum)
+	}
+}
+
+// FuzzAggregate: over any text the parser accepts, under each of
+// aggConfigs, the Engine's accumulators and counters are the reference's.
+func FuzzAggregate(f *testing.F) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for k := range 4 {
+		f.Add(adversarialText(uint64(k), day.Unix(), 40), uint8(k))
+	}
+	now := day.Add(6 * time.Hour)
+	var engines []*Engine // one per configuration, reused: aggregate keeps nothing of a batch but its address cache
+	cfgs := aggConfigs()
+	for _, name := range slices.Sorted(maps.Keys(cfgs)) {
+		eng, err := New(cfgs[name], NewMemoryState(), func() time.Time { return now })
+		if err != nil {
+			f.Fatal(err)
+		}
+		engines = append(engines, eng)
+	}
+	f.Fuzz(func(t *testing.T, text []byte, which uint8) {
+		eng := engines[int(which)%len(engines)]
+		rd := parse.NewBytesReader(text, parse.Options{Format: aggFormat, BatchSize: 64})
+		defer rd.Release()
+		for b := 0; rd.Next(); b++ {
+			checkAggregate(t, eng, rd.RecordBatch(), now.Unix(), b)
+		}
+	})
 }
 
 // reformat rewrites text from format from into format to (a subset).
