@@ -43,8 +43,8 @@ func (c *Collector) delivered(ctx context.Context, run *runState, objs []object,
 			run.held.split(r, settled, func(slot int64, part arrow.RecordBatch) {
 				if slot <= run.cp.Done {
 					run.late.add(slot, part)
-					if !isLate {
-						run.lateKeys[slot] = append(run.lateKeys[slot], small[i].Key)
+					if ks := run.lateKeys[slot]; len(ks) == 0 || ks[len(ks)-1] != small[i].Key {
+						run.lateKeys[slot] = append(ks, small[i].Key)
 					}
 					isLate = true
 					return
