@@ -740,7 +740,7 @@ func (d *deployment) checkLambda(t *testing.T) {
 		"FLOWQ_WATCH_CIDRS":       "10.0.0.0/16",
 		"FLOWQ_EXFIL_BYTES":       "1000000",
 		"FLOWQ_WINDOW":            "1h",
-		"FLOWQ_INVENTORY_MINUTES": "15",
+		"FLOWQ_INVENTORY_MINUTES": "60", // as often as the collector
 		stacks.EnvDelivery:        "s3://" + d.id(t, "Pipeline", stacks.FlowLogBucketID) + "/AWSLogs/123456789012/vpcflowlogs/" + d.p.Region + "/",
 		stacks.EnvCollectMinutes:  "60",
 		stacks.EnvSettleMinutes:   "15",
