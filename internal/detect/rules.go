@@ -44,10 +44,16 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		a.bytes += b
 		e.evidence(a, c, i, b)
 	}
-	for _, r := range sc {
+	for _, r := range sc { // as e.agg, without a call for each record
 		i := int(r)
 		core := mask[i>>6]>>(i&63)&1 != 0
-		a := e.agg(aggKey{win: wins[i], src: sids[i], dst: dids[i], det: detScan}, c, i, c.start.value(i), core)
+		k, start := aggKey{win: wins[i], src: sids[i], dst: dids[i], det: detScan}, c.start.value(i)
+		idx, added := e.index.findOrAdd(k, e.aggs)
+		if added {
+			e.newAgg(k, start)
+		}
+		a := &e.aggs[idx]
+		a.count1(c, i, start, core)
 		a.tries.add(uint16(c.dstPort.value(i)), int32(i)) // its ports: scanProbes
 		if core || c.bytes.valid(i) {
 			a.bytes += c.bytes.value(i)
@@ -157,24 +163,38 @@ const maxListedPorts = 64
 func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 	idx, added := e.index.findOrAdd(k, e.aggs)
 	if added {
-		until := k.win + e.span(k)
-		if len(e.aggs) < cap(e.aggs) {
-			e.aggs = e.aggs[:len(e.aggs)+1]
-			a := &e.aggs[idx]
-			*a = agg{key: k, until: until, first: start, last: start, ports: a.ports.reset(), tries: a.tries.reset(), ev: a.ev[:0]}
-		} else {
-			e.aggs = append(e.aggs, agg{key: k, until: until, first: start, last: start})
-		}
-		if a := &e.aggs[idx]; cap(a.ev) == 0 {
-			// A slot used for the first time: its small slices come
-			// from the engine's arenas.
-			a.ports.small, a.ev = e.portArena.take(4), e.rowArena.take(e.cfg.Evidence)
-		}
-		if a := &e.aggs[idx]; k.det == detScan && cap(a.tries.list) == 0 {
-			a.tries.list = e.tryArena.take(4)
-		}
+		e.newAgg(k, start)
 	}
 	a := &e.aggs[idx]
+	a.count1(c, i, start, core)
+	return a
+}
+
+// newAgg appends the accumulator of k, added to the index, whose first
+// record starts at start.
+func (e *Engine) newAgg(k aggKey, start int64) {
+	idx := len(e.aggs)
+	until := k.win + e.span(k)
+	if len(e.aggs) < cap(e.aggs) {
+		e.aggs = e.aggs[:len(e.aggs)+1]
+		a := &e.aggs[idx]
+		*a = agg{key: k, until: until, first: start, last: start, ports: a.ports.reset(), tries: a.tries.reset(), ev: a.ev[:0]}
+	} else {
+		e.aggs = append(e.aggs, agg{key: k, until: until, first: start, last: start})
+	}
+	a := &e.aggs[idx]
+	if cap(a.ev) == 0 {
+		// A slot used for the first time: its small slices come from the
+		// engine's arenas.
+		a.ports.small, a.ev = e.portArena.take(4), e.rowArena.take(e.cfg.Evidence)
+	}
+	if k.det == detScan && cap(a.tries.list) == 0 {
+		a.tries.list = e.tryArena.take(4)
+	}
+}
+
+// count1 counts record i, which starts at start, in a.
+func (a *agg) count1(c *columns, i int, start int64, core bool) {
 	a.count++
 	if core || c.packets.valid(i) {
 		a.packets += c.packets.value(i)
@@ -187,7 +207,6 @@ func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
 		end = min(c.end.value(i), a.until)
 	}
 	a.last = max(a.last, end)
-	return a
 }
 
 // evidence keeps row i among the a's largest records (exfiltration) or
