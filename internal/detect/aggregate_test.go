@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowq/flowq/internal/detectconfig"
 	"github.com/flowq/flowq/internal/parse"
@@ -247,31 +245,4 @@ func reformat(t *testing.T, from, to *parse.Format, text []byte) []byte {
 		out = append(out, strings.Join(keep, " ")+"\n"...)
 	}
 	return out
-}
-
-// TestStrColIs: strCol.is answers as == does, on values at the end of the
-// data (read byte by byte) and within it (read 8 bytes at once), in plain
-// and sliced arrays.
-func TestStrColIs(t *testing.T) {
-	vals := []string{"ingress", "egress", "ingres", "ingressx", "", "i", "INGRESS", "ingress", "xingress", "ingress"}
-	for _, tail := range []int{0, 1, 3} { // the last values: within 8 bytes of the data's end
-		b := array.NewStringBuilder(memory.NewGoAllocator())
-		for _, v := range vals[:len(vals)-tail] {
-			b.Append(v)
-		}
-		arr := b.NewStringArray()
-		for _, off := range []int{0, 2} {
-			sl := array.NewSlice(arr, int64(off), int64(arr.Len())).(*array.String)
-			var c strCol
-			c.offs, c.data = plainStrings(sl)
-			c.ok = true
-			for i := range sl.Len() {
-				if got, want := c.is(i, "ingress", ingressWord), b2i(sl.Value(i) == "ingress"); got != want {
-					t.Errorf("tail %d offset %d: row %d (%q): is = %d, want %d", tail, off, i, sl.Value(i), got, want)
-				}
-			}
-			sl.Release()
-		}
-		arr.Release()
-	}
 }

@@ -108,7 +108,7 @@ func (e *Engine) candidates(c *columns, n int, now int64, mask []uint64) []int32
 // split looks up the candidates' destinations (e.dstIDs) and returns the
 // rows each detector counts. Each rule is computed as 0 or 1 and rows are
 // kept by advancing past them or not: a branch that the data decides at
-// random (ingress or egress, reply or not, internet or not) costs more than
+// random (reply or not, internet or not, a service or not) costs more than
 // the few operations it saves.
 func (e *Engine) split(c *columns, cand []int32, mask []uint64) (ex, rj, sc []int32) {
 	anyPair, awsSvc := b2i(e.cfg.ExfilAnyPair), b2i(e.cfg.ExfilAWSServices)
@@ -147,19 +147,20 @@ func (e *Engine) split(c *columns, cand []int32, mask []uint64) (ex, rj, sc []in
 		}
 		reply := b2i(flags&0x12 == 0x12) | ports&b2i(sp < dp)&b2i(dp >= 1024)
 		watched := b2i(sf&fWatch != 0)
-		ingress := 0
-		if c.dir.IsValid(i) {
-			ingress = c.dir.is(i, "ingress", ingressWord)
-		}
 		svc := b2i(c.dstSvc.IsValid(i))
-		ex[ke] = int32(i)
-		ke += exfil & (1 - b2i(reject)) & (anyPair | watched&b2i(df&fWatch == 0)) &
+		out := exfil & (1 - b2i(reject)) & (anyPair | watched&b2i(df&fWatch == 0)) &
 			b2i(df&fExfilAllow == 0) & b2i(sf&fExfilAllowSrc == 0) & (awsSvc | (1 - svc)) &
-			// A flow between two watched ENIs is logged on both; count it
-			// once, on the sender's (egress) side.
-			(1 - watched&ingress) &
 			// A server answering its clients is not sending data away.
 			(1 - reply)
+		if out&watched != 0 && c.dir.IsValid(i) && c.dir.Value(i) == "ingress" {
+			// A flow between two watched ENIs is logged on both; count it
+			// once, on the sender's (egress) side. (Few records get here:
+			// reading the direction of every record costs more than the
+			// branch.)
+			out = 0
+		}
+		ex[ke] = int32(i)
+		ke += out
 		portProto := b2i(proto == 6) | b2i(proto == 17) | b2i(proto == 132)
 		sc[ks] = int32(i)
 		ks += scan & b2i(sf&fScanSrc != 0) & hasPort & (1 - reply) & (1 - hasProto | portProto)

@@ -61,25 +61,6 @@ func (c *strCol) size(i int) int32 {
 	return c.offs[i+1] - c.offs[i]
 }
 
-// is returns 1 if row i (valid) is s, else 0; w is s (at most 7 bytes)
-// as a little-endian word. Where the data allows it reads 8 bytes at once
-// and compares without a branch on the value.
-func (c *strCol) is(i int, s string, w uint64) int {
-	if c.idx != nil {
-		i = int(c.idx[i])
-	}
-	o := c.offs[i : i+2 : i+2]
-	at, n := int(o[0]), int(o[1]-o[0])
-	if at+8 > len(c.data) {
-		return b2i(c.data[at:at+n] == s)
-	}
-	v := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(c.data)), at))
-	return b2i(n == len(s)) & b2i(v&(1<<(8*len(s))-1) == w)
-}
-
-// ingressWord is "ingress" for strCol.is.
-const ingressWord = 'i' | 'n'<<8 | 'g'<<16 | 'r'<<24 | 'e'<<32 | 's'<<40 | 's'<<48
-
 // entries returns the number of distinct values of a dictionary column
 // (0 for a plain one): entry k is c.entry(k).
 func (c *strCol) entries() int {
