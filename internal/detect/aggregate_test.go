@@ -246,3 +246,17 @@ func reformat(t *testing.T, from, to *parse.Format, text []byte) []byte {
 	}
 	return out
 }
+
+// TestPairCacheWraps: after 2^32 batches the pair cache's generation
+// wraps, and entries of the batch that had the new generation number
+// before do not come back as current.
+func TestPairCacheWraps(t *testing.T) {
+	var p pairCache
+	p.next()
+	p.entries[7] = pairEntry{pair: 1, win: 2, gen: p.gen, idx: 3}
+	p.gen = ^uint32(0)
+	p.next()
+	if p.gen == 0 || p.entries[7].gen == p.gen {
+		t.Fatalf("after the wrap: gen %d, entry %+v looks current", p.gen, p.entries[7])
+	}
+}

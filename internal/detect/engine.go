@@ -68,6 +68,7 @@ type Engine struct {
 	addrs   addrTable
 	aggs    []agg
 	index   aggIndex
+	pairs   pairCache // of the port-scan keys
 	scratch scratch
 	mask    []uint64 // per row of the batch: core columns all valid (coreMask)
 	srcIDs  []uint64 // per row of the batch: source address ID

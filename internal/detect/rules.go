@@ -44,13 +44,33 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 		a.bytes += b
 		e.evidence(a, c, i, b)
 	}
+	pc := &e.pairs
+	pc.next()
+	gen := pc.gen
 	for _, r := range sc { // as e.agg, without a call for each record
 		i := int(r)
 		core := mask[i>>6]>>(i&63)&1 != 0
 		k, start := aggKey{win: wins[i], src: sids[i], dst: dids[i], det: detScan}, c.start.value(i)
-		idx, added := e.index.findOrAdd(k, e.aggs)
-		if added {
-			e.newAgg(k, start)
+		var idx int32
+		var pe *pairEntry // IPv4 pairs only: other IDs need all 64 bits
+		if (k.src|k.dst)>>32 == 0 {
+			pair := k.src<<32 | k.dst
+			pe = &pc.entries[(pair*0x9e3779b97f4a7c15)>>(64-pairBits)]
+			if pe.pair != pair || pe.win != k.win || pe.gen != gen {
+				*pe = pairEntry{pair: pair, win: k.win, gen: gen, idx: -1}
+			}
+		}
+		if pe != nil && pe.idx >= 0 {
+			idx = pe.idx
+		} else {
+			var added bool
+			idx, added = e.index.findOrAdd(k, e.aggs)
+			if added {
+				e.newAgg(k, start)
+			}
+			if pe != nil {
+				pe.idx = idx
+			}
 		}
 		a := &e.aggs[idx]
 		a.count1(c, i, start, core)
