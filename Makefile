@@ -59,6 +59,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/source
 	$(GO) test -run='^$$' -fuzz='^FuzzSnapshot$$' -fuzztime=$(FUZZTIME) ./internal/detect
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/inventory/declared
+	$(GO) test -run='^$$' -fuzz='^FuzzPolicyMemo$$' -fuzztime=$(FUZZTIME) ./internal/detect
 
 infra-test:
 	$(MAKE) -C infra test
