@@ -51,8 +51,10 @@ type Meta interface {
 	PutMetaIf(ctx context.Context, name string, data []byte, version string) (string, error)
 }
 
-// Collector runs the scheduled collection. Runs must not overlap (the
-// schedule serialises them); Run is not safe for concurrent use.
+// Collector runs the scheduled collection. The schedule serialises runs;
+// of two that overlap anyway (one invoked by hand), the later to write its
+// checkpoint fails (Meta's conditional write) and its work is redone. Run
+// is not safe for concurrent use of one Collector.
 type Collector struct {
 	cfg      Config
 	pipe     *pipeline.Pipeline // a slot's batch
