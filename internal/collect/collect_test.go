@@ -71,27 +71,7 @@ func TestLateObject(t *testing.T) {
 	srv := motoserver.Start(t)
 	e := newEnv(t, srv)
 	text := scenario()
-	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The port scan runs from 14:36 for a minute: its records end in the
-	// 14:35 file, held back.
-	var held []collecttest.Object
-	var first []collecttest.Object
-	for _, o := range objs {
-		if o.At.Equal(hour0.Add(35 * time.Minute)) {
-			held = append(held, o)
-		} else {
-			first = append(first, o)
-		}
-	}
-	if len(held) != 1 {
-		t.Fatalf("no file for 14:35 among %d", len(objs))
-	}
-	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
-		t.Fatal(err)
-	}
+	held, first := e.deliverHolding(t, text)
 	e.setNow(hour0.Add(time.Hour + 20*time.Minute))
 	res, err := e.collector(t, faults{}).Run(t.Context())
 	if err != nil {

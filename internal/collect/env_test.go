@@ -274,3 +274,29 @@ func startHours(text []byte) map[int64]int64 {
 	}
 	return out
 }
+
+// deliverHolding packages the scenario's text as AWS delivers it and
+// uploads every object (first) but the one named at hour0 + 35 minutes
+// (held: the port scan runs from 14:36 for a minute, its records end in
+// that file), which it returns for the test to upload later.
+func (e *env) deliverHolding(t *testing.T, text []byte) (held, first []collecttest.Object) {
+	t.Helper()
+	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.At.Equal(hour0.Add(35 * time.Minute)) {
+			held = append(held, o)
+		} else {
+			first = append(first, o)
+		}
+	}
+	if len(held) != 1 {
+		t.Fatalf("no file for 14:35 among %d", len(objs))
+	}
+	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
+		t.Fatal(err)
+	}
+	return held, first
+}

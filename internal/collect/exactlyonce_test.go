@@ -112,21 +112,7 @@ func TestRetryWithMoreObjects(t *testing.T) {
 	srv := motoserver.Start(t)
 	e := newEnv(t, srv)
 	text := scenario()
-	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held, first []collecttest.Object
-	for _, o := range objs {
-		if o.At.Equal(hour0.Add(35 * time.Minute)) {
-			held = append(held, o)
-		} else {
-			first = append(first, o)
-		}
-	}
-	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
-		t.Fatal(err)
-	}
+	held, first := e.deliverHolding(t, text)
 	e.setNow(hour0.Add(2*time.Hour + 20*time.Minute))
 	if _, err := e.collector(t, faults{afterLakeWrite: true}).Run(t.Context()); err == nil {
 		t.Fatal("the injected crash did not stop the run")
@@ -138,8 +124,8 @@ func TestRetryWithMoreObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Objects != len(objs) || res.LateObjects != 0 {
-		t.Errorf("retry ingested %d objects (%d late), want %d (0 late)", res.Objects, res.LateObjects, len(objs))
+	if want := len(first) + len(held); res.Objects != want || res.LateObjects != 0 {
+		t.Errorf("retry ingested %d objects (%d late), want %d (0 late)", res.Objects, res.LateObjects, want)
 	}
 	if got, want := e.lakeRecords(t), lines(text); got != want {
 		t.Errorf("lake holds %d records, the delivered text %d lines", got, want)
@@ -204,21 +190,7 @@ func TestOverlappingRuns(t *testing.T) {
 	srv := motoserver.Start(t)
 	e := newEnv(t, srv)
 	text := scenario()
-	objs, err := collecttest.Deliver(text, synth.DetectFormat, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var late, first []collecttest.Object
-	for _, o := range objs {
-		if o.At.Equal(hour0.Add(35 * time.Minute)) { // the port scan's
-			late = append(late, o)
-		} else {
-			first = append(first, o)
-		}
-	}
-	if err := collecttest.Upload(t.Context(), e.s3, e.bucket, first); err != nil {
-		t.Fatal(err)
-	}
+	late, _ := e.deliverHolding(t, text)
 	e.setNow(hour0.Add(time.Hour + 20*time.Minute))
 	if _, err := e.collector(t, faults{}).Run(t.Context()); err != nil {
 		t.Fatal(err)
@@ -239,7 +211,7 @@ func TestOverlappingRuns(t *testing.T) {
 		inner = err
 		return nil
 	}
-	_, err = e.collector(t, faults{hook: overlap}).Run(t.Context())
+	_, err := e.collector(t, faults{hook: overlap}).Run(t.Context())
 	if inner != nil {
 		t.Fatal(inner)
 	}
