@@ -197,8 +197,12 @@ func (e *Engine) newAgg(k aggKey, start int64) {
 	until := k.win + e.span(k)
 	if len(e.aggs) < cap(e.aggs) {
 		e.aggs = e.aggs[:len(e.aggs)+1]
+		// Field by field: a whole agg written at once goes through a
+		// temporary and a bulk write barrier.
 		a := &e.aggs[idx]
-		*a = agg{key: k, until: until, first: start, last: start, ports: a.ports.reset(), tries: a.tries.reset(), ev: a.ev[:0]}
+		a.key, a.until, a.first, a.last = k, until, start, start
+		a.bytes, a.packets, a.count, a.head, a.probes = 0, 0, 0, 0, probes{}
+		a.ports, a.tries, a.ev = a.ports.reset(), a.tries.reset(), a.ev[:0]
 	} else {
 		e.aggs = append(e.aggs, agg{key: k, until: until, first: start, last: start})
 	}
