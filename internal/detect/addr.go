@@ -46,8 +46,8 @@ type v4Entry struct {
 	canon string // set on first use as a key
 }
 
-// strEntry caches the lookup of an address string of 8 to 16 bytes, which
-// its length and first and last 8 bytes identify exactly.
+// strEntry caches the lookup of an address string of 4 to 16 bytes, which
+// its length and words (strWords) identify exactly.
 type strEntry struct {
 	w1, w2 uint64
 	id     uint64
@@ -126,14 +126,10 @@ func (t *addrTable) reset() {
 }
 
 // lookup returns the ID and memberships of the address s, and whether it
-// parses. Small enough to inline: a hit in the cache of address strings
-// costs no call.
+// parses.
 func (t *addrTable) lookup(s string) (uint64, uint16, bool) {
-	if n := len(s); n >= 8 && n <= 16 {
-		p := unsafe.Pointer(unsafe.StringData(s))
-		w1, w2 := *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8))
-		ce := &t.str[(w1*0x9e3779b97f4a7c15^w2*0xc2b2ae3d27d4eb4f^uint64(n))>>52%strCache]
-		if ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(n) {
+	if w1, w2, ok := strWords(s); ok {
+		if ce := t.slot(w1, w2, len(s)); ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(len(s)) {
 			return ce.id, ce.flags, ce.ok
 		}
 	}
@@ -161,11 +157,8 @@ func (t *addrTable) lookupRows(col, alt *strCol, n int, rows []int32, ids []uint
 			flags[i] = srcBad
 			continue
 		}
-		if n := len(s); n >= 8 && n <= 16 {
-			p := unsafe.Pointer(unsafe.StringData(s))
-			w1, w2 := *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8))
-			ce := &t.str[(w1*0x9e3779b97f4a7c15^w2*0xc2b2ae3d27d4eb4f^uint64(n))>>52%strCache]
-			if ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(n) {
+		if w1, w2, ok := strWords(s); ok {
+			if ce := t.slot(w1, w2, len(s)); ce.w1 == w1 && ce.w2 == w2 && ce.n == uint8(len(s)) {
 				ids[i], flags[i] = ce.id, ce.flags
 				if !ce.ok {
 					flags[i] = srcBad
@@ -181,18 +174,33 @@ func (t *addrTable) lookupRows(col, alt *strCol, n int, rows []int32, ids []uint
 	}
 }
 
+// strWords returns two words that, with its length, identify an address
+// string of 4 to 16 bytes: its first and last 8 bytes, or for a shorter one
+// its first and last 4 (overlapping); false for other lengths.
+func strWords(s string) (w1, w2 uint64, ok bool) {
+	n := len(s)
+	p := unsafe.Pointer(unsafe.StringData(s))
+	switch {
+	case n >= 8 && n <= 16:
+		return *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8)), true
+	case n >= 4 && n < 8: // "8.8.8.8"
+		return uint64(*(*uint32)(p)) | uint64(*(*uint32)(unsafe.Add(p, n-4)))<<32, 0, true
+	}
+	return 0, 0, false
+}
+
+// slot returns the cache entry for the string of length n with words w1
+// and w2 (strWords).
+func (t *addrTable) slot(w1, w2 uint64, n int) *strEntry {
+	return &t.str[(w1*0x9e3779b97f4a7c15^w2*0xc2b2ae3d27d4eb4f^uint64(n))>>52%strCache]
+}
+
 // lookupMiss is lookup past the cache of address strings, which it fills.
 func (t *addrTable) lookupMiss(s string) (uint64, uint16, bool) {
-	n := len(s)
-	if n < 8 || n > 16 {
-		return t.lookupSlow(s)
-	}
-	p := unsafe.StringData(s)
-	w1 := *(*uint64)(unsafe.Pointer(p))
-	w2 := *(*uint64)(unsafe.Add(unsafe.Pointer(p), n-8))
-	h := (w1*0x9e3779b97f4a7c15 ^ w2*0xc2b2ae3d27d4eb4f ^ uint64(n)) >> 52 % strCache
 	id, f, ok := t.lookupSlow(s)
-	t.str[h] = strEntry{w1: w1, w2: w2, n: uint8(n), id: id, flags: f, ok: ok}
+	if w1, w2, cache := strWords(s); cache {
+		*t.slot(w1, w2, len(s)) = strEntry{w1: w1, w2: w2, n: uint8(len(s)), id: id, flags: f, ok: ok}
+	}
 	return id, f, ok
 }
 
