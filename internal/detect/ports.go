@@ -81,8 +81,6 @@ func (s *portSet) list() []uint16 {
 	return out
 }
 
-// aggIndex maps aggKeys to indexes of Engine.aggs: open addressing with
-
 // maxProbeTries is the most tries of one port that are a scan's probes (a
 // try and a retry): a port the pair uses more often within a batch, such as
 // a database's, is ordinary traffic beside the scan. The port-scan query
