@@ -134,14 +134,17 @@ func resourceName(r *Resource) string {
 	return " (" + r.Name + ")"
 }
 
-// warmDictionaries builds the dictionary array of each dictionary-encoded
-// column of rec. arrow's (*array.Dictionary).Dictionary builds it on first
-// use and caches it without a lock, so two detectors reading one column at
-// once would race; built beforehand, both only read it.
+// warmDictionaries builds what arrow computes on first use and caches
+// without a lock: the dictionary array of each dictionary-encoded column
+// of rec, and every column's null count (Array.NullN). Two detectors
+// reading one column at once would race on them; built beforehand, both
+// only read.
 func warmDictionaries(rec arrow.RecordBatch) {
 	for _, col := range rec.Columns() {
+		col.NullN() // counted on first use, and stored
 		if d, ok := col.(*array.Dictionary); ok {
-			d.Dictionary()
+			d.Dictionary().NullN()
+			d.Indices().NullN()
 		}
 	}
 }
