@@ -4,6 +4,11 @@ GO ?= go
 BIN := bin
 LAMBDA_DIR := $(BIN)/lambda
 FUZZTIME ?= 10s
+# A short run's seconds go to fuzzing, not to shrinking each new input: Go
+# minimises for up to 60 s by default, and a run whose time ends mid-shrink
+# fails with "context deadline exceeded". A failing input is still saved in
+# testdata/fuzz; shrink it with FUZZMIN=-fuzzminimizetime=60s.
+FUZZMIN ?= -fuzzminimizetime=0
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
@@ -52,15 +57,15 @@ test-race:
 
 # A short run of every fuzz target; new findings land in testdata/fuzz.
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./internal/parse
-	$(GO) test -run='^$$' -fuzz='^FuzzScanner$$' -fuzztime=$(FUZZTIME) ./internal/cwlogs
-	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/cwlogs
-	$(GO) test -run='^$$' -fuzz='^FuzzProcess$$' -fuzztime=$(FUZZTIME) ./internal/detect
-	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/source
-	$(GO) test -run='^$$' -fuzz='^FuzzSnapshot$$' -fuzztime=$(FUZZTIME) ./internal/detect
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/inventory/declared
-	$(GO) test -run='^$$' -fuzz='^FuzzPolicyMemo$$' -fuzztime=$(FUZZTIME) ./internal/detect
-	$(GO) test -run='^$$' -fuzz='^FuzzAggregate$$' -fuzztime=$(FUZZTIME) ./internal/detect
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/parse
+	$(GO) test -run='^$$' -fuzz='^FuzzScanner$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/cwlogs
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/cwlogs
+	$(GO) test -run='^$$' -fuzz='^FuzzProcess$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
+	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/source
+	$(GO) test -run='^$$' -fuzz='^FuzzSnapshot$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/inventory/declared
+	$(GO) test -run='^$$' -fuzz='^FuzzPolicyMemo$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
+	$(GO) test -run='^$$' -fuzz='^FuzzAggregate$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
 
 infra-test:
 	$(MAKE) -C infra test
