@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/detect/detecttest"
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/resolve"
 	"github.com/flowq/flowq/internal/parse"
@@ -254,7 +254,7 @@ func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 			}
 			// As the lake reads back: string columns as dictionaries.
 			lake := memoizedAs(t, resolve.New(snaps, resolve.Options{}), tc.text, 1<<20, func(rec arrow.RecordBatch) arrow.RecordBatch {
-				return dictionaryColumns(t, rec)
+				return detecttest.DictionaryColumns(t, memory.DefaultAllocator, rec)
 			})
 			if diff := cmp.Diff(lake, want); diff != "" {
 				t.Errorf("dictionaries: alerts (-memoized +uncached):\n%s", diff)
@@ -269,39 +269,4 @@ func TestPolicyWithoutInventory(t *testing.T) {
 	if got := memoized(t, resolve.New(none{}, resolve.Options{}), randomRecords(3, 2000), 512); len(got) != 0 {
 		t.Errorf("%d alerts without an inventory", len(got))
 	}
-}
-
-// dictionaryColumns returns rec with every string column dictionary
-// encoded (int32 indices into utf8 values, as the lake reads back), nulls
-// kept.
-func dictionaryColumns(t *testing.T, rec arrow.RecordBatch) arrow.RecordBatch {
-	t.Helper()
-	fields := rec.Schema().Fields()
-	cols := make([]arrow.Array, len(fields))
-	for i := range fields {
-		col := rec.Column(i)
-		s, ok := col.(*array.String)
-		if !ok {
-			col.Retain()
-			cols[i] = col
-			continue
-		}
-		dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-		b := array.NewDictionaryBuilder(memory.DefaultAllocator, dt).(*array.BinaryDictionaryBuilder)
-		for j := range s.Len() {
-			if s.IsNull(j) {
-				b.AppendNull()
-			} else if err := b.AppendString(s.Value(j)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cols[i] = b.NewArray()
-		b.Release()
-		fields[i].Type = dt
-	}
-	out := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
-	for _, c := range cols {
-		c.Release()
-	}
-	return out
 }
