@@ -151,9 +151,7 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 		RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(float64(minutes))),
 	}))
 	pin(rule, InventoryScheduleID)
-	if cfg.DeploysNetwork() {
-		s.syncAfterDeploy(cfg, fn)
-	}
+	s.syncAfterDeploy(cfg, fn)
 
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
 	al := awscloudwatch.NewAlarm(stack, jsii.String(InventoryErrorsAlarmID), &awscloudwatch.AlarmProps{
@@ -175,22 +173,32 @@ func (s *PipelineStack) newInventoryFunction(cfg Config, code awslambda.Code, vp
 	awscdk.NewCfnOutput(stack, jsii.String("InventoryFunctionName"), &awscdk.CfnOutputProps{Value: fn.FunctionName()})
 }
 
-// syncAfterDeploy runs the sync when a deployment of the network stack
-// completes (CloudFormation's stack status events reach EventBridge without a
-// trail): rules the code changes are in a snapshot a minute later, not at the
-// next scheduled sync, so the policy detector does not judge the traffic they
-// now allow against the rules before, and the drift report compares the
-// declared rules and the live ones once both are updated.
+// syncAfterDeploy runs the sync when a deployment of the network stack or of
+// this stack completes (CloudFormation's stack status events reach EventBridge
+// without a trail): the first snapshot is taken right after the install, not at
+// the schedule's first run, and rules the code changes are in a snapshot a
+// minute later, so the policy detector does not judge the traffic they now
+// allow against the rules before, and the drift report compares the declared
+// rules and the live ones once both are updated.
 func (s *PipelineStack) syncAfterDeploy(cfg Config, fn awslambda.Function) {
 	stack := s.Stack
-	prefix := "arn:" + *stack.Partition() + ":cloudformation:" + *stack.Region() + ":" + *stack.Account() + ":stack/" + cfg.StackID("Network") + "/"
+	arn := func(kind string) map[string]any {
+		return map[string]any{"prefix": "arn:" + *stack.Partition() + ":cloudformation:" + *stack.Region() + ":" + *stack.Account() +
+			":stack/" + cfg.StackID(kind) + "/"}
+	}
+	stacks := []any{arn("Pipeline")}
+	names := cfg.StackID("Pipeline")
+	if cfg.DeploysNetwork() {
+		stacks = append(stacks, arn("Network"))
+		names += " and " + cfg.StackID("Network")
+	}
 	rule := awsevents.NewRule(stack, jsii.String(InventoryOnDeployID), &awsevents.RuleProps{
-		Description: jsii.String("flowq inventory sync after each deployment of the network stack " + cfg.StackID("Network")),
+		Description: jsii.String("flowq inventory sync after each deployment of " + names),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.cloudformation"),
 			DetailType: jsii.Strings("CloudFormation Stack Status Change"),
 			Detail: &map[string]any{
-				"stack-id":       []any{map[string]any{"prefix": prefix}},
+				"stack-id":       stacks,
 				"status-details": map[string]any{"status": []string{"CREATE_COMPLETE", "UPDATE_COMPLETE"}},
 			},
 		},

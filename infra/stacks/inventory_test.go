@@ -175,9 +175,10 @@ func actionList(v any) []string {
 	return out
 }
 
-// TestInventoryOnDeploy: a completed deployment of the network stack runs the
-// sync (CloudFormation's stack status events, the stack's own ARN prefix only,
-// created and updated); without the app's network (-c vpcId) there is none.
+// TestInventoryOnDeploy: a completed deployment of the network stack or of the
+// pipeline stack runs the sync (CloudFormation's stack status events, the
+// stacks' own ARN prefixes only, created and updated); without the app's
+// network (-c vpcId), the pipeline stack's alone.
 func TestInventoryOnDeploy(t *testing.T) {
 	tmpl := synth(t, "tradai", nil).pipeline
 	rule := resources(t, tmpl, "AWS::Events::Rule")[InventoryOnDeployID]
@@ -189,8 +190,9 @@ func TestInventoryOnDeploy(t *testing.T) {
 		[]any{[]any{"aws.cloudformation"}, []any{"CloudFormation Stack Status Change"}})
 	detail := pat["detail"].(map[string]any)
 	diff(t, "statuses", detail["status-details"], map[string]any{"status": []any{"CREATE_COMPLETE", "UPDATE_COMPLETE"}})
-	if prefix := ref(detail["stack-id"]); !strings.Contains(prefix, ":stack/FlowqTradaiNetwork/") || !strings.Contains(prefix, "cloudformation") {
-		t.Errorf("stack-id %s, want the network stack's ARN prefix", prefix)
+	if ids := detail["stack-id"].([]any); len(ids) != 2 || !strings.Contains(ref(ids[0]), ":stack/FlowqTradaiPipeline/") ||
+		!strings.Contains(ref(ids[1]), ":stack/FlowqTradaiNetwork/") || !strings.Contains(ref(ids[1]), "cloudformation") {
+		t.Errorf("stack-id %v, want the pipeline's and the network stack's ARN prefixes", ids)
 	}
 	targets := rule["Targets"].([]any)
 	if len(targets) != 1 || ref(targets[0].(map[string]any)["Arn"]) != InventoryFunctionID {
@@ -206,7 +208,12 @@ func TestInventoryOnDeploy(t *testing.T) {
 		t.Error("no permission for the rule to invoke the function")
 	}
 	vpcOnly := synth(t, "tradai", map[string]string{"vpcId": "vpc-0123456789abcdef0"}).pipeline
-	if r := resources(t, vpcOnly, "AWS::Events::Rule")[InventoryOnDeployID]; r != nil {
-		t.Errorf("-c vpcId: rule %v, want none (no network stack)", r)
+	r := resources(t, vpcOnly, "AWS::Events::Rule")[InventoryOnDeployID]
+	if r == nil {
+		t.Fatal("-c vpcId: no rule")
+	}
+	if ids := r["EventPattern"].(map[string]any)["detail"].(map[string]any)["stack-id"].([]any); len(ids) != 1 ||
+		!strings.Contains(ref(ids[0]), ":stack/FlowqTradaiPipeline/") {
+		t.Errorf("-c vpcId: stack-id %v, want the pipeline stack's alone", ids)
 	}
 }

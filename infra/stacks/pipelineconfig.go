@@ -189,10 +189,10 @@ func (p PipelineConfig) defaultNoRecordsMinutes() int {
 }
 
 // defaultInventoryMinutes: 15, or with the collector its interval within 15 to
-// 60 minutes. The collector judges an hour's flows once, after the hour: a sync
-// every quarter hour would cost four times as much (most of the pipeline's fixed
-// cost at a few MB an hour) for snapshots mostly no run reads, at the price of
-// an interface that lived less than the interval never being in one.
+// 60 minutes. The collector judges an hour's flows once, after the hour; a sync
+// every quarter hour would cost four times as much, most of the pipeline's
+// fixed cost at a few MB an hour. The price: an interface that lives less than
+// the interval is in no snapshot (deployments sync at once: syncAfterDeploy).
 func (p PipelineConfig) defaultInventoryMinutes() int {
 	if p.Collects() && validateCollectMinutes(p.CollectMinutes) == nil {
 		return min(max(p.CollectMinutes, DefaultInventoryMinutes), 60)
