@@ -2,7 +2,6 @@ package detect_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -93,32 +92,9 @@ func BenchmarkDetect(b *testing.B) {
 func BenchmarkDetectVsParse(b *testing.B) {
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	peers := synth.Text(1, benchFormat, day, benchRecords*3/4, false)
-	peers = append(peers, internetPeers(day, benchRecords/4)...)
+	peers = append(peers, synth.InternetPeers(benchFormat, day, benchRecords/4)...)
 	b.Run("demo", func(b *testing.B) { benchDetectVsParse(b, benchText()) })
 	b.Run("peers", func(b *testing.B) { benchDetectVsParse(b, peers) })
-}
-
-// internetPeers returns n records over the day: half of them tasks calling
-// distinct internet addresses on 443 (ACCEPT), half distinct scanners
-// probing the load balancers (REJECT).
-func internetPeers(day time.Time, n int) []byte {
-	var out []byte
-	for i := range n {
-		at := day.Unix() + int64(i)*86400/int64(max(n, 1))
-		peer := fmt.Sprintf("%d.%d.%d.%d", 100+i%100, (i/100)%250, (i/25000)%250, 1+i%250)
-		e := synth.ECS[i%len(synth.ECS)]
-		f := synth.Flow{Version: 5, Account: synth.Account, ENI: e.ENI, Src: e.IP, Dst: peer, SrcPort: 40000 + i%20000, DstPort: 443,
-			Protocol: 6, Packets: 12, Bytes: 9000, Start: at, End: at + 20, Action: "ACCEPT", Status: "OK", VPC: "vpc-0flowq0seed0001",
-			Subnet: e.Subnet, Type: "IPv4", PktSrc: e.IP, PktDst: peer, Direction: "egress"}
-		if i%2 == 1 {
-			a := synth.ALB[i%len(synth.ALB)]
-			f = synth.Flow{Version: 5, Account: synth.Account, ENI: a.ENI, Src: peer, Dst: a.IP, SrcPort: 40000 + i%20000, DstPort: []int{22, 3389, 445}[i%3],
-				Protocol: 6, Packets: 1, Bytes: 44, Start: at, End: at + 20, Action: "REJECT", Status: "OK", VPC: "vpc-0flowq0seed0001",
-				Subnet: a.Subnet, TCPFlags: 2, Type: "IPv4", PktSrc: peer, PktDst: a.IP, Direction: "ingress"}
-		}
-		out = append(synth.AppendLine(out, benchFormat, &f), '\n')
-	}
-	return out
 }
 
 func benchDetectVsParse(b *testing.B, text []byte) {

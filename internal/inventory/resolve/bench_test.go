@@ -29,36 +29,13 @@ import (
 func BenchmarkEnrichedDetection(b *testing.B) {
 	demo, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 200_000, day.Add(14*time.Hour))
 	peers, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 150_000, day.Add(14*time.Hour))
-	peers = append(peers, internetPeers(day, 50_000)...)
+	peers = append(peers, synth.InternetPeers(synth.DetectFormat, day, 50_000)...)
 	for _, in := range []struct {
 		name string
 		text []byte
 	}{{"demo", demo}, {"peers", peers}} {
 		b.Run(in.name, func(b *testing.B) { benchEnriched(b, in.text) })
 	}
-}
-
-// internetPeers returns n records over the day: half of them tasks calling
-// distinct internet addresses on 443 (ACCEPT), half distinct scanners
-// probing the load balancers (REJECT).
-func internetPeers(day time.Time, n int) []byte {
-	var out []byte
-	for i := range n {
-		at := day.Unix() + int64(i)*86400/int64(max(n, 1))
-		peer := fmt.Sprintf("%d.%d.%d.%d", 100+i%100, (i/100)%250, (i/25000)%250, 1+i%250)
-		e := synth.ECS[i%len(synth.ECS)]
-		f := synth.Flow{Version: 5, Account: synth.Account, ENI: e.ENI, Src: e.IP, Dst: peer, SrcPort: 40000 + i%20000, DstPort: 443,
-			Protocol: 6, Packets: 12, Bytes: 9000, Start: at, End: at + 20, Action: "ACCEPT", Status: "OK", VPC: "vpc-0flowq0seed0001",
-			Subnet: e.Subnet, Type: "IPv4", PktSrc: e.IP, PktDst: peer, Direction: "egress"}
-		if i%2 == 1 {
-			a := synth.ALB[i%len(synth.ALB)]
-			f = synth.Flow{Version: 5, Account: synth.Account, ENI: a.ENI, Src: peer, Dst: a.IP, SrcPort: 40000 + i%20000, DstPort: []int{22, 3389, 445}[i%3],
-				Protocol: 6, Packets: 1, Bytes: 44, Start: at, End: at + 20, Action: "REJECT", Status: "OK", VPC: "vpc-0flowq0seed0001",
-				Subnet: a.Subnet, TCPFlags: 2, Type: "IPv4", PktSrc: peer, PktDst: a.IP, Direction: "ingress"}
-		}
-		out = append(synth.AppendLine(out, synth.DetectFormat, &f), '\n')
-	}
-	return out
 }
 
 func benchEnriched(b *testing.B, text []byte) {

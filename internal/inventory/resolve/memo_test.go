@@ -224,7 +224,7 @@ func memoizedAs(t *testing.T, r *resolve.Resolver, text string, batchSize int, e
 func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 	demo, _ := synth.Scenario(5, synth.DetectFormat, day, 24*time.Hour, 30_000, day.Add(14*time.Hour))
 	peers, _ := synth.Scenario(6, synth.DetectFormat, day, 24*time.Hour, 15_000, day.Add(14*time.Hour))
-	peers = append(peers, internetPeers(day, 15_000)...)
+	peers = append(peers, synth.InternetPeers(synth.DetectFormat, day, 15_000)...)
 	for _, tc := range []struct {
 		name string
 		text string
