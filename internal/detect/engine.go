@@ -80,7 +80,8 @@ type Engine struct {
 	mups    []memUpdate
 	brief   []memTotals
 	early   []earlyTotals
-	ports   []uint16 // the batch's port-scan deltas' ports
+	ports   []uint16    // the batch's port-scan deltas' ports
+	vals    []rowValues // the exfiltration rows' values (gather)
 
 	portArena arena[uint16]
 	rowArena  arena[int32]

@@ -26,9 +26,8 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 	cand := e.candidates(c, n, now, mask)
 	ex, rj, sc := e.split(c, cand, mask)
 	sids, dids, wins := e.srcIDs[:n], e.dstIDs[:n], e.wins[:n]
-	for _, r := range ex {
-		i := int(r)
-		e.exfilRecord(c, i, sids[i], dids[i], c.start.value(i), mask[i>>6]>>(i&63)&1 != 0)
+	for _, v := range e.gather(c, ex, mask) {
+		e.exfilRecord(c, &v)
 	}
 	for _, r := range rj {
 		i := int(r)
@@ -131,28 +130,71 @@ func (e *Engine) scanProbes(c *columns) {
 	}
 }
 
-// exfilRecord counts record i in the two hopping windows of each
+// rowValues are the values of one record that exfiltration counts,
+// gathered from the batch's columns (gather).
+type rowValues struct {
+	src, dst                   uint64 // address IDs
+	start, end, bytes, packets int64  // end: start when the record has none; 0 for absent counts
+	row                        int32
+	port                       int32 // destination port, -1 when absent
+}
+
+// gather copies the values of rows (a sparse subset of the batch: the
+// exfiltration rows are a few in a hundred) into e.vals, in a loop that does
+// nothing else, so the loads from the batch's columns, mostly cache misses,
+// overlap instead of stalling the accumulation one by one.
+func (e *Engine) gather(c *columns, rows []int32, mask []uint64) []rowValues {
+	if cap(e.vals) < len(rows) {
+		e.vals = make([]rowValues, len(rows))
+	}
+	out := e.vals[:len(rows)]
+	sids, dids := e.srcIDs, e.dstIDs
+	for k, r := range rows {
+		i := int(r)
+		v := &out[k]
+		v.row, v.src, v.dst, v.start = r, sids[i], dids[i], c.start.value(i)
+		if mask[i>>6]>>(i&63)&1 != 0 { // the core columns are all valid
+			v.end, v.bytes, v.packets, v.port = c.end.value(i), c.bytes.value(i), c.packets.value(i), int32(uint16(c.dstPort.value(i)))
+			continue
+		}
+		v.end, v.bytes, v.packets, v.port = v.start, c.bytes.get(i), c.packets.get(i), -1
+		if c.end.valid(i) {
+			v.end = c.end.value(i)
+		}
+		if c.dstPort.valid(i) {
+			v.port = int32(uint16(c.dstPort.value(i)))
+		}
+	}
+	return out
+}
+
+// exfilRecord counts a record in the two hopping windows of each
 // exfiltration rule that contain it: with the rule's window W, windows of
 // length 2W start every W, so any span of W lies within one of them. The
 // record is in the first half of one (its head) and the second of the other.
-func (e *Engine) exfilRecord(c *columns, i int, si, di uint64, start int64, core bool) {
-	var b int64
-	if core || c.bytes.valid(i) {
-		b = c.bytes.value(i)
-	}
+func (e *Engine) exfilRecord(c *columns, v *rowValues) {
 	for ri := range e.rules {
 		w := e.rules[ri].win
-		j := floorDiv(start, w) * w
+		j := floorDiv(v.start, w) * w
 		for _, ws := range [2]int64{j - w, j} {
-			a := e.agg(aggKey{win: ws, src: si, dst: di, det: detExfil, rule: uint8(ri)}, c, i, start, core)
-			if core || c.dstPort.valid(i) {
-				a.ports.add(uint16(c.dstPort.value(i)), maxListedPorts)
+			k := aggKey{win: ws, src: v.src, dst: v.dst, det: detExfil, rule: uint8(ri)}
+			idx, added := e.index.findOrAdd(k, e.aggs)
+			if added {
+				e.newAgg(k, v.start)
 			}
-			a.bytes += b
+			a := &e.aggs[idx]
+			a.count++
+			a.packets += v.packets
+			a.first = min(a.first, v.start)
+			a.last = max(a.last, min(v.end, a.until))
+			if v.port >= 0 {
+				a.ports.add(uint16(v.port), maxListedPorts)
+			}
+			a.bytes += v.bytes
 			if ws == j {
-				a.head += b
+				a.head += v.bytes
 			}
-			e.evidence(a, c, i, b)
+			e.evidence(a, c, int(v.row), v.bytes)
 		}
 	}
 }
