@@ -152,13 +152,6 @@ func (e *Engine) split(c *columns, cand []int32, mask []uint64) (ex, rj, sc []in
 			b2i(df&fExfilAllow == 0) & b2i(sf&fExfilAllowSrc == 0) & (awsSvc | (1 - svc)) &
 			// A server answering its clients is not sending data away.
 			(1 - reply)
-		if out&watched != 0 && c.dir.IsValid(i) && c.dir.Value(i) == "ingress" {
-			// A flow between two watched ENIs is logged on both; count it
-			// once, on the sender's (egress) side. (Few records get here:
-			// reading the direction of every record costs more than the
-			// branch.)
-			out = 0
-		}
 		ex[ke] = int32(i)
 		ke += out
 		portProto := b2i(proto == 6) | b2i(proto == 17) | b2i(proto == 132)
@@ -185,5 +178,25 @@ func (e *Engine) split(c *columns, cand []int32, mask []uint64) (ex, rj, sc []in
 	e.sum.InboundRejects += inbound
 	e.sum.AllowedRejects += allowed
 	e.sum.Rejects += rejects
-	return ex[:ke], rj, sc[:ks]
+	return e.egressOnly(c, ex[:ke]), rj, sc[:ks]
+}
+
+// egressOnly drops from the exfiltration rows those of a watched source
+// logged on the receiving (ingress) side: a flow between two watched ENIs
+// is logged on both, and is counted once, on the sender's (egress) side.
+// The rows are a few in a hundred: in a loop of its own, the reads of their
+// direction overlap instead of stalling split's loop one by one.
+func (e *Engine) egressOnly(c *columns, ex []int32) []int32 {
+	if !c.dir.ok {
+		return ex
+	}
+	sflags, k := e.srcFlag, 0
+	for _, r := range ex {
+		i := int(r)
+		ex[k] = r
+		if sflags[i]&fWatch == 0 || !c.dir.IsValid(i) || c.dir.Value(i) != "ingress" {
+			k++
+		}
+	}
+	return ex[:k]
 }
