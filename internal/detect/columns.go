@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -314,7 +315,11 @@ func coreMask(c *columns, n int, buf *[]uint64) []uint64 {
 		case nulls == nil:
 		case off%8 == 0:
 			nb := nulls[off/8:]
-			for w := range m {
+			full := min(len(m), len(nb)/8) // words whose 8 bitmap bytes are all there
+			for w := range full {
+				m[w] &= binary.LittleEndian.Uint64(nb[w*8:])
+			}
+			for w := full; w < len(m); w++ {
 				var v uint64
 				for k := 0; k < 8 && w*8+k < len(nb); k++ {
 					v |= uint64(nb[w*8+k]) << (8 * k)
