@@ -82,6 +82,7 @@ type Engine struct {
 	early   []earlyTotals
 	ports   []uint16    // the batch's port-scan deltas' ports
 	vals    []rowValues // the exfiltration rows' values (gather)
+	scanIdx []int32     // the port-scan rows' accumulators
 
 	portArena arena[uint16]
 	rowArena  arena[int32]

@@ -46,33 +46,39 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 	pc := &e.pairs
 	pc.next()
 	gen := pc.gen
-	for _, r := range sc { // as e.agg, without a call for each record
+	// First each record's accumulator, then the counting: in two loops,
+	// the reads of one record's accumulator do not wait on the finding of
+	// the next one's.
+	if cap(e.scanIdx) < len(sc) {
+		e.scanIdx = make([]int32, len(sc))
+	}
+	idxs := e.scanIdx[:len(sc)]
+	for j, r := range sc { // as e.agg, without a call for each record
 		i := int(r)
-		core := mask[i>>6]>>(i&63)&1 != 0
-		k, start := aggKey{win: wins[i], src: sids[i], dst: dids[i], det: detScan}, c.start.value(i)
-		var idx int32
+		k := aggKey{win: wins[i], src: sids[i], dst: dids[i], det: detScan}
 		var pe *pairEntry // IPv4 pairs only: other IDs need all 64 bits
 		if (k.src|k.dst)>>32 == 0 {
 			pair := k.src<<32 | k.dst
 			pe = &pc.entries[(pair*0x9e3779b97f4a7c15)>>(64-pairBits)]
-			if pe.pair != pair || pe.win != k.win || pe.gen != gen {
-				*pe = pairEntry{pair: pair, win: k.win, gen: gen, idx: -1}
+			if pe.pair == pair && pe.win == k.win && pe.gen == gen {
+				idxs[j] = pe.idx
+				continue
 			}
 		}
-		if pe != nil && pe.idx >= 0 {
-			idx = pe.idx
-		} else {
-			var added bool
-			idx, added = e.index.findOrAdd(k, e.aggs)
-			if added {
-				e.newAgg(k, start)
-			}
-			if pe != nil {
-				pe.idx = idx
-			}
+		idx, added := e.index.findOrAdd(k, e.aggs)
+		if added {
+			e.newAgg(k, c.start.value(i))
 		}
-		a := &e.aggs[idx]
-		a.count1(c, i, start, core)
+		if pe != nil {
+			*pe = pairEntry{pair: k.src<<32 | k.dst, win: k.win, gen: gen, idx: idx}
+		}
+		idxs[j] = idx
+	}
+	for j, r := range sc {
+		i := int(r)
+		core := mask[i>>6]>>(i&63)&1 != 0
+		a := &e.aggs[idxs[j]]
+		a.count1(c, i, c.start.value(i), core)
 		a.tries.add(uint16(c.dstPort.value(i)), int32(i)) // its ports: scanProbes
 		if core || c.bytes.valid(i) {
 			a.bytes += c.bytes.value(i)
