@@ -48,23 +48,13 @@ type verdictSlot struct {
 	used   bool
 }
 
-// rowSlot remembers the verdict on a flow as its record spells it: the
-// address texts (up to 16 bytes each, exactly), destination port, protocol
-// and action, for the source ports lo..hi. One probe answers most records
-// without looking up their addresses' classes.
-type rowSlot struct {
-	s1, s2, d1, d2 uint64
-	meta           uint64 // text lengths, destination port, protocol, action
-	lo, hi         uint16
-	bad, used      bool
-}
-
 // policyMemo is what the detector knows under one PolicyRules. Class IDs
 // stay valid for a whole batch: the memory is cleared, when over its
 // bounds, only between batches (trim).
 type policyMemo struct {
 	rules  PolicyRules
-	rows   [memoRows]rowSlot
+	rows   [memoRows / 2]rowSet
+	peers  [memoPeers]peerSlot
 	texts  [memoTexts]textSlot
 	long   map[string]uint32     // texts the direct-mapped cache cannot key
 	ids4   map[uint64]uint32     // IPv4 class → ID
@@ -111,7 +101,8 @@ func (m *policyMemo) trim() {
 // clear forgets everything.
 func (m *policyMemo) clear() {
 	m.texts = [memoTexts]textSlot{}
-	m.rows = [memoRows]rowSlot{}
+	m.rows = [memoRows / 2]rowSet{}
+	m.peers = [memoPeers]peerSlot{}
 	m.long = map[string]uint32{}
 	m.ids4 = map[uint64]uint32{}
 	m.ids = map[netip.Addr]uint32{}
@@ -122,85 +113,19 @@ func (m *policyMemo) clear() {
 }
 
 // judge tells whether the rules disagree with the record's flow (false
-// too when an address does not parse).
+// too when an address does not parse), as PolicyDetector.flag does.
 func (m *policyMemo) judge(src, dst string, srcPort, dstPort, proto int, accepted bool) bool {
-	meta := uint64(uint16(dstPort))<<16 | uint64(proto&0xff)<<8
-	if accepted {
-		meta |= 1
+	s1, s2, okS := textKey(src)
+	d1, d2, okD := textKey(dst)
+	if !okS || !okD || uint(srcPort)|uint(dstPort) > 0xffff || uint(proto) > 0xff {
+		return m.judgeOther(src, dst, srcPort, dstPort, proto, accepted)
 	}
-	if uint(srcPort)|uint(dstPort) <= 0xffff && uint(proto) <= 0xff {
-		if bad, ok := m.probe(src, dst, srcPort, meta); ok {
-			return bad
-		}
-	}
-	return m.judgeMiss(src, dst, srcPort, dstPort, proto, accepted, meta)
-}
-
-// probe answers from the row cache for address texts of 8 to 16 bytes
-// (what most are), ok false when it does not know. meta packs the
-// destination port, protocol and action (see judge). Small enough to be
-// inlined in the detector's loop.
-func (m *policyMemo) probe(src, dst string, srcPort int, meta uint64) (bad, ok bool) {
-	ns, nd := len(src), len(dst)
-	if uint(ns-8) > 8 || uint(nd-8) > 8 {
-		return false, false
-	}
-	ps, pd := unsafe.Pointer(unsafe.StringData(src)), unsafe.Pointer(unsafe.StringData(dst))
-	s1, s2 := *(*uint64)(ps), *(*uint64)(unsafe.Add(ps, ns-8))
-	d1, d2 := *(*uint64)(pd), *(*uint64)(unsafe.Add(pd, nd-8))
-	meta |= uint64(ns)<<56 | uint64(nd)<<48
-	r := &m.rows[rowHash(s1, s2, d1, d2, meta)]
-	if r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == meta && uint(srcPort-int(r.lo)) <= uint(r.hi-r.lo) {
-		return r.bad, true
-	}
-	return false, false
-}
-
-func rowHash(s1, s2, d1, d2, meta uint64) uint64 {
-	return (s1*0x9e3779b97f4a7c15 ^ s2*0xc2b2ae3d27d4eb4f ^ d1*0x165667b19e3779f9 ^ d2*0x27d4eb2f165667c5 ^ meta*0x94d049bb133111eb) >> 54 % memoRows
-}
-
-// judgeMiss judges a flow the row cache does not answer, and remembers the
-// answer there.
-func (m *policyMemo) judgeMiss(src, dst string, srcPort, dstPort, proto int, accepted bool, meta uint64) bool {
-	if uint(srcPort)|uint(dstPort) > 0xffff || uint(proto) > 0xff {
-		// Not a port or protocol (a lake's column may hold anything):
-		// keys hold 16 and 8 bits, so judge it as it is, remembering
-		// nothing.
-		si, di := m.class(src), m.class(dst)
-		if si == noClass || di == noClass {
-			return false
-		}
-		_, bad, _, _ := m.rules.Judge(PolicyFlow{Src: m.reps[si], Dst: m.reps[di], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
-		return bad
-	}
-	ns, nd := len(src), len(dst)
-	if ns == 0 || ns > 16 || nd == 0 || nd > 16 {
-		return m.judgeClasses(src, dst, srcPort, dstPort, proto, accepted)
-	}
-	s1, s2 := words(src)
-	d1, d2 := words(dst)
-	meta |= uint64(ns)<<56 | uint64(nd)<<48
-	r := &m.rows[rowHash(s1, s2, d1, d2, meta)]
-	if r.used && r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == meta && srcPort >= int(r.lo) && srcPort <= int(r.hi) {
+	key := flowMeta(len(src), len(dst), dstPort, proto, accepted)
+	set := &m.rows[rowHash(s1, s2, d1, d2, key)]
+	if r := &set[0]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && uint(srcPort-int(r.lo)) <= uint(r.hi-r.lo) {
 		return r.bad
 	}
-	si, di := m.class(src), m.class(dst)
-	if si == noClass || di == noClass {
-		return false
-	}
-	bad, lo, hi := m.verdict(si, di, srcPort, dstPort, proto, accepted)
-	*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: meta, lo: uint16(lo), hi: uint16(hi), bad: bad, used: true}
-	return bad
-}
-
-func (m *policyMemo) judgeClasses(src, dst string, srcPort, dstPort, proto int, accepted bool) bool {
-	si, di := m.class(src), m.class(dst)
-	if si == noClass || di == noClass {
-		return false
-	}
-	bad, _, _ := m.verdict(si, di, srcPort, dstPort, proto, accepted)
-	return bad
+	return m.miss(set, src, dst, s1, s2, d1, d2, key, srcPort, dstPort, proto, accepted)
 }
 
 // words returns the first and last 8 bytes of a text of 1 to 16 bytes
@@ -271,9 +196,14 @@ func (m *policyMemo) classOf(s string) uint32 {
 
 // classOf4 returns the ID of the class of ip from the rules' IPv4 bounds.
 func (m *policyMemo) classOf4(ip uint32) uint32 {
+	return m.id4(m.bound4(ip))
+}
+
+// bound4 returns the index of ip's class in the rules' IPv4 bounds: the
+// greatest bound at or below ip (b[0] is 0), found by halving a span
+// without a data-dependent branch.
+func (m *policyMemo) bound4(ip uint32) int {
 	b := m.bounds4
-	// The greatest bound at or below ip (b[0] is 0), by halving a span
-	// without a data-dependent branch.
 	lo, n := 0, len(b)
 	for n > 1 {
 		half := n / 2
@@ -282,12 +212,25 @@ func (m *policyMemo) classOf4(ip uint32) uint32 {
 		}
 		n -= half
 	}
-	if id := m.ids4By[lo]; id != noClass {
+	return lo
+}
+
+// span4 returns the first and last IPv4 address of class k of the bounds.
+func (m *policyMemo) span4(k int) (uint32, uint32) {
+	if k+1 < len(m.bounds4) {
+		return m.bounds4[k], m.bounds4[k+1] - 1
+	}
+	return m.bounds4[k], ^uint32(0)
+}
+
+// id4 returns the ID of class k of the bounds, numbering it when new.
+func (m *policyMemo) id4(k int) uint32 {
+	if id := m.ids4By[k]; id != noClass {
 		return id
 	}
-	u := b[lo]
+	u := m.bounds4[k]
 	id := m.number(netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}))
-	m.ids4By[lo] = id
+	m.ids4By[k] = id
 	return id
 }
 
