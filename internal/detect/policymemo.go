@@ -15,13 +15,14 @@ import (
 // ports the judge says the verdict covers (one range wider than a port is
 // kept per flow: the client ports from the server's up, or all).
 // Everything is bounded: address texts in a direct-mapped cache, classes
-// and verdicts in tables cleared when they reach their bound. A verdict is
-// a pure function of its key and the rules, so a cleared table costs
-// judgements again, never a different answer.
+// and verdicts in tables cleared when they reach their bound, and the row
+// and peer caches in front of them (policyscan.go) of fixed size. A
+// verdict is a pure function of its key and the rules, so a cleared table
+// costs judgements again, never a different answer.
 
 const (
 	memoTexts    = 4096    // direct-mapped address texts per rules
-	memoRows     = 1024    // direct-mapped record spellings per rules
+	memoRows     = 1024    // record spellings per rules, in sets of two
 	memoClasses  = 1 << 20 // classes per rules before everything is cleared
 	memoVerdicts = 1 << 16 // verdicts per rules before they are cleared
 	memoRules    = 4       // rules remembered (snapshots in force)
