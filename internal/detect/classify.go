@@ -45,7 +45,7 @@ func (e *Engine) candidates(c *columns, n int, now int64, mask []uint64) []int32
 	sflags, wins, cand := e.srcFlag[:n], e.wins[:n], e.rows.cand[:n]
 	k := 0
 	for i := range n {
-		if c.status.IsValid(i) && c.status.size(i) != 2 { // not "OK"
+		if c.status.IsValid(i) {
 			if s := c.status.Value(i); s != parse.StatusOK {
 				if s == parse.StatusNoData || s == parse.StatusSkipData {
 					skipped++

@@ -54,14 +54,6 @@ func (c *strCol) Value(i int) string {
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(c.data)), o[0])), o[1]-o[0])
 }
 
-// size returns the length of row i's value (valid rows only).
-func (c *strCol) size(i int) int32 {
-	if c.idx != nil {
-		i = int(c.idx[i])
-	}
-	return c.offs[i+1] - c.offs[i]
-}
-
 // entries returns the number of distinct values of a dictionary column
 // (0 for a plain one): entry k is c.entry(k).
 func (c *strCol) entries() int {
