@@ -110,7 +110,8 @@ func newRootCmd(a *app) *cobra.Command {
 		Long: `flowq parses AWS VPC Flow Logs (every field of versions 2-11, any custom
 format), keeps them as compact Parquet in a Hive-partitioned lake (a local
 directory or s3://bucket/prefix), queries that history with DuckDB, and runs
-the same REJECT, exfiltration and port-scan detectors as the ingest Lambda.
+the same REJECT, exfiltration, port-scan and policy detectors as the ingest
+Lambda.
 
 Start with:
   flowq demo                      a day of synthetic traffic, end to end (own lake: ./flowq-demo)
@@ -119,6 +120,10 @@ Start with:
   flowq list                      the named queries
   flowq run top-talkers --since 24h
   flowq query "SELECT action, count(*) FROM flows GROUP BY ALL"
+  flowq detect --since 24h        the detectors over the lake's history
+  flowq inventory sync            snapshot the VPC (names in alerts, the policy detector)
+  flowq explain --src 10.0.11.51 --dst 10.0.21.100 --dst-port 22
+  flowq report --since 24h        one HTML page of the traffic and its alerts
 
 The lake is ./flowlake unless --lake or FLOWQ_LAKE names another directory
 or s3://bucket/prefix. Times are UTC everywhere.

@@ -1,5 +1,5 @@
-// Package detect runs flowq's detectors — exfiltration, REJECT and port
-// scan — over flow-log record batches and reports each finding once per key
+// Package detect runs flowq's detectors — exfiltration, REJECT, port scan
+// and policy — over flow-log record batches and reports each finding once per key
 // per window however the records arrive. Reject and port scan count in
 // tumbling windows; exfiltration in hopping windows of twice each rule's
 // window, starting every window, so that a transfer within any span of one
@@ -37,6 +37,18 @@
 //     ScanSrc (default Watch). The alert's records, bytes, span and
 //     evidence are the scan's probes: the records of ports a batch saw
 //     tried at most twice (scanProbes), not the pair's ordinary traffic.
+//   - policy (PolicyDetector): records that disagree with the network's
+//     rules of their time, as an inventory snapshot has them (a
+//     PolicyJudge; internal/inventory/resolve): ACCEPTed traffic the rules
+//     deny, and REJECTs a network ACL makes of flows the security groups
+//     allow. One alert per (window, src, dst), naming the deciding layer and
+//     rule. Verdicts are remembered per flow class (policymemo.go), so a
+//     flow is judged once per snapshot, not once per record.
+//
+// Contextual runs the Engine with what an inventory adds: records on NAT
+// gateway and NAT instance interfaces left out (their bytes are the hosts'
+// behind them, logged on the hosts' own interfaces), and the policy
+// detector beside the others.
 //
 // Addresses are judged after NAT: pkt-srcaddr and pkt-dstaddr replace
 // srcaddr and dstaddr when present. IPv4 and IPv6 are both handled and

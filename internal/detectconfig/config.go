@@ -1,5 +1,5 @@
 // Package detectconfig is flowq's detection configuration: the rules of the
-// exfiltration, reject and port-scan detectors, one option table that binds
+// exfiltration, reject, port-scan and policy detectors, one option table that binds
 // them to `flowq detect` flags, the YAML document (keys named as the flags)
 // and the Lambda's environment, and their validation.
 //
