@@ -65,10 +65,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 				continue
 			}
 		}
-		idx, added := e.index.findOrAdd(k, e.aggs)
-		if added {
-			e.newAgg(k, c.start.value(i))
-		}
+		idx := e.accumulator(k, c.start.value(i))
 		if pe != nil {
 			*pe = pairEntry{pair: k.src<<32 | k.dst, win: k.win, gen: gen, idx: idx}
 		}
@@ -183,16 +180,8 @@ func (e *Engine) exfilRecord(c *columns, v *rowValues) {
 		w := e.rules[ri].win
 		j := floorDiv(v.start, w) * w
 		for _, ws := range [2]int64{j - w, j} {
-			k := aggKey{win: ws, src: v.src, dst: v.dst, det: detExfil, rule: uint8(ri)}
-			idx, added := e.index.findOrAdd(k, e.aggs)
-			if added {
-				e.newAgg(k, v.start)
-			}
-			a := &e.aggs[idx]
-			a.count++
-			a.packets += v.packets
-			a.first = min(a.first, v.start)
-			a.last = max(a.last, min(v.end, a.until))
+			a := &e.aggs[e.accumulator(aggKey{win: ws, src: v.src, dst: v.dst, det: detExfil, rule: uint8(ri)}, v.start)]
+			a.countValues(v.start, v.end, v.packets)
 			if v.port >= 0 {
 				a.ports.add(uint16(v.port), maxListedPorts)
 			}
@@ -229,13 +218,19 @@ const maxListedPorts = 64
 
 // agg returns the accumulator of k, counting record i in it.
 func (e *Engine) agg(k aggKey, c *columns, i int, start int64, core bool) *agg {
+	a := &e.aggs[e.accumulator(k, start)]
+	a.count1(c, i, start, core)
+	return a
+}
+
+// accumulator returns the index of k's accumulator in e.aggs, adding it
+// when k is new (its first record starting at start).
+func (e *Engine) accumulator(k aggKey, start int64) int32 {
 	idx, added := e.index.findOrAdd(k, e.aggs)
 	if added {
 		e.newAgg(k, start)
 	}
-	a := &e.aggs[idx]
-	a.count1(c, i, start, core)
-	return a
+	return idx
 }
 
 // newAgg appends the accumulator of k, added to the index, whose first
@@ -267,18 +262,25 @@ func (e *Engine) newAgg(k aggKey, start int64) {
 
 // count1 counts record i, which starts at start, in a.
 func (a *agg) count1(c *columns, i int, start int64, core bool) {
-	a.count++
+	var packets int64
 	if core || c.packets.valid(i) {
-		a.packets += c.packets.value(i)
+		packets = c.packets.value(i)
 	}
-	a.first = min(a.first, start)
 	end := start
 	if core || c.end.valid(i) {
-		// A record that ends after its window closes is seen until then:
-		// an alert's span stays within its window.
-		end = min(c.end.value(i), a.until)
+		end = c.end.value(i)
 	}
-	a.last = max(a.last, end)
+	a.countValues(start, end, packets)
+}
+
+// countValues counts in a a record of start, end and packets. A record
+// that ends after its window closes is seen until then: an alert's span
+// stays within its window.
+func (a *agg) countValues(start, end, packets int64) {
+	a.count++
+	a.packets += packets
+	a.first = min(a.first, start)
+	a.last = max(a.last, min(end, a.until))
 }
 
 // evidence keeps row i among the a's largest records (exfiltration) or
