@@ -64,11 +64,12 @@
 // at every step and after a crash at any step. Readers that glob the
 // directory see both copies between "merged file written" and "inputs
 // deleted" only; after a crash there, the next Compact deletes the inputs
-// before anything else. Write checks the marker of each object it puts
-// (one GET) and deletes its copy of a batch that was already merged, so a
-// Lambda retry never adds a second copy; a retry racing a compaction is
-// removed either by Write (marker seen) or by the compaction's deletion
-// (marker not yet written). Run one Compact at a time per lake.
+// before anything else. Write checks the marker of each object before it
+// puts it and again after (a GET each): a batch that was already merged is
+// not put, so a Lambda retry never adds a second copy, not even for a
+// moment; a retry racing a compaction is removed either by Write (marker
+// seen after its put) or by the compaction's deletion (marker not yet
+// written). Run one Compact at a time per lake.
 package store
 
 import (

@@ -43,10 +43,11 @@ type group struct {
 // objects. Records are split by the UTC hour of their start; each
 // partition gets one object per distinct schema, whose footer records the
 // batch id (see Sources). Records without a start are counted in
-// Rejected, not stored. After each object is put, Write looks for the
-// compaction marker of its key (one GET): if a compaction already merged
-// that object, the copy just written is deleted again, so a retry of a
-// compacted batch is never counted twice, by flowq or by a plain reader.
+// Rejected, not stored. Before each object is put, and again after, Write
+// looks for the compaction marker of its key (a GET each): an object a
+// compaction already merged is not put, and a copy put while a compaction
+// merged the earlier one is deleted again, so a retry of a compacted batch
+// is never counted twice, by flowq or by a plain reader.
 // Write does not release recs.
 func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBatch) (WriteResult, error) {
 	var res WriteResult
@@ -96,11 +97,22 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		name := batchName(batchID, g.schema)
+		key := keyJoin(g.part, name)
+		// A retry of a batch that a compaction already merged is not put
+		// at all: between the put and the removal below, its copy would be
+		// counted twice by any reader, flowq too once the merged file has
+		// itself been merged (its manifest gone).
+		if merged, err := l.wasMerged(ctx, key); err != nil {
+			return res, err
+		} else if merged {
+			res.Merged++
+			continue
+		}
 		rec, err := l.groupRecord(schemas[g.schema], g.slices, true)
 		if err != nil {
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
-		name := batchName(batchID, g.schema)
 		p := part{Name: name, Source: batchID, Kind: KindBatch, Rows: g.rows, Ingested: nowUnix()}
 		p.First, p.Last = startSpan(rec)
 		data, err := l.writeWithParts(rec, []part{p})
@@ -108,13 +120,14 @@ func (l *Lake) Write(ctx context.Context, batchID string, recs []arrow.RecordBat
 		if err != nil {
 			return res, fmt.Errorf("write %s: %w", g.part, err)
 		}
-		key := keyJoin(g.part, name)
 		size := int64(len(data))
 		err = l.be.put(ctx, key, data, false)
 		l.putBuf(data) // put has returned: nothing holds the bytes
 		if err != nil {
 			return res, err
 		}
+		// A compaction may have merged the batch's earlier copy since the
+		// check above: the copy just put goes again.
 		if merged, err := l.wasMerged(ctx, key); err != nil {
 			return res, err
 		} else if merged {
