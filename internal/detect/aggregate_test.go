@@ -74,6 +74,19 @@ func adversarialText(seed uint64, day int64, n int) []byte {
 	return []byte(b.String())
 }
 
+// adversarialBatch parses n records of adversarialText (seed, on
+// 2026-11-20) into one batch, released when the test ends.
+func adversarialBatch(t *testing.T, seed uint64, n int) arrow.RecordBatch {
+	t.Helper()
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	rd := parse.NewBytesReader(adversarialText(seed, day.Unix(), n), parse.Options{Format: aggFormat})
+	t.Cleanup(rd.Release)
+	if !rd.Next() {
+		t.Fatalf("no batch: %v", rd.Err())
+	}
+	return rd.RecordBatch()
+}
+
 // aggConfigs are the configurations the fast paths are checked under.
 func aggConfigs() map[string]Config {
 	out := map[string]Config{"default": DefaultConfig()}

@@ -1,24 +1,13 @@
 package detect
 
-import (
-	"testing"
-	"time"
-
-	"github.com/flowq/flowq/internal/parse"
-)
+import "testing"
 
 // TestCoreMask: the core-columns bitmap has bit i set exactly when every
 // core column is valid at row i, on a batch with nulls in every column and
 // on its slices at every offset up to 130 (validity bitmaps read a word at
 // a time, a byte at a time at their tail, or bit by bit when not aligned).
 func TestCoreMask(t *testing.T) {
-	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	rd := parse.NewBytesReader(adversarialText(5, day.Unix(), 700), parse.Options{Format: aggFormat})
-	defer rd.Release()
-	if !rd.Next() {
-		t.Fatal("no batch")
-	}
-	whole := rd.RecordBatch()
+	whole := adversarialBatch(t, 5, 700)
 	var buf []uint64
 	for off := int64(0); off <= 130; off++ {
 		for _, end := range []int64{whole.NumRows(), whole.NumRows() - 3, off + 64, off + 9} {

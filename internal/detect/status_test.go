@@ -16,13 +16,7 @@ import (
 // bytes like OK): those records are unusable, as the record-by-record
 // reference has it, not judged as OK.
 func TestStatusExact(t *testing.T) {
-	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	rd := parse.NewBytesReader(adversarialText(9, day.Unix(), 2000), parse.Options{Format: aggFormat})
-	defer rd.Release()
-	if !rd.Next() {
-		t.Fatal("no batch")
-	}
-	rec := rd.RecordBatch()
+	rec := adversarialBatch(t, 9, 2000)
 	col := rec.Schema().FieldIndices(parse.ColLogStatus)[0]
 	b := array.NewStringBuilder(memory.DefaultAllocator)
 	defer b.Release()
@@ -46,7 +40,7 @@ func TestStatusExact(t *testing.T) {
 	mixed := array.NewRecordBatch(rec.Schema(), cols, rec.NumRows())
 	defer mixed.Release()
 
-	now := day.Add(6 * time.Hour)
+	now := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC) // as in TestAggregateMatchesReference
 	eng, err := New(DefaultConfig(), NewMemoryState(), func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
