@@ -320,7 +320,11 @@ func (r *Reader) setFormat(fm *Format) {
 // columns as they were (its values sit past the committed rows and are
 // overwritten by the next line).
 func (r *Reader) parseLine(line []byte) {
-	if n := len(line); n > 0 && line[n-1] == '\r' {
+	// CRLF endings, and any further CR before them: no flow-log value ends
+	// with one, and a value kept with it could not be written back as text
+	// and read the same (the next reader would take one more CR as the
+	// line's end).
+	for n := len(line); n > 0 && line[n-1] == '\r'; n-- {
 		line = line[:n-1]
 	}
 	// Skip leading spaces; blank lines are skipped.

@@ -367,7 +367,7 @@ func TestBadInputKeepsNeighbours(t *testing.T) {
 }
 
 func TestEmptyInput(t *testing.T) {
-	for _, in := range []string{"", "\n", "\r\n\r\n", "   \n"} {
+	for _, in := range []string{"", "\n", "\r\n\r\n", "\r\r\r\n", "   \n"} {
 		res := parseAll(t, func(o parse.Options) *parse.Reader { return parse.NewBytesReader([]byte(in), o) }, parse.Options{})
 		if res.Stats.Records != 0 || res.Stats.BadLines != 0 || res.Stats.Batches != 0 {
 			t.Errorf("%q: %+v", in, res.Stats)
