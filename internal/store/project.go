@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -25,24 +24,21 @@ type ScanOptions struct {
 	// values, instead of decoding each row's string: most of what reading
 	// the lake costs. Readers index the dictionary once per batch.
 	Dictionaries bool
+	// Listed, if set, is called with each listing ScanWith reads (the
+	// first, and every one after listed objects vanished) before it reads
+	// any of it; an error stops ScanWith. For tests of readers racing a
+	// compaction.
+	Listed func([]Object) error
 }
 
 // ScanWith is Scan with a column projection and, optionally, dictionary
 // arrays for the string columns. A batch is valid only during the call.
+//
+// A compaction may delete listed objects before ScanWith reads them: it
+// then lists again and reads only the rows it has not given fn yet (see
+// scanOnce), so every record is still given exactly once.
 func (l *Lake) ScanWith(ctx context.Context, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
-	objs, err := l.Objects(ctx, opts.Filter)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := l.readObjectWith(ctx, o.Key, opts, fn); err != nil {
-			return fmt.Errorf("read %s: %w", o.Key, err)
-		}
-	}
-	return nil
+	return l.scanOnce(ctx, opts, fn)
 }
 
 // readProps returns the pqarrow properties and the leaf columns to read of
