@@ -320,11 +320,12 @@ func (r *Reader) setFormat(fm *Format) {
 // columns as they were (its values sit past the committed rows and are
 // overwritten by the next line).
 func (r *Reader) parseLine(line []byte) {
-	// CRLF endings, and any further CR before them: no flow-log value ends
-	// with one, and a value kept with it could not be written back as text
-	// and read the same (the next reader would take one more CR as the
-	// line's end).
-	for n := len(line); n > 0 && line[n-1] == '\r'; n-- {
+	// CRLF endings, and any CR or space before them: no flow-log value ends
+	// with a CR, and a last value kept with one ("x\r " as "x\r") could not
+	// be written back as text and read the same (the next reader would take
+	// the CR as part of the line's end). Spaces after the last value were
+	// always ignored.
+	for n := len(line); n > 0 && (line[n-1] == '\r' || line[n-1] == ' '); n-- {
 		line = line[:n-1]
 	}
 	// Skip leading spaces; blank lines are skipped.

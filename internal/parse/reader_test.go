@@ -375,6 +375,20 @@ func TestEmptyInput(t *testing.T) {
 	}
 }
 
+// TestLineEndWhitespace: CRs and spaces in any mix after a line's last
+// value are its ending, not part of the value, so the record written back as
+// text reads the same.
+func TestLineEndWhitespace(t *testing.T) {
+	const line = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
+	want := parseAll(t, func(o parse.Options) *parse.Reader { return parse.NewBytesReader([]byte(line+"\n"), o) }, parse.Options{})
+	for _, end := range []string{"\r \n", " \r\n", "\r \r  \n", "\r  "} {
+		got := parseAll(t, func(o parse.Options) *parse.Reader { return parse.NewBytesReader([]byte(line+end), o) }, parse.Options{})
+		if len(got.JSON) != 1 || len(got.Errors) != 0 || got.JSON[0] != want.JSON[0] {
+			t.Errorf("ending %q: %v, errors %v; want %v", end, got.JSON, got.Errors, want.JSON)
+		}
+	}
+}
+
 func TestIOError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	in := io.MultiReader(strings.NewReader("2 1 eni-1 a b 1 2 6 1 1 1 1 ACCEPT OK\n"), iotest.ErrReader(boom))
