@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -66,6 +67,10 @@ layer, rule, both ends and the steps.`,
 			res, err := policy.ExplainAt(ctx, lake, when, q)
 			if err != nil {
 				return err
+			}
+			if !when.IsZero() && res.Snapshot.After(when) {
+				fmt.Fprintf(a.stderr, "flowq: no inventory snapshot at or before %s: judged against the first, of %s\n",
+					when.UTC().Format(time.RFC3339), res.Snapshot.UTC().Format(time.RFC3339))
 			}
 			if output == "json" {
 				return res.WriteJSON(a.stdout)

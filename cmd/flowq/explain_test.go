@@ -108,6 +108,34 @@ func TestExplainUsage(t *testing.T) {
 	}
 }
 
+// TestExplainBeforeFirstSnapshot: --at before every snapshot judges against
+// the first and says so on stderr (JSON on stdout stays clean); at or after
+// it, no note.
+func TestExplainBeforeFirstSnapshot(t *testing.T) {
+	lake := filepath.Join(t.TempDir(), "lake")
+	l, err := store.Open(context.Background(), lake, store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := inventory.OpenArchive(context.Background(), l, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := arch.Save(context.Background(), inventory.DemoSnapshot(day)); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--lake", lake, "explain", "--src", "10.0.11.51", "--dst", "10.0.21.100", "--dst-port", "22", "-o", "json"}
+	code, out, errb := runCLI(t, "", nil, append(args, "--at", day.AddDate(0, 0, -30).Format(time.RFC3339))...)
+	if code != 0 || !json.Valid([]byte(out)) || !strings.Contains(errb, "no inventory snapshot at or before "+day.AddDate(0, 0, -30).Format(time.RFC3339)) ||
+		!strings.Contains(errb, "judged against the first, of "+day.Format(time.RFC3339)) {
+		t.Errorf("before the first: exit %d\nstdout %s\nstderr %s", code, out, errb)
+	}
+	code, out, errb = runCLI(t, "", nil, append(args, "--at", day.Add(time.Hour).Format(time.RFC3339))...)
+	if code != 0 || !json.Valid([]byte(out)) || errb != "" {
+		t.Errorf("after it: exit %d\nstdout %s\nstderr %q", code, out, errb)
+	}
+}
+
 // TestUnusedRulesCommand: flowq run unused-rules over a day of the demo's
 // traffic with the demo network's snapshot in the lake.
 func TestUnusedRulesCommand(t *testing.T) {
