@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -45,6 +46,10 @@ type Options struct {
 	S3 *s3.Client
 	// Logger receives download progress. nil discards it.
 	Logger *slog.Logger
+
+	// listed, if set, is called with each listing Open makes, before it
+	// links or downloads any of it (tests of a compaction racing Open).
+	listed func([]store.Object) error
 }
 
 // Stats say what Open read.
@@ -59,6 +64,7 @@ type Stats struct {
 type DB struct {
 	db    *sql.DB
 	lake  *store.Lake
+	pin   *pin // the files the view reads (nil: none)
 	stats Stats
 }
 
@@ -66,64 +72,124 @@ type DB struct {
 // lake's through the cache), and opens a session with the flows view over
 // them. A lake without any Parquet file is ErrEmpty; a range without data
 // is an empty view.
+//
+// The view reads the session's own hard links to the files (see pin): a
+// compaction that deletes them later, while the session still queries
+// them, takes nothing from it. One that deletes a listed object before it
+// is linked or downloaded makes Open list again, up to store.MaxListings
+// times (then an error wrapping store.ErrLakeChanging).
 func Open(ctx context.Context, lake *store.Lake, tr store.TimeRange, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	objs, err := lake.Objects(ctx, tr.Filter())
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) == 0 {
-		all := objs
-		if !tr.IsZero() {
-			if all, err = lake.Objects(ctx, nil); err != nil {
-				return nil, err
-			}
-		}
-		if len(all) == 0 {
-			return nil, fmt.Errorf("%w: %s has no Parquet files; add some with 'flowq ingest PATH...'", ErrEmpty, lake.URI())
-		}
-	}
 	d := &DB{lake: lake}
-	d.stats.Files = len(objs)
-	var files []string
-	if len(objs) > 0 {
-		files, err = d.localFiles(ctx, objs, opts)
-		if err != nil {
-			return nil, err
-		}
+	files, err := d.listFiles(ctx, tr, opts)
+	if err != nil {
+		d.pin.remove()
+		return nil, err
 	}
 	d.db, err = OpenSession(ctx)
 	if err != nil {
+		d.pin.remove()
 		return nil, err
 	}
 	if err := createView(ctx, d.db, files, tr); err != nil {
-		d.db.Close()
+		d.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-// localFiles returns a local path per object: in place for a local lake,
-// through the ETag cache for an s3:// one.
-func (d *DB) localFiles(ctx context.Context, objs []store.Object, opts Options) ([]string, error) {
-	if d.lake.Local() != "" {
-		return d.lake.LocalFiles(ctx, objs, "")
-	}
-	dir := opts.CacheDir
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil { // no $HOME: a shared temporary directory still saves downloads
-			base = os.TempDir()
+// listFiles lists the lake's live objects in tr and pins them, listing
+// again while listed objects vanish before they are pinned.
+func (d *DB) listFiles(ctx context.Context, tr store.TimeRange, opts Options) ([]string, error) {
+	var gone error
+	for range store.MaxListings {
+		objs, err := d.lake.Objects(ctx, tr.Filter())
+		if err != nil {
+			return nil, err
 		}
-		dir = filepath.Join(base, "flowq", "lake")
+		if opts.listed != nil {
+			if err := opts.listed(objs); err != nil {
+				return nil, err
+			}
+		}
+		if len(objs) == 0 {
+			all := objs
+			if !tr.IsZero() {
+				if all, err = d.lake.Objects(ctx, nil); err != nil {
+					return nil, err
+				}
+			}
+			if len(all) == 0 {
+				return nil, fmt.Errorf("%w: %s has no Parquet files; add some with 'flowq ingest PATH...'", ErrEmpty, d.lake.URI())
+			}
+			return nil, nil
+		}
+		d.stats.Files, d.stats.Cached = len(objs), 0
+		files, err := d.localFiles(ctx, objs, opts)
+		if err == nil {
+			return files, nil
+		}
+		d.pin.remove()
+		d.pin = nil
+		if !errors.Is(err, store.ErrNotExist) {
+			return nil, err
+		}
+		gone = err
 	}
-	c, err := newS3Cache(ctx, d.lake.URI(), dir, opts.S3, opts.Logger)
-	if err != nil {
-		return nil, err
+	return nil, fmt.Errorf("%w: %d listings in a row found objects deleted before they could be read (last: %v): is a compaction running in a loop? Run again later",
+		store.ErrLakeChanging, store.MaxListings, gone)
+}
+
+// localFiles returns a local path per object, a link in the session's pin
+// to the lake's file (a local lake) or to its copy in the ETag cache (an
+// s3:// lake).
+func (d *DB) localFiles(ctx context.Context, objs []store.Object, opts Options) ([]string, error) {
+	var srcs []string
+	var parent string
+	if d.lake.Local() != "" {
+		var err error
+		if srcs, err = d.lake.LocalFiles(ctx, objs, ""); err != nil {
+			return nil, err
+		}
+		parent = d.lake.SessionsDir()
+	} else {
+		dir := opts.CacheDir
+		if dir == "" {
+			base, err := os.UserCacheDir()
+			if err != nil { // no $HOME: a shared temporary directory still saves downloads
+				base = os.TempDir()
+			}
+			dir = filepath.Join(base, "flowq", "lake")
+		}
+		c, err := newS3Cache(ctx, d.lake.URI(), dir, opts.S3, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		if srcs, err = c.files(ctx, objs, &d.stats); err != nil {
+			return nil, err
+		}
+		parent = filepath.Join(dir, ".sessions")
 	}
-	return c.files(ctx, objs, &d.stats)
+	p, err := newPin(parent)
+	if err != nil { // a lake directory this user cannot write: copies elsewhere
+		opts.Logger.Info("cannot link the lake's files; copying them for the session", "reason", err)
+		if p, err = newPin(filepath.Join(os.TempDir(), "flowq-sessions")); err != nil {
+			return nil, err
+		}
+	}
+	d.pin = p
+	files := make([]string, len(objs))
+	for i, o := range objs {
+		if files[i], err = p.add(srcs[i], path.Join(path.Dir(o.Key), filepath.Base(srcs[i]))); err != nil {
+			return nil, err
+		}
+	}
+	if p.copied > 0 {
+		opts.Logger.Info("copied lake files into the session directory (hard links refused there)", "files", p.copied, "bytes", p.bytes, "dir", p.dir)
+	}
+	return files, nil
 }
 
 // SQL returns the session. It has a single connection: close every Rows
@@ -149,10 +215,17 @@ func QueryError(err error, q string) error {
 	return fmt.Errorf("%w\nin query:\n%s", err, strings.Join(lines, "\n"))
 }
 
-// Close closes the session. Cached objects stay for the next one.
+// Close closes the session and removes its links. Cached objects stay for
+// the next one.
 func (d *DB) Close() error {
-	if d.db == nil {
-		return nil
+	var err error
+	if d.db != nil {
+		err = d.db.Close()
+		d.db = nil
 	}
-	return d.db.Close()
+	if perr := d.pin.remove(); err == nil {
+		err = perr
+	}
+	d.pin = nil
+	return err
 }

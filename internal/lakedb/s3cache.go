@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/flowq/flowq/internal/store"
 )
@@ -92,7 +93,7 @@ func (c *s3Cache) files(ctx context.Context, objs []store.Object, st *Stats) ([]
 	for i, o := range objs {
 		tag, ok := tags[o.Key]
 		if !ok {
-			return nil, fmt.Errorf("s3://%s/%s%s: %w (removed while listing? run again)", c.bucket, c.prefix, o.Key, store.ErrNotExist)
+			return nil, fmt.Errorf("s3://%s/%s%s: %w since it was listed", c.bucket, c.prefix, o.Key, store.ErrNotExist)
 		}
 		out[i] = c.path(o.Key, tag)
 		if _, err := os.Stat(out[i]); err == nil {
@@ -174,6 +175,9 @@ func (c *s3Cache) download(ctx context.Context, key, etag, dst string) (int64, e
 	uri := "s3://" + c.bucket + "/" + c.prefix + key
 	out, err := c.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(c.prefix + key), IfMatch: aws.String(etag)})
 	if err != nil {
+		if gone(err) { // deleted or rewritten since the listing: Open lists again
+			return 0, fmt.Errorf("get %s: %w since it was listed", uri, store.ErrNotExist)
+		}
 		return 0, fmt.Errorf("get %s: %w", uri, err)
 	}
 	defer out.Body.Close()
@@ -205,6 +209,13 @@ func (c *s3Cache) download(ctx context.Context, key, etag, dst string) (int64, e
 		}
 	}
 	return n, nil
+}
+
+// gone reports whether a GET's error says the object is not there under
+// the ETag asked for.
+func gone(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "PreconditionFailed")
 }
 
 // globEscape escapes filepath.Match's special characters.

@@ -16,6 +16,7 @@
 //	<root>/_flowq/staging/<tx>/<n>.staged          a source's chunks before Commit
 //	<root>/_flowq/pending/<sha256 of ID>.json       a Commit under way (for recovery)
 //	<root>/_flowq/meta/<name>                      PutMeta
+//	<root>/_flowq/sessions/<id>/                   a reader's links (SessionsDir)
 //
 // Only flow-log Parquet files live in the partition directories; everything
 // else is under _flowq/, which no flow-log reader reads. The partition is the
