@@ -24,8 +24,9 @@ import (
 // pin left by a process that died is removed by the next newPin beside it.
 type pin struct {
 	dir    string
-	copied int   // files copied, not linked
-	bytes  int64 // their size
+	made   map[string]bool // directories created in it
+	copied int             // files copied, not linked
+	bytes  int64           // their size
 }
 
 // newPin creates a pin under parent, after removing the pins of processes
@@ -41,7 +42,7 @@ func newPin(parent string) (*pin, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("session directory: %w", err)
 	}
-	return &pin{dir: dir}, nil
+	return &pin{dir: dir, made: map[string]bool{}}, nil
 }
 
 // removeDeadPins removes the pins under parent whose process is gone.
@@ -77,8 +78,11 @@ func processAlive(pid int) bool {
 // is gone is an error wrapping store.ErrNotExist.
 func (p *pin) add(src, rel string) (string, error) {
 	dst := filepath.Join(p.dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", fmt.Errorf("session directory: %w", err)
+	if dir := filepath.Dir(dst); !p.made[dir] {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("session directory: %w", err)
+		}
+		p.made[dir] = true
 	}
 	err := os.Link(src, dst)
 	if err == nil {
