@@ -10,7 +10,8 @@
 //
 // over the files store.Lake.Objects lists (its exactly-once listing: a
 // compaction in progress is never counted twice), pruned to the partitions
-// the range touches. Its columns are those of Columns, whatever the lake
+// the range touches, through the session's own hard links to them, so a
+// compaction that deletes them later takes nothing from the session. Its columns are those of Columns, whatever the lake
 // and the range: a column no file has is NULL, a range without data gives
 // no rows.
 package lakedb

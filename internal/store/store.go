@@ -62,7 +62,9 @@
 // markers of the merged batch files → delete the inputs → delete the
 // manifests of merged inputs. Objects lists every Parquet file except the
 // inputs of a merged file that exists, so flowq counts every record once
-// at every step and after a crash at any step. Readers that glob the
+// at every step and after a crash at any step; a Scan that finds a listed
+// file gone lists again and gives only the parts it has not given yet.
+// Readers that glob the
 // directory see both copies between "merged file written" and "inputs
 // deleted" only; after a crash there, the next Compact deletes the inputs
 // before anything else. Write checks the marker of each object before it
