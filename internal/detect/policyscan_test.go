@@ -1,10 +1,17 @@
 package detect
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/synth"
 )
 
 // TestPolicyPeers: scanners (a new source address every record, one class
@@ -187,5 +194,64 @@ func TestPolicyRowSet(t *testing.T) {
 	judge(a)
 	if rules.calls != calls+1 {
 		t.Errorf("%d judgements, want 1 (c's)", rules.calls-calls)
+	}
+}
+
+// countingRules flags every flow to port 22, for any client port, and
+// counts the detector's two kinds of judgement: its verdicts' (no time) and
+// the exact ones that name an alert's rule (the record's time).
+type countingRules struct{ verdicts, exact int }
+
+func (r *countingRules) Class(a netip.Addr) netip.Addr { return a }
+
+func (r *countingRules) Judge(f PolicyFlow) (PolicyFinding, bool, int, int) {
+	if f.At.IsZero() {
+		r.verdicts++
+	} else {
+		r.exact++
+	}
+	return PolicyFinding{Kind: PolicyAcceptedDenied, Layer: "security-group", Rule: "no rule allows tcp/22"}, f.DstPort == 22, 0, 65535
+}
+
+type fixedJudge struct{ r PolicyRules }
+
+func (j fixedJudge) Rules(int64) (PolicyRules, int64, int64, bool) {
+	return j.r, math.MinInt64 / 2, math.MaxInt64 / 2, true
+}
+
+// TestPolicyJudgesFirstRecordOfAlert: the records of one alert, each from a
+// client port of its own, are judged exactly once per batch (to name the
+// rule), not once each; the alert still counts them all.
+func TestPolicyJudgesFirstRecordOfAlert(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC).Unix()
+	var b strings.Builder
+	b.WriteString(synth.DetectFormat.Header() + "\n")
+	for k := range 500 {
+		fmt.Fprintf(&b, "5 123456789012 eni-0a1b2c3d4e5f60011 10.0.11.51 10.0.21.100 %d 22 6 3 100 %d %d ACCEPT OK vpc-1 subnet-1 2 IPv4 10.0.11.51 10.0.21.100 - egress\n",
+			32768+k, at+int64(k), at+int64(k)+5)
+	}
+	rd := parse.NewBytesReader([]byte(b.String()), parse.Options{Format: synth.DetectFormat})
+	defer rd.Release()
+	recs, err := rd.ReadAll()
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d batches, %v", len(recs), err)
+	}
+	defer recs[0].Release()
+	rules := &countingRules{}
+	cfg := DefaultConfig()
+	cfg.Retention = 0
+	d, err := NewPolicyDetector(fixedJudge{rules}, NewMemoryState(), func() time.Time { return time.Unix(at, 0).Add(24 * time.Hour) }, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := d.Process(context.Background(), "b0", recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Count != 500 || alerts[0].Bytes != 50_000 || alerts[0].Rule != "security-group: no rule allows tcp/22" {
+		t.Fatalf("alerts: %+v", alerts)
+	}
+	if rules.exact != 1 || rules.verdicts != 1 {
+		t.Errorf("%d exact judgements and %d verdicts for 500 records of one alert, want 1 and 1", rules.exact, rules.verdicts)
 	}
 }
