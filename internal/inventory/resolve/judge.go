@@ -72,7 +72,7 @@ func (ru *rules) ClassBounds4() []uint32 { return ru.classes.Bounds4() }
 // the security groups allow it. Flows the snapshot cannot place, and flows
 // between address families, are not judged. The source ports returned are
 // those for which the same reasoning holds: any, when the request's own
-// path decides; else the record's own.
+// path decides; else the record's port's cell (policy.PortCell).
 func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, int) {
 	x := ru.x
 	sp := f.SrcPort
@@ -90,11 +90,14 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, in
 		if requestAllowed(&fwd) {
 			return detect.PolicyFinding{}, false, 0, 65535
 		}
+		// Whether the record is the reply of an allowed connection reads
+		// the client's port, alike over its cell.
+		lo, hi := policy.PortCell(x, q, 1)
 		v, err := policy.Record(x, q)
 		if err != nil || v.Allowed {
-			return detect.PolicyFinding{}, false, sp, sp
+			return detect.PolicyFinding{}, false, lo, hi
 		}
-		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true, sp, sp
+		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true, lo, hi
 	}
 	// The record may be a reply when it comes from the lower port (a
 	// service's) to the higher (a client's ephemeral one).
@@ -108,6 +111,9 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, in
 		}
 		return detect.PolicyFinding{}, false, max(q.DstPort, 1), 65535
 	}
+	// The rest reads the client's port alike over its cell (mayReply
+	// included: the cell is cut at 1 and at the destination port).
+	lo, hi := policy.PortCell(x, q, 1, q.DstPort)
 	cands := []policy.Query{q}
 	if mayReply {
 		cands = append(cands, policy.Query{Src: q.Dst, Dst: q.Src, SrcPort: q.DstPort, DstPort: q.SrcPort, Protocol: q.Protocol})
@@ -121,10 +127,10 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, in
 			continue
 		}
 		if res, err = policy.Evaluate(x, c); err == nil {
-			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true, sp, sp
+			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true, lo, hi
 		}
 	}
-	return detect.PolicyFinding{}, false, sp, sp
+	return detect.PolicyFinding{}, false, lo, hi
 }
 
 // groupsAllow reports whether the security groups on the path allowed the

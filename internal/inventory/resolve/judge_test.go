@@ -3,6 +3,7 @@ package resolve_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +132,36 @@ func TestPolicyFindings(t *testing.T) {
 	if len(alerts) != 1 || alerts[0].Src != "10.0.1.25" ||
 		alerts[0].Rule != "network-acl: acl-0private (tradai-private-nacl) ingress rule * deny all from 0.0.0.0/0" {
 		t.Errorf("request dropped by an acl: %+v", alerts)
+	}
+}
+
+// TestJudgeCoversClientPorts: a verdict holds for the client ports of its
+// cell (policy.PortCell), not for its record's port alone, so the records
+// of one busy flow, each from a port of its own, cost one judgement: here
+// 2,000 ACCEPTed queries to the database from ephemeral ports after its
+// network ACL lost the rule that admitted them (the rules deny them all).
+func TestJudgeCoversClientPorts(t *testing.T) {
+	s := inventory.DemoSnapshot(day)
+	for i := range s.NetworkACLs {
+		if s.NetworkACLs[i].ID == "acl-0database" {
+			s.NetworkACLs[i].Entries = slices.DeleteFunc(s.NetworkACLs[i].Entries, func(e inventory.ACLEntry) bool { return !e.Egress && e.Number == 100 })
+		}
+	}
+	r := resolve.New(one{inventory.NewIndex(s)}, resolve.Options{})
+	rules, _, _, ok := r.Rules(day.Unix())
+	if !ok {
+		t.Fatal("no rules")
+	}
+	task, db := netip.MustParseAddr("10.0.11.51"), netip.MustParseAddr("10.0.21.100")
+	cells := map[[2]int]bool{}
+	for sp := 32768; sp < 32768+2000; sp++ {
+		f, bad, lo, hi := rules.Judge(detect.PolicyFlow{Src: task, Dst: db, SrcPort: sp, DstPort: 5432, Protocol: 6, Accepted: true})
+		if !bad || f.Kind != detect.PolicyAcceptedDenied || f.Layer != "network-acl" || lo > sp || hi < sp {
+			t.Fatalf("port %d: %+v bad=%v cell %d..%d", sp, f, bad, lo, hi)
+		}
+		cells[[2]int{lo, hi}] = true
+	}
+	if len(cells) != 1 {
+		t.Errorf("2,000 client ports in %d cells, want 1", len(cells))
 	}
 }
