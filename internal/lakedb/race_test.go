@@ -230,3 +230,59 @@ func TestSessionDirectory(t *testing.T) {
 		t.Errorf("the lake lists %d objects, want its 2", len(objs))
 	}
 }
+
+// TestQueryWhileCompacting races a real compaction, partition after
+// partition, against sessions opened and queried meanwhile (no hooks:
+// whatever the interleaving): each counts every record once, also when
+// queried again after the compaction. Run it with -race.
+func TestQueryWhileCompacting(t *testing.T) {
+	ctx := context.Background()
+	lake, err := store.Open(ctx, t.TempDir(), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want sums
+	var parts []store.Partition
+	for h := 8; h < 16; h++ {
+		for i := range 3 {
+			text, s := raceText(i, h, 5+i)
+			addBatch(t, lake, fmt.Sprint("race-", i, "-", h), text)
+			want.Rows += s.Rows
+			want.Bytes += s.Bytes
+		}
+		parts = append(parts, store.PartitionOf(1795161600+int64(h-8)*3600))
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for _, p := range parts {
+			if _, err = lake.Compact(ctx, store.CompactOptions{Filter: func(q store.Partition) bool { return q == p }}); err != nil {
+				break
+			}
+		}
+		done <- err
+	}()
+	var sessions []*lakedb.DB
+	for range 4 {
+		d, err := lakedb.Open(ctx, lake, store.TimeRange{}, lakedb.Options{})
+		if err != nil {
+			t.Fatalf("open while compacting: %v", err)
+		}
+		defer d.Close()
+		if got, err := querySums(d); err != nil || got != want {
+			t.Errorf("query while compacting: %+v, %v; want %+v", got, err, want)
+		}
+		sessions = append(sessions, d)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range sessions {
+		if got, err := querySums(d); err != nil || got != want {
+			t.Errorf("session %d after the compaction: %+v, %v; want %+v", i, got, err, want)
+		}
+	}
+	if objs, _ := lake.Objects(ctx, nil); len(objs) != len(parts) {
+		t.Errorf("%d objects after the compaction, want one per partition (%d)", len(objs), len(parts))
+	}
+}

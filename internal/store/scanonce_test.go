@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/flowq/flowq/internal/parse"
+	"github.com/flowq/flowq/internal/synth"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
@@ -217,5 +219,66 @@ func TestScanGivesUp(t *testing.T) {
 	_, err = scanTotals(l, opts, func(int) error { return nil })
 	if !errors.Is(err, ErrLakeChanging) || listings != MaxListings {
 		t.Errorf("after %d listings: %v, want ErrLakeChanging after %d", listings, err, MaxListings)
+	}
+}
+
+// TestScanWhileCompacting races a real compaction, partition after
+// partition, against a scan of the whole lake (no hooks: whatever the
+// interleaving), a few times in each direction: the scan gives every
+// record once. Run it with -race.
+func TestScanWhileCompacting(t *testing.T) {
+	ctx := context.Background()
+	text := synth.Text(5, parse.DefaultFormat(), t0, 4800, false)
+	want := textTotals(text)
+	for round := range 4 {
+		l, err := Open(ctx, t.TempDir(), Options{Allocator: checkedMem(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := parseText(t, l.mem, text, 300) // batches of ~1.5 h: several files per partition
+		for i, rec := range recs {
+			if _, err := l.Write(ctx, fmt.Sprint("g/s/", i), []arrow.RecordBatch{rec}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release(recs)
+		objs, err := l.Objects(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []Partition
+		for _, o := range objs {
+			if len(parts) == 0 || parts[len(parts)-1] != o.Partition {
+				parts = append(parts, o.Partition)
+			}
+		}
+		if round%2 == 1 {
+			slices.Reverse(parts)
+		}
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			for _, p := range parts {
+				if _, err = l.Compact(ctx, CompactOptions{Filter: func(q Partition) bool { return q == p }}); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+		listings := 0
+		got, err := scanTotals(l, ScanOptions{Listed: func([]Object) error { listings++; return nil }}, func(int) error { return nil })
+		t.Logf("round %d: %d partitions, the scan listed %d times", round, len(parts), listings)
+		if cerr := <-done; cerr != nil {
+			t.Fatal(cerr)
+		}
+		if err != nil {
+			t.Fatalf("round %d: scan while compacting: %v", round, err)
+		}
+		if got != want {
+			t.Errorf("round %d: scan while compacting gave %+v, want %+v", round, got, want)
+		}
+		if n, _ := l.Objects(ctx, nil); len(n) != want.Parts {
+			t.Errorf("round %d: %d objects after the compactions, want one per partition (%d)", round, len(n), want.Parts)
+		}
 	}
 }
