@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,17 +67,18 @@ func querySums(d *lakedb.DB) (sums, error) {
 	return s, err
 }
 
+// compactOnce returns a function that compacts the lake the first time
+// it is called; calls at the same time (downloads) wait for it.
 func compactOnce(t *testing.T, lake *store.Lake) func() error {
-	done := false
-	return func() error {
-		if done {
-			return nil
-		}
-		done = true
-		res, err := lake.Compact(context.Background(), store.CompactOptions{})
-		if err == nil && res.Merged != 6 {
-			t.Errorf("the compaction merged %d files, want 6", res.Merged)
-		}
+	var once sync.Once
+	return func() (err error) {
+		once.Do(func() {
+			var res store.CompactResult
+			res, err = lake.Compact(context.Background(), store.CompactOptions{})
+			if err == nil && res.Merged != 6 {
+				t.Errorf("the compaction merged %d files, want 6", res.Merged)
+			}
+		})
 		return err
 	}
 }
