@@ -48,6 +48,13 @@ type PolicyFinding struct {
 	Rule  string // the deciding rule
 }
 
+// PortBox is the ports a verdict holds for: the source ports SrcLo..SrcHi
+// with the destination ports DstLo..DstHi (each within 0-65535). A request
+// from a client's ephemeral port and the reply to it (from the service's
+// port to the client's) vary in one port each, so a verdict over a range
+// of each answers a busy flow's records in both directions.
+type PortBox struct{ SrcLo, SrcHi, DstLo, DstHi int }
+
 // PolicyJudge hands out the rules in force at a time
 // (internal/inventory/resolve implements it from inventory snapshots). It
 // must be safe for concurrent use.
@@ -64,9 +71,10 @@ type PolicyJudge interface {
 // pointer per snapshot).
 type PolicyRules interface {
 	// Judge reports whether f disagrees with the rules (false when it
-	// agrees or cannot be judged), and the source ports lo..hi, f's own
-	// among them, for which f gets the same answer.
-	Judge(f PolicyFlow) (finding PolicyFinding, bad bool, lo, hi int)
+	// agrees or cannot be judged), and the ports, f's own among them, over
+	// which flows that differ from f only in their ports get the same
+	// answer.
+	Judge(f PolicyFlow) (finding PolicyFinding, bad bool, ports PortBox)
 	// Class maps an address to its class: flows that differ only in
 	// addresses of one class get the same answer from Judge (only the
 	// addresses a finding's rule text quotes differ). An address's class
@@ -192,7 +200,7 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 				src, err1 := netip.ParseAddr(k.src)
 				dst, err2 := netip.ParseAddr(k.dst)
 				if err1 == nil && err2 == nil {
-					if got, bad, _, _ := cur.rules.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: k.srcPort, DstPort: k.dstPort,
+					if got, bad, _ := cur.rules.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: k.srcPort, DstPort: k.dstPort,
 						Protocol: k.protocol, Accepted: k.accepted, At: time.Unix(start, 0).UTC()}); bad {
 						f = &got
 					}

@@ -10,24 +10,23 @@ import (
 // Verdict memory of the policy detector. Flows repeat heavily (the same
 // client, server, port and protocol, record after record) and internet
 // peers that no rule tells apart share one verdict (PolicyRules.Class), so
-// the detector judges each (source class, destination class, destination
-// port, protocol, action) once per rules in force, for the range of client
-// ports the judge says the verdict covers (one range wider than a port is
-// kept per flow: the client ports from the server's up, or all).
-// Everything is bounded: address texts in a direct-mapped cache, classes
-// and verdicts in tables cleared when they reach their bound, and the row
-// and peer caches in front of them (policyscan.go) of fixed size. A
-// verdict is a pure function of its key and the rules, so a cleared table
-// costs judgements again, never a different answer.
+// the detector judges each (source class, destination class, protocol,
+// action) once per rules in force for each box of ports the judge says
+// the verdict covers (PortBox: the client's ephemeral ports of a request
+// to one service port, or of the replies from it). Everything is bounded:
+// address texts in a direct-mapped cache, classes and verdicts in tables
+// cleared when they reach their bound, and the row and peer caches in
+// front of them (policyscan.go) of fixed size. A verdict is a pure function
+// of its key, its ports and the rules, so a cleared table costs judgements
+// again, never a different answer.
 
 const (
 	memoTexts    = 4096    // direct-mapped address texts per rules
 	memoRows     = 1024    // record spellings per rules, in sets of two
 	memoClasses  = 1 << 20 // classes per rules before everything is cleared
-	memoVerdicts = 1 << 16 // verdicts per rules before they are cleared
+	memoVerdicts = 1 << 16 // verdicts (boxes) per rules before they are cleared
 	memoRules    = 4       // rules remembered (snapshots in force)
 	noClass      = ^uint32(0)
-	anyPort      = 1 << 16 // the srcPort of a key whose verdict covers a range
 )
 
 // textSlot caches the class of one address text of 1 to 16 bytes, which its
@@ -38,15 +37,41 @@ type textSlot struct {
 	id     uint32
 }
 
-// verdictKey packs a flow as the memory keys it: the classes' IDs, then
-// destination port, source port (or anyPort), protocol and action.
+// verdictKey packs a flow as the verdict table keys it: the classes' IDs
+// (a), then protocol and action (b); the ports are in its boxes.
 type verdictKey struct{ a, b uint64 }
 
+// verdictSlot heads the list of a key's boxes (first: index+1 in boxes).
 type verdictSlot struct {
-	key    verdictKey
-	lo, hi uint16 // the source ports the verdict covers (anyPort keys)
-	bad    bool   // the rules disagree with the flow: judge it exactly
-	used   bool
+	key   verdictKey
+	first int32
+	used  bool
+}
+
+// verdictBox is a verdict over a box of ports.
+type verdictBox struct {
+	ports ports16
+	bad   bool  // the rules disagree with the flow: judge it exactly
+	next  int32 // the key's next box, index+1 (0: none)
+}
+
+// ports16 is a PortBox in 16 bits a port.
+type ports16 struct{ slo, shi, dlo, dhi uint16 }
+
+// has tells whether the box holds the ports (each within 0-65535).
+func (p ports16) has(srcPort, dstPort int) bool {
+	return uint(srcPort-int(p.slo)) <= uint(p.shi-p.slo) && uint(dstPort-int(p.dlo)) <= uint(p.dhi-p.dlo)
+}
+
+// boxOf returns b in 16 bits, or the flow's own ports when b does not hold
+// them or reaches beyond 0-65535 (a judge's mistake costs judgements, never
+// a wrong answer).
+func boxOf(b PortBox, srcPort, dstPort int) ports16 {
+	if b.SrcLo < 0 || b.SrcLo > srcPort || b.SrcHi < srcPort || b.SrcHi > 0xffff ||
+		b.DstLo < 0 || b.DstLo > dstPort || b.DstHi < dstPort || b.DstHi > 0xffff {
+		return ports16{uint16(srcPort), uint16(srcPort), uint16(dstPort), uint16(dstPort)}
+	}
+	return ports16{uint16(b.SrcLo), uint16(b.SrcHi), uint16(b.DstLo), uint16(b.DstHi)}
 }
 
 // policyMemo is what the detector knows under one PolicyRules. Class IDs
@@ -65,7 +90,7 @@ type policyMemo struct {
 	lastOK bool
 	reps   []netip.Addr  // ID → class
 	slots  []verdictSlot // open addressing, linear probing
-	n      int
+	boxes  []verdictBox  // the slots' lists
 
 	// The IPv4 classes' first addresses, when the rules tell them
 	// (ClassBounds4), and the ID of each (noClass until numbered).
@@ -110,7 +135,7 @@ func (m *policyMemo) clear() {
 	m.reps = m.reps[:0]
 	m.lastOK = false
 	m.ids4By = slices.Repeat([]uint32{noClass}, len(m.bounds4))
-	m.slots, m.n = make([]verdictSlot, 1024), 0
+	m.slots, m.boxes = make([]verdictSlot, 1024), m.boxes[:0]
 }
 
 // judge tells whether the rules disagree with the record's flow (false
@@ -121,9 +146,9 @@ func (m *policyMemo) judge(src, dst string, srcPort, dstPort, proto int, accepte
 	if !okS || !okD || uint(srcPort)|uint(dstPort) > 0xffff || uint(proto) > 0xff {
 		return m.judgeOther(src, dst, srcPort, dstPort, proto, accepted)
 	}
-	key := flowMeta(len(src), len(dst), dstPort, proto, accepted)
+	key := flowMeta(len(src), len(dst), min(srcPort, dstPort), proto, accepted)
 	set := &m.rows[rowHash(s1, s2, d1, d2, key)]
-	if r := &set[0]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && uint(srcPort-int(r.lo)) <= uint(r.hi-r.lo) {
+	if r := &set[0]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && r.ports.has(srcPort, dstPort) {
 		return r.bad
 	}
 	return m.miss(set, src, dst, s1, s2, d1, d2, key, srcPort, dstPort, proto, accepted)
@@ -273,22 +298,27 @@ func (m *policyMemo) find(k verdictKey) *verdictSlot {
 	}
 }
 
-// put remembers a verdict (k not present).
-func (m *policyMemo) put(k verdictKey, lo, hi int, bad bool) {
-	if m.n >= memoVerdicts {
-		m.slots, m.n = make([]verdictSlot, 1024), 0
+// put remembers a verdict over a box of ports for k.
+func (m *policyMemo) put(k verdictKey, ports ports16, bad bool) {
+	if len(m.boxes) >= memoVerdicts {
+		m.slots, m.boxes = make([]verdictSlot, 1024), m.boxes[:0]
 	}
-	if (m.n+1)*2 > len(m.slots) {
-		old := m.slots
-		m.slots = make([]verdictSlot, len(old)*2)
-		for i := range old {
-			if old[i].used {
-				*m.slot(old[i].key) = old[i]
+	s := m.find(k)
+	if s == nil {
+		if (len(m.boxes)+1)*2 > len(m.slots) { // keys are at most boxes
+			old := m.slots
+			m.slots = make([]verdictSlot, len(old)*2)
+			for i := range old {
+				if old[i].used {
+					*m.slot(old[i].key) = old[i]
+				}
 			}
 		}
+		s = m.slot(k)
+		*s = verdictSlot{key: k, used: true}
 	}
-	*m.slot(k) = verdictSlot{key: k, lo: uint16(lo), hi: uint16(hi), bad: bad, used: true}
-	m.n++
+	m.boxes = append(m.boxes, verdictBox{ports: ports, bad: bad, next: s.first})
+	s.first = int32(len(m.boxes))
 }
 
 // slot returns the empty slot where k goes.
@@ -302,33 +332,22 @@ func (m *policyMemo) slot(k verdictKey) *verdictSlot {
 }
 
 // verdict tells whether the rules disagree with the flow from class src to
-// class dst, judging it when it is not remembered.
-// It returns the source ports the answer covers.
-func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accepted bool) (bool, int, int) {
-	a := uint64(src)<<32 | uint64(dst)
-	b := uint64(uint16(dstPort))<<40 | uint64(proto&0xff)<<8
+// class dst, judging it when no box of its key holds its ports. It returns
+// the box the answer holds for.
+func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accepted bool) (bool, ports16) {
+	k := verdictKey{a: uint64(src)<<32 | uint64(dst), b: uint64(proto&0xff) << 8}
 	if accepted {
-		b |= 1
+		k.b |= 1
 	}
-	wide := verdictKey{a, b | anyPort<<16}
-	if s := m.find(wide); s != nil && srcPort >= int(s.lo) && srcPort <= int(s.hi) {
-		return s.bad, int(s.lo), int(s.hi)
-	}
-	exact := verdictKey{a, b | uint64(uint16(srcPort))<<16}
-	if s := m.find(exact); s != nil {
-		return s.bad, srcPort, srcPort
-	}
-	_, bad, lo, hi := m.rules.Judge(PolicyFlow{Src: m.reps[src], Dst: m.reps[dst], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
-	if lo < hi {
-		if s := m.find(wide); s != nil {
-			// Another range for the same flow: keep the newer.
-			s.lo, s.hi, s.bad = uint16(lo), uint16(hi), bad
-		} else {
-			m.put(wide, lo, hi, bad)
+	if s := m.find(k); s != nil {
+		for i := s.first; i != 0; i = m.boxes[i-1].next {
+			if b := &m.boxes[i-1]; b.ports.has(srcPort, dstPort) {
+				return b.bad, b.ports
+			}
 		}
-	} else {
-		lo, hi = srcPort, srcPort
-		m.put(exact, lo, hi, bad)
 	}
-	return bad, lo, hi
+	_, bad, box := m.rules.Judge(PolicyFlow{Src: m.reps[src], Dst: m.reps[dst], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
+	ports := boxOf(box, srcPort, dstPort)
+	m.put(k, ports, bad)
+	return bad, ports
 }

@@ -9,8 +9,10 @@ import (
 
 // hashRules is a PolicyRules whose verdicts are an arbitrary function of
 // the flow: every address is a class of its own except 198.18.0.0/15 (one
-// class); client ports from the server's up share an answer, lower ones
-// (the record may be a reply) are judged one by one, as resolve does.
+// class); as resolve does, client ports from the server's up share an
+// answer (a request), and so do destination ports from 1024 up above the
+// source port (a reply to a client's ephemeral port); other ports are
+// judged one by one.
 type hashRules struct{ calls int }
 
 func (r *hashRules) Class(a netip.Addr) netip.Addr {
@@ -20,18 +22,26 @@ func (r *hashRules) Class(a netip.Addr) netip.Addr {
 	return a
 }
 
-func (r *hashRules) Judge(f PolicyFlow) (PolicyFinding, bool, int, int) {
+func (r *hashRules) Judge(f PolicyFlow) (PolicyFinding, bool, PortBox) {
 	r.calls++
-	lo, hi := f.SrcPort, f.SrcPort
-	if f.SrcPort >= f.DstPort {
-		lo, hi = f.DstPort, 65535
+	sp, dp := f.SrcPort, f.DstPort
+	box := PortBox{sp, sp, dp, dp}
+	h := fmt.Sprint(r.Class(f.Src), r.Class(f.Dst), f.Protocol, f.Accepted)
+	switch {
+	case sp >= dp:
+		box.SrcLo, box.SrcHi = dp, 65535
+		h += fmt.Sprint(" request ", dp)
+	case dp >= 1024:
+		box.DstLo, box.DstHi = max(1024, sp+1), 65535
+		h += fmt.Sprint(" reply ", sp)
+	default:
+		h += fmt.Sprint(" ", sp, dp)
 	}
-	h := fmt.Sprint(r.Class(f.Src), r.Class(f.Dst), f.DstPort, f.Protocol, f.Accepted, lo)
 	var x uint32
 	for i := range len(h) {
 		x = x*31 + uint32(h[i])
 	}
-	return PolicyFinding{}, x%7 == 0, lo, hi
+	return PolicyFinding{}, x%7 == 0, box
 }
 
 // TestPolicyMemoBounded: over 300,000 flows of high cardinality (random
@@ -61,12 +71,12 @@ func TestPolicyMemoBounded(t *testing.T) {
 		src, dst := addr(), addr()
 		sp, dp, proto, acc := rng.IntN(65536), []int{22, 443, 5432, rng.IntN(65536)}[rng.IntN(4)], []int{6, 17, 1}[rng.IntN(3)], rng.IntN(2) == 0
 		got := m.judge(src, dst, sp, dp, proto, acc)
-		_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp, Protocol: proto, Accepted: acc})
+		_, want, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp, Protocol: proto, Accepted: acc})
 		if got != want {
 			t.Fatalf("flow %d %s -> %s %d->%d/%d %v: memory says %v, rules %v", i, src, dst, sp, dp, proto, acc, got, want)
 		}
-		if m.n > memoVerdicts || len(m.reps) > memoClasses+2*16384 || len(m.long) > memoClasses+2*16384 {
-			t.Fatalf("flow %d: %d verdicts, %d classes, %d long texts: over the bounds", i, m.n, len(m.reps), len(m.long))
+		if len(m.boxes) > memoVerdicts || len(m.reps) > memoClasses+2*16384 || len(m.long) > memoClasses+2*16384 {
+			t.Fatalf("flow %d: %d verdicts, %d classes, %d long texts: over the bounds", i, len(m.boxes), len(m.reps), len(m.long))
 		}
 	}
 
@@ -105,14 +115,14 @@ func (r *boundsRules) Class(a netip.Addr) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
 }
 
-func (r *boundsRules) Judge(f PolicyFlow) (PolicyFinding, bool, int, int) {
+func (r *boundsRules) Judge(f PolicyFlow) (PolicyFinding, bool, PortBox) {
 	// hashRules' verdict over this type's classes.
 	h := hashRules{}
 	g := f
 	g.Src, g.Dst = r.Class(f.Src), r.Class(f.Dst)
-	out, bad, lo, hi := h.Judge(g)
+	out, bad, box := h.Judge(g)
 	r.calls++
-	return out, bad, lo, hi
+	return out, bad, box
 }
 
 func (r *boundsRules) ClassBounds4() []uint32 { return r.bounds }
@@ -164,7 +174,7 @@ func TestPolicyMemoClassBounds(t *testing.T) {
 				src, dst := addr(), addr()
 				sp, dp, acc := rng.IntN(65536), []int{22, 443, 5432}[rng.IntN(3)], rng.IntN(2) == 0
 				got := m.judge(src, dst, sp, dp, 6, acc)
-				_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp, Protocol: 6, Accepted: acc})
+				_, want, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp, Protocol: 6, Accepted: acc})
 				if got != want {
 					t.Fatalf("flow %d %s -> %s %d->%d %v: memory says %v, rules %v", i, src, dst, sp, dp, acc, got, want)
 				}
@@ -201,7 +211,7 @@ func TestPolicyMemoPortsOutOfRange(t *testing.T) {
 			for _, proto := range []int{6, 6 + 256, 17, 17 - 256} {
 				for range 2 { // the second time from the memory
 					got := m.judge("10.0.1.25", "10.0.2.25", f.sp, f.dp, proto, acc)
-					_, want, _, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.25"), Dst: netip.MustParseAddr("10.0.2.25"), SrcPort: f.sp, DstPort: f.dp, Protocol: proto, Accepted: acc})
+					_, want, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.25"), Dst: netip.MustParseAddr("10.0.2.25"), SrcPort: f.sp, DstPort: f.dp, Protocol: proto, Accepted: acc})
 					if got != want {
 						t.Errorf("ports %d -> %d, protocol %d, %v: memory says %v, rules %v", f.sp, f.dp, proto, acc, got, want)
 					}
@@ -230,7 +240,7 @@ func FuzzPolicyMemo(f *testing.F) {
 		s, err1 := netip.ParseAddr(src)
 		d, err2 := netip.ParseAddr(dst)
 		if err1 == nil && err2 == nil {
-			_, want, _, _ = ref.Judge(PolicyFlow{Src: s.Unmap().WithZone(""), Dst: d.Unmap().WithZone(""), SrcPort: sp, DstPort: dp, Protocol: proto, Accepted: acc})
+			_, want, _ = ref.Judge(PolicyFlow{Src: s.Unmap().WithZone(""), Dst: d.Unmap().WithZone(""), SrcPort: sp, DstPort: dp, Protocol: proto, Accepted: acc})
 		}
 		for k, m := range memos {
 			m.trim()

@@ -10,11 +10,12 @@ import (
 // the verdicts (policymemo.go) that answer nearly every record:
 //
 //   - the row cache: a flow as its record spells it (the address texts
-//     exactly, destination port, protocol, action), for a range of source
-//     ports. One probe answers a record whose flow was judged before. Its
-//     sets have two ways: a flow comes in as the second, and becomes the
-//     first when it repeats, so that flows seen once (a scanner whose port
-//     the peer cache does not cover) replace only flows seen once.
+//     exactly, the lower port, protocol, action), for a box of ports (PortBox: a request's
+//     client ports to one service port, or a reply's from it). One probe
+//     answers a record whose flow was judged before. Its sets have two
+//     ways: a flow comes in as the second, and becomes the first when it
+//     repeats, so that flows seen once (a scanner whose port the peer
+//     cache does not cover) replace only flows seen once.
 //   - the peer cache, for records the row cache cannot know (a scanner's
 //     or an internet peer's new address every record): a flow keyed by
 //     one side's address text, with the other side's class as the range
@@ -32,25 +33,24 @@ const memoPeers = 512 // direct-mapped peer flows per rules
 type rowSet [2]rowSlot
 
 // rowSlot remembers the verdict on a flow as its record spells it: the
-// address texts (textKey), destination port, protocol and action (meta,
-// never 0 for a flow: the texts' lengths are in it), for the source ports
-// lo..hi.
+// address texts (textKey), lower port, protocol and action (meta, never 0
+// for a flow: the texts' lengths are in it), over a box of ports.
 type rowSlot struct {
 	s1, s2, d1, d2 uint64
-	meta           uint64 // text lengths, destination port, protocol, action
-	lo, hi         uint16
+	meta           uint64 // text lengths, lower port, protocol, action
+	ports          ports16
 	bad            bool
 }
 
 // peerSlot remembers the verdict on the flows from (or to) one address
-// text whose other side is any IPv4 address lo4..hi4 (one class), for the
-// source ports lo..hi. meta is a rowSlot's with only the known side's
-// length and a bit for the side (never 0 for a flow).
+// text whose other side is any IPv4 address lo4..hi4 (one class), over a
+// box of ports. meta is a rowSlot's with only the known side's length and
+// a bit for the side (never 0 for a flow).
 type peerSlot struct {
 	w1, w2   uint64
 	meta     uint64
 	lo4, hi4 uint32
-	lo, hi   uint16
+	ports    ports16
 	bad      bool
 }
 
@@ -61,11 +61,14 @@ const (
 	lenMask = 0x1f<<56 | 0x1f<<48
 )
 
-// flowMeta packs what a row key holds besides the texts (ports and
-// protocol within 16 and 8 bits): the texts' lengths, destination port,
-// protocol and action.
-func flowMeta(ns, nd, dstPort, proto int, accepted bool) uint64 {
-	meta := uint64(ns)<<56 | uint64(nd)<<48 | uint64(uint16(dstPort))<<16 | uint64(proto&0xff)<<8
+// flowMeta packs what a row key holds besides the texts (port and
+// protocol within 16 and 8 bits): the texts' lengths, the lower of the two
+// ports (the service's, most often: a request's destination port, a
+// reply's source port, steady over a busy flow's records where the
+// client's port varies), protocol and action. The port only spreads the
+// flows of two hosts over sets and slots: a slot's box of ports decides.
+func flowMeta(ns, nd, port, proto int, accepted bool) uint64 {
+	meta := uint64(ns)<<56 | uint64(nd)<<48 | uint64(uint16(port))<<16 | uint64(proto&0xff)<<8
 	if accepted {
 		meta |= 1
 	}
@@ -149,9 +152,9 @@ func (d *PolicyDetector) flag(c *columns, n int, mask []uint64, cut int64, buf [
 		s1, s2, okS := textKey(src)
 		d1, d2, okD := textKey(dst)
 		if okS && okD && uint(srcPort)|uint(dstPort) <= 0xffff && uint(proto) <= 0xff {
-			key := flowMeta(len(src), len(dst), dstPort, proto, accepted)
+			key := flowMeta(len(src), len(dst), min(srcPort, dstPort), proto, accepted)
 			set := &cur.rows[rowHash(s1, s2, d1, d2, key)]
-			if r := &set[0]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && uint(srcPort-int(r.lo)) <= uint(r.hi-r.lo) {
+			if r := &set[0]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && r.ports.has(srcPort, dstPort) {
 				bad = r.bad
 			} else {
 				bad = cur.miss(set, src, dst, s1, s2, d1, d2, key, srcPort, dstPort, proto, accepted)
@@ -171,7 +174,7 @@ func (d *PolicyDetector) flag(c *columns, n int, mask []uint64, cut int64, buf [
 // peer cache, else from the verdicts, remembering the answer. The
 // arguments are the flow's and its row key.
 func (m *policyMemo) miss(set *rowSet, src, dst string, s1, s2, d1, d2, key uint64, srcPort, dstPort, proto int, accepted bool) bool {
-	if r := &set[1]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && uint(srcPort-int(r.lo)) <= uint(r.hi-r.lo) {
+	if r := &set[1]; r.s1 == s1 && r.d1 == d1 && r.s2 == s2 && r.d2 == d2 && r.meta == key && r.ports.has(srcPort, dstPort) {
 		set[0], set[1] = set[1], set[0]
 		return set[0].bad
 	}
@@ -185,26 +188,26 @@ func (m *policyMemo) miss(set *rowSet, src, dst string, s1, s2, d1, d2, key uint
 		if si == noClass || di == noClass {
 			return false
 		}
-		bad, lo, hi := m.verdict(si, di, srcPort, dstPort, proto, accepted)
-		*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, lo: uint16(lo), hi: uint16(hi), bad: bad}
+		bad, ports := m.verdict(si, di, srcPort, dstPort, proto, accepted)
+		*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, ports: ports, bad: bad}
 		return bad
 	}
 	flow := key &^ lenMask
 	ns, nd := uint64(len(src))<<56, uint64(len(dst))<<56
 	pd := &m.peers[peerHash(d1, d2, flow|nd|peerDst)]
-	if pd.w1 == d1 && pd.w2 == d2 && pd.meta == flow|nd|peerDst && uint(srcPort-int(pd.lo)) <= uint(pd.hi-pd.lo) {
+	if pd.w1 == d1 && pd.w2 == d2 && pd.meta == flow|nd|peerDst && pd.ports.has(srcPort, dstPort) {
 		if ip, ok := parseIPv4(src); ok && ip-pd.lo4 <= pd.hi4-pd.lo4 {
 			if r.meta == 0 { // a free way: no flow evicted
-				*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, lo: pd.lo, hi: pd.hi, bad: pd.bad}
+				*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, ports: pd.ports, bad: pd.bad}
 			}
 			return pd.bad
 		}
 	}
 	ps := &m.peers[peerHash(s1, s2, flow|ns|peerSrc)]
-	if ps.w1 == s1 && ps.w2 == s2 && ps.meta == flow|ns|peerSrc && uint(srcPort-int(ps.lo)) <= uint(ps.hi-ps.lo) {
+	if ps.w1 == s1 && ps.w2 == s2 && ps.meta == flow|ns|peerSrc && ps.ports.has(srcPort, dstPort) {
 		if ip, ok := parseIPv4(dst); ok && ip-ps.lo4 <= ps.hi4-ps.lo4 {
 			if r.meta == 0 {
-				*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, lo: ps.lo, hi: ps.hi, bad: ps.bad}
+				*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, ports: ps.ports, bad: ps.bad}
 			}
 			return ps.bad
 		}
@@ -212,38 +215,38 @@ func (m *policyMemo) miss(set *rowSet, src, dst string, s1, s2, d1, d2, key uint
 	sip, ok1 := parseIPv4(src)
 	dip, ok2 := parseIPv4(dst)
 	var bad bool
-	var lo, hi int
+	var ports ports16
 	if ok1 && ok2 {
 		ks, kd := m.bound4(sip), m.bound4(dip)
-		bad, lo, hi = m.verdict(m.id4(ks), m.id4(kd), srcPort, dstPort, proto, accepted)
+		bad, ports = m.verdict(m.id4(ks), m.id4(kd), srcPort, dstPort, proto, accepted)
 		slo, shi := m.span4(ks)
 		dlo, dhi := m.span4(kd)
-		*pd = peerSlot{w1: d1, w2: d2, meta: flow | nd | peerDst, lo4: slo, hi4: shi, lo: uint16(lo), hi: uint16(hi), bad: bad}
-		*ps = peerSlot{w1: s1, w2: s2, meta: flow | ns | peerSrc, lo4: dlo, hi4: dhi, lo: uint16(lo), hi: uint16(hi), bad: bad}
+		*pd = peerSlot{w1: d1, w2: d2, meta: flow | nd | peerDst, lo4: slo, hi4: shi, ports: ports, bad: bad}
+		*ps = peerSlot{w1: s1, w2: s2, meta: flow | ns | peerSrc, lo4: dlo, hi4: dhi, ports: ports, bad: bad}
 	} else {
 		si, di := m.class(src), m.class(dst)
 		if si == noClass || di == noClass {
 			return false
 		}
-		bad, lo, hi = m.verdict(si, di, srcPort, dstPort, proto, accepted)
+		bad, ports = m.verdict(si, di, srcPort, dstPort, proto, accepted)
 	}
-	*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, lo: uint16(lo), hi: uint16(hi), bad: bad}
+	*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, ports: ports, bad: bad}
 	return bad
 }
 
 // judgeOther judges a flow the caches cannot key: address texts of other
 // lengths (IPv6 mostly) through the verdicts; ports beyond 16 bits or
-// protocols beyond 8 (a lake's column may hold anything), which keys hold
-// 16 and 8 bits of, as they are, remembering nothing.
+// protocols beyond 8 (a lake's column may hold anything), which boxes and
+// keys hold 16 and 8 bits of, as they are, remembering nothing.
 func (m *policyMemo) judgeOther(src, dst string, srcPort, dstPort, proto int, accepted bool) bool {
 	si, di := m.class(src), m.class(dst)
 	if si == noClass || di == noClass {
 		return false
 	}
 	if uint(srcPort)|uint(dstPort) > 0xffff || uint(proto) > 0xff {
-		_, bad, _, _ := m.rules.Judge(PolicyFlow{Src: m.reps[si], Dst: m.reps[di], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
+		_, bad, _ := m.rules.Judge(PolicyFlow{Src: m.reps[si], Dst: m.reps[di], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
 		return bad
 	}
-	bad, _, _ := m.verdict(si, di, srcPort, dstPort, proto, accepted)
+	bad, _ := m.verdict(si, di, srcPort, dstPort, proto, accepted)
 	return bad
 }

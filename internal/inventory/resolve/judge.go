@@ -49,7 +49,7 @@ func (r *Resolver) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool) {
 	if !ok {
 		return detect.PolicyFinding{}, false
 	}
-	got, bad, _, _ := ru.Judge(f)
+	got, bad, _ := ru.Judge(f)
 	return got, bad
 }
 
@@ -70,34 +70,44 @@ func (ru *rules) ClassBounds4() []uint32 { return ru.classes.Bounds4() }
 // connection (security groups are stateful). A REJECTed record is a
 // finding when a network ACL drops it, as a request or as a reply, while
 // the security groups allow it. Flows the snapshot cannot place, and flows
-// between address families, are not judged. The source ports returned are
-// those for which the same reasoning holds: any, when the request's own
-// path decides; else the record's port's cell (policy.PortCell).
-func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, int) {
+// between address families, are not judged. The ports returned are those
+// for which the same reasoning holds (policy.PortBox): any source port,
+// when the request's own path decides an ACCEPTed record.
+func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, detect.PortBox) {
 	x := ru.x
 	sp := f.SrcPort
 	if f.Src.Is4() != f.Dst.Is4() {
-		return detect.PolicyFinding{}, false, 0, 65535
+		return detect.PolicyFinding{}, false, detect.PortBox{SrcLo: 0, SrcHi: 65535, DstLo: 0, DstHi: 65535}
 	}
 	q := policy.Query{Src: f.Src, Dst: f.Dst, SrcPort: f.SrcPort, DstPort: f.DstPort, Protocol: f.Protocol}
+	// A REJECTed record is read as a reply only from the lower port: its
+	// box keeps the ports' order.
+	slo, shi, dlo, dhi := policy.PortBox(x, q, !f.Accepted)
+	box := detect.PortBox{SrcLo: slo, SrcHi: shi, DstLo: dlo, DstHi: dhi}
 	if f.Accepted {
 		// The checks of the request's own path do not read the client's
 		// port: when they allow the record, any port is allowed.
 		fwd, err := policy.Quick(x, q)
 		if err != nil {
-			return detect.PolicyFinding{}, false, 0, 65535
+			return detect.PolicyFinding{}, false, box
 		}
 		if requestAllowed(&fwd) {
-			return detect.PolicyFinding{}, false, 0, 65535
+			box.SrcLo, box.SrcHi = 0, 65535
+			return detect.PolicyFinding{}, false, box
 		}
-		// Whether the record is the reply of an allowed connection reads
-		// the client's port, alike over its cell.
-		lo, hi := policy.PortCell(x, q, 1)
+		// The reply of an allowed connection (most records the request's
+		// path denies): told without the rules' texts.
+		if sp != 0 {
+			rev, err := policy.Quick(x, policy.Query{Src: q.Dst, Dst: q.Src, DstPort: q.SrcPort, SrcPort: q.DstPort, Protocol: q.Protocol})
+			if err == nil && rev.Verdict == policy.Allow {
+				return detect.PolicyFinding{}, false, box
+			}
+		}
 		v, err := policy.Record(x, q)
 		if err != nil || v.Allowed {
-			return detect.PolicyFinding{}, false, lo, hi
+			return detect.PolicyFinding{}, false, box
 		}
-		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true, lo, hi
+		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true, box
 	}
 	// The record may be a reply when it comes from the lower port (a
 	// service's) to the higher (a client's ephemeral one).
@@ -106,14 +116,8 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, in
 	// quick test: most REJECTs are that), whatever the client's port that
 	// keeps the record from being a reply.
 	if !mayReply && !policy.GroupsAllow(x, q) {
-		if sp == 0 {
-			return detect.PolicyFinding{}, false, 0, 0
-		}
-		return detect.PolicyFinding{}, false, max(q.DstPort, 1), 65535
+		return detect.PolicyFinding{}, false, box
 	}
-	// The rest reads the client's port alike over its cell (mayReply
-	// included: the cell is cut at 1 and at the destination port).
-	lo, hi := policy.PortCell(x, q, 1, q.DstPort)
 	cands := []policy.Query{q}
 	if mayReply {
 		cands = append(cands, policy.Query{Src: q.Dst, Dst: q.Src, SrcPort: q.DstPort, DstPort: q.SrcPort, Protocol: q.Protocol})
@@ -127,10 +131,10 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, int, in
 			continue
 		}
 		if res, err = policy.Evaluate(x, c); err == nil {
-			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true, lo, hi
+			return detect.PolicyFinding{Kind: detect.PolicyACLDrop, Layer: res.Layer, Rule: res.Rule}, true, box
 		}
 	}
-	return detect.PolicyFinding{}, false, lo, hi
+	return detect.PolicyFinding{}, false, box
 }
 
 // groupsAllow reports whether the security groups on the path allowed the

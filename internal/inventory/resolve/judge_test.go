@@ -135,11 +135,12 @@ func TestPolicyFindings(t *testing.T) {
 	}
 }
 
-// TestJudgeCoversClientPorts: a verdict holds for the client ports of its
-// cell (policy.PortCell), not for its record's port alone, so the records
-// of one busy flow, each from a port of its own, cost one judgement: here
-// 2,000 ACCEPTed queries to the database from ephemeral ports after its
-// network ACL lost the rule that admitted them (the rules deny them all).
+// TestJudgeCoversClientPorts: a verdict holds for the ports of its box
+// (policy.PortBox), not for its record's ports alone, so the records of
+// one busy flow, each with a client port of its own, cost one judgement:
+// here 2,000 ACCEPTed queries to the database from ephemeral ports after
+// its network ACL lost the rule that admitted them (the rules deny them
+// all), then 2,000 REJECTed replies to them.
 func TestJudgeCoversClientPorts(t *testing.T) {
 	s := inventory.DemoSnapshot(day)
 	for i := range s.NetworkACLs {
@@ -153,15 +154,38 @@ func TestJudgeCoversClientPorts(t *testing.T) {
 		t.Fatal("no rules")
 	}
 	task, db := netip.MustParseAddr("10.0.11.51"), netip.MustParseAddr("10.0.21.100")
-	cells := map[[2]int]bool{}
+	boxes := map[detect.PortBox]bool{}
 	for sp := 32768; sp < 32768+2000; sp++ {
-		f, bad, lo, hi := rules.Judge(detect.PolicyFlow{Src: task, Dst: db, SrcPort: sp, DstPort: 5432, Protocol: 6, Accepted: true})
-		if !bad || f.Kind != detect.PolicyAcceptedDenied || f.Layer != "network-acl" || lo > sp || hi < sp {
-			t.Fatalf("port %d: %+v bad=%v cell %d..%d", sp, f, bad, lo, hi)
+		f, bad, box := rules.Judge(detect.PolicyFlow{Src: task, Dst: db, SrcPort: sp, DstPort: 5432, Protocol: 6, Accepted: true})
+		if !bad || f.Kind != detect.PolicyAcceptedDenied || f.Layer != "network-acl" || box.SrcLo > sp || box.SrcHi < sp || box.DstLo > 5432 || box.DstHi < 5432 {
+			t.Fatalf("port %d: %+v bad=%v ports %+v", sp, f, bad, box)
 		}
-		cells[[2]int{lo, hi}] = true
+		boxes[box] = true
 	}
-	if len(cells) != 1 {
-		t.Errorf("2,000 client ports in %d cells, want 1", len(cells))
+	if len(boxes) != 1 {
+		t.Errorf("2,000 client ports in %d boxes, want 1", len(boxes))
+	}
+	// Their replies, from the database's port to each client's, REJECTed
+	// by the database's ACL that lost its ephemeral egress rule too, which
+	// the security groups allow (stateful): findings too.
+	for i := range s.NetworkACLs {
+		if s.NetworkACLs[i].ID == "acl-0database" {
+			s.NetworkACLs[i].Entries = slices.DeleteFunc(s.NetworkACLs[i].Entries, func(e inventory.ACLEntry) bool { return e.Egress && e.Number == 100 })
+		}
+	}
+	r = resolve.New(one{inventory.NewIndex(s)}, resolve.Options{})
+	if rules, _, _, ok = r.Rules(day.Unix()); !ok {
+		t.Fatal("no rules")
+	}
+	clear(boxes)
+	for dp := 32768; dp < 32768+2000; dp++ {
+		f, bad, box := rules.Judge(detect.PolicyFlow{Src: db, Dst: task, SrcPort: 5432, DstPort: dp, Protocol: 6})
+		if !bad || f.Kind != detect.PolicyACLDrop || box.DstLo > dp || box.DstHi < dp || box.SrcLo > 5432 || box.SrcHi < 5432 || box.SrcHi >= box.DstLo {
+			t.Fatalf("reply to port %d: bad=%v ports %+v", dp, bad, box)
+		}
+		boxes[box] = true
+	}
+	if len(boxes) != 1 {
+		t.Errorf("replies to 2,000 client ports in %d boxes, want 1", len(boxes))
 	}
 }
