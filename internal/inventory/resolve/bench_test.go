@@ -19,9 +19,12 @@ import (
 // BenchmarkEnrichedDetection: records per second through the detectors
 // with the inventory (names and NAT legs; then the policy detector too)
 // beside the plain detectors, the policy detector by itself and the
-// parser, the reference, in the same run, on two inputs of 200,000 records: the demo day, and the demo day
-// with a quarter of its records to and from distinct internet peers (tasks
-// calling 25,000 addresses, 25,000 scanners), the high-cardinality case.
+// parser, the reference, in the same run, on three inputs of about
+// 200,000 records: the demo day; the demo day with a quarter of its
+// records to and from distinct internet peers (tasks calling 25,000
+// addresses, 25,000 scanners), the high-cardinality case; and the demo day
+// with the reply of every ACCEPTed record (synth.WithReplies), as real
+// flow logs log both directions of a connection.
 // Each configuration also parses the text in every iteration, untimed, and
 // reports x-parse: its records/s over the parser's in the same iterations.
 //
@@ -30,10 +33,12 @@ func BenchmarkEnrichedDetection(b *testing.B) {
 	demo, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 200_000, day.Add(14*time.Hour))
 	peers, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 150_000, day.Add(14*time.Hour))
 	peers = append(peers, synth.InternetPeers(synth.DetectFormat, day, 50_000)...)
+	half, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 104_000, day.Add(14*time.Hour))
+	replies := synth.WithReplies(synth.DetectFormat, half)
 	for _, in := range []struct {
 		name string
 		text []byte
-	}{{"demo", demo}, {"peers", peers}} {
+	}{{"demo", demo}, {"peers", peers}, {"replies", replies}} {
 		b.Run(in.name, func(b *testing.B) { benchEnriched(b, in.text) })
 	}
 }

@@ -217,7 +217,9 @@ func memoizedAs(t *testing.T, r *resolve.Resolver, text string, batchSize int, e
 // counts and bytes — over random flows (internet peers by the thousand,
 // every port relation, both actions, IPv6, records out of time order across
 // a snapshot change), over the demo day with rules changed to disagree
-// with it, and over that day with 15,000 distinct internet peers; whether
+// with it, over that day with 15,000 distinct internet peers, and over it
+// with the reply of every ACCEPTed record (a destination port of the
+// client's own each); whether
 // the strings are plain or dictionaries (the lake's). In one batch the counts are the totals; in small batches, where
 // an alert is raised from the batch its key first occurs in, the keys and
 // rules.
@@ -232,6 +234,7 @@ func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 		{"random flows", randomRecords(1, 30_000)},
 		{"demo day", string(demo)},
 		{"internet peers", string(peers)}, // the high-cardinality day of BenchmarkEnrichedDetection
+		{"demo day with replies", string(synth.WithReplies(synth.DetectFormat, demo))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			snaps := newTwoSnapshots()
