@@ -194,7 +194,7 @@ func checkAggregate(t *testing.T, eng *Engine, rec arrow.RecordBatch, now int64,
 	}
 	n := int(rec.NumRows())
 	before := eng.sum
-	eng.aggregate(&cols, n, now)
+	eng.aggregate(&cols, n, now, nil)
 	got := viewAggs(eng.aggs)
 	ref := refAggregate(eng, &cols, n, now)
 	want := viewAggs(ref.aggs)

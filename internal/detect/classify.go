@@ -35,8 +35,9 @@ func (e *Engine) sources(c *columns, n int) {
 
 // candidates returns the rows that some detector may count: usable, in
 // time, and from within a scope; it counts the others, and sets each
-// candidate's window start in e.wins.
-func (e *Engine) candidates(c *columns, n int, now int64, mask []uint64) []int32 {
+// candidate's window start in e.wins. Rows set in skip (when not nil) are
+// neither candidates nor counted.
+func (e *Engine) candidates(c *columns, n int, now int64, mask, skip []uint64) []int32 {
 	w, ret := e.win, e.ret
 	anyPair := b2i(e.cfg.ExfilAnyPair) // every pair: every source is in scope
 	rej := e.rej
@@ -45,6 +46,9 @@ func (e *Engine) candidates(c *columns, n int, now int64, mask []uint64) []int32
 	sflags, wins, cand := e.srcFlag[:n], e.wins[:n], e.rows.cand[:n]
 	k := 0
 	for i := range n {
+		if skip != nil && skip[i>>6]>>(i&63)&1 != 0 {
+			continue
+		}
 		if c.status.IsValid(i) {
 			if s := c.status.Value(i); s != parse.StatusOK {
 				if s == parse.StatusNoData || s == parse.StatusSkipData {

@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"runtime"
-	"strconv"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -42,10 +41,12 @@ func (c *Contextual) WithNATList(list func() []string) *Contextual {
 // Engine returns the wrapped engine.
 func (c *Contextual) Engine() *Engine { return c.eng }
 
-// Process runs the detectors over rec (see Engine.Process). The runs of
-// rec that SkipNAT keeps are processed as batchID#nat0, #nat1, ... when
-// any record is left out, and the policy detector sees every record as
-// batchID#policy, so each part keeps an ID of its own in State. With more
+// Process runs the detectors over rec (see Engine.Process). The engine
+// leaves out the records on NAT interfaces (SkipNAT's tests) in place, as
+// batchID#nat when any is left out (one pass over the batch however the
+// NAT's records interleave with the others'), and the policy detector sees
+// every record as batchID#policy, so each part keeps an ID of its own in
+// State. With more
 // than one CPU (GOMAXPROCS) the policy detector runs beside the others;
 // the alerts are the same, in the same order: the engine's, then the
 // policy detector's.
@@ -73,23 +74,14 @@ func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.Reco
 			list = []string{} // none: compare with nothing, never ask nat
 		}
 	}
-	runs, skipped := skipNAT(rec, c.nat, list)
-	defer func() {
-		for _, r := range runs {
-			r.Release()
-		}
-	}()
-	var alerts []Alert
-	for k, r := range runs {
-		id := batchID
-		if skipped > 0 {
-			id = batchID + "#nat" + strconv.Itoa(k)
-		}
-		as, err := c.eng.Process(ctx, id, r)
-		if err != nil {
-			return nil, err
-		}
-		alerts = append(alerts, as...)
+	skip, skipped := natRows(rec, c.nat, list)
+	id := batchID
+	if skipped > 0 {
+		id = batchID + "#nat"
+	}
+	alerts, err := c.eng.process(ctx, id, rec, skip, skipped)
+	if err != nil {
+		return nil, err
 	}
 	if c.policy != nil {
 		if parallel {

@@ -212,6 +212,13 @@ type probes struct {
 // batch is only read during the call: alerts own their strings, so the
 // caller may release or recycle the batch's buffers afterwards.
 func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
+	return e.process(ctx, batchID, rec, nil, 0)
+}
+
+// process is Process leaving out the rows set in skip (a bitmap over the
+// batch's rows, nil for none; skipped of them), as if the batch did not
+// hold them.
+func (e *Engine) process(ctx context.Context, batchID string, rec arrow.RecordBatch, skip []uint64, skipped int64) ([]Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.scratch.reset()
@@ -222,9 +229,9 @@ func (e *Engine) Process(ctx context.Context, batchID string, rec arrow.RecordBa
 	now := e.now()
 	token := BatchToken(batchID)
 	e.sum.Batches++
-	e.sum.Records += rec.NumRows()
+	e.sum.Records += rec.NumRows() - skipped
 	lateBefore := e.sum.Late
-	e.aggregate(&cols, int(rec.NumRows()), now.Unix())
+	e.aggregate(&cols, int(rec.NumRows()), now.Unix(), skip)
 	if late := e.sum.Late - lateBefore; late > 0 {
 		e.log.WarnContext(ctx, "late records not judged: their window's state may be gone", "records", late,
 			"retention", e.cfg.Retention.String(), "sample", e.lateSample)

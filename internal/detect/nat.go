@@ -38,24 +38,52 @@ var (
 // interface-id isNAT reports (nil: only the first two tests). It returns
 // the runs, each a slice of rec the caller must Release (rec itself,
 // retained, when nothing is left out), and the number of records left out.
-// Runs of one batch are deterministic for a given isNAT, so callers that
-// number them (batchID#k) keep exactly-once processing.
+// Contextual leaves them out in place instead (natRows).
 func SkipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool) ([]arrow.RecordBatch, int64) {
-	return skipNAT(rec, isNAT, nil)
+	drop, dropped := natRows(rec, isNAT, nil)
+	if drop == nil {
+		rec.Retain()
+		return []arrow.RecordBatch{rec}, 0
+	}
+	var runs []arrow.RecordBatch
+	n := int(rec.NumRows())
+	start := -1
+	for i := range n {
+		if drop[i>>6]>>(i&63)&1 != 0 {
+			if start >= 0 {
+				runs = append(runs, rec.NewSlice(int64(start), int64(i)))
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		runs = append(runs, rec.NewSlice(int64(start), int64(n)))
+	}
+	return runs, dropped
 }
 
-// skipNAT is SkipNAT; list, when not nil, is every interface isNAT reports,
-// so the interface IDs are compared with it in place (isNAT is not called).
-func skipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool, list []string) ([]arrow.RecordBatch, int64) {
+// natRows returns a bitmap over rec's rows with the records logged on a NAT
+// interface set (SkipNAT's tests), nil when there are none, and their
+// number. list, when not nil, is every interface isNAT reports, so the
+// interface IDs are compared with it in place (isNAT is not called).
+func natRows(rec arrow.RecordBatch, isNAT func(eni string) bool, list []string) ([]uint64, int64) {
 	n := int(rec.NumRows())
 	typ := stringColumn(rec, colInterfaceType)
 	res := stringColumn(rec, colResourceID)
-	var drop []bool // nil until a record is left out
+	var drop []uint64 // nil until a record is left out
+	var dropped int64
 	mark := func(i int) {
 		if drop == nil {
-			drop = make([]bool, n)
+			drop = make([]uint64, (n+63)/64)
 		}
-		drop[i] = true
+		if w, b := &drop[i>>6], uint64(1)<<(i&63); *w&b == 0 {
+			*w |= b
+			dropped++
+		}
 	}
 	if typ != nil {
 		for i := range n {
@@ -76,30 +104,7 @@ func skipNAT(rec arrow.RecordBatch, isNAT func(eni string) bool, list []string) 
 	} else if isNAT != nil {
 		markNAT(rec, isNAT, mark)
 	}
-	if drop == nil {
-		rec.Retain()
-		return []arrow.RecordBatch{rec}, 0
-	}
-	var runs []arrow.RecordBatch
-	var dropped int64
-	start := -1
-	for i, d := range drop {
-		if d {
-			dropped++
-			if start >= 0 {
-				runs = append(runs, rec.NewSlice(int64(start), int64(i)))
-				start = -1
-			}
-			continue
-		}
-		if start < 0 {
-			start = i
-		}
-	}
-	if start >= 0 {
-		runs = append(runs, rec.NewSlice(int64(start), int64(n)))
-	}
-	return runs, dropped
+	return drop, dropped
 }
 
 func isNATType(t string) bool {

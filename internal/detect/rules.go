@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// aggregate runs the per-record rules over the batch into e.aggs, in
-// passes that each branch little on the data: every row's source; the rows
+// aggregate runs the per-record rules over the batch (but the rows set in
+// skip, when not nil) into e.aggs, in passes that each branch little on the
+// data: every row's source; the rows
 // from within a scope (the candidates); which candidates each detector
 // counts; then each detector's accumulators over its rows, in order (so
 // each key's accumulator is the same as record by record).
-func (e *Engine) aggregate(c *columns, n int, now int64) {
+func (e *Engine) aggregate(c *columns, n int, now int64, skip []uint64) {
 	if len(e.addrs.info) > maxAddrs {
 		e.addrs.reset()
 	}
@@ -23,7 +24,7 @@ func (e *Engine) aggregate(c *columns, n int, now int64) {
 	}
 	e.sources(c, n)
 	mask := coreMask(c, n, &e.mask)
-	cand := e.candidates(c, n, now, mask)
+	cand := e.candidates(c, n, now, mask, skip)
 	ex, rj, sc := e.split(c, cand, mask)
 	sids, dids, wins := e.srcIDs[:n], e.dstIDs[:n], e.wins[:n]
 	for _, v := range e.gather(c, ex, mask) {

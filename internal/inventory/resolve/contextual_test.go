@@ -1,17 +1,22 @@
 package resolve_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/resolve"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/synth"
@@ -149,5 +154,116 @@ func TestContextualAlertsUnchanged(t *testing.T) {
 				t.Errorf("alerts (-contextual +reference):\n%s", diff)
 			}
 		})
+	}
+}
+
+// withNATLegs adds, after each task's record to the internet, the two legs
+// the demo network's NAT instance logs for it (task to NAT, NAT to the
+// internet): in a file of many interfaces, as S3 delivers them, the NAT's
+// records interleave with the others.
+func withNATLegs(text []byte) []byte {
+	var out []byte
+	for _, l := range strings.SplitAfter(string(text), "\n") {
+		out = append(out, l...)
+		f := strings.Fields(l)
+		if len(f) != synth.DetectFormat.Len() || !strings.HasPrefix(f[3], "10.0.1") || strings.HasPrefix(f[4], "10.") || f[21] != "egress" {
+			continue
+		}
+		for _, leg := range [][2]string{{f[3], "10.0.1.10"}, {"10.0.1.10", f[4]}} {
+			g := slices.Clone(f)
+			g[2], g[3], g[4] = "eni-0a1b2c3d4e5f600aa", leg[0], leg[1]
+			out = append(out, strings.Join(g, " ")+"\n"...)
+		}
+	}
+	return out
+}
+
+// TestContextualNATInterleaved: with the NAT's records interleaved with the
+// others (a quarter of the records), the engine behind Contextual leaves
+// them out in place: one engine batch per batch (not one per run of other
+// records between two of the NAT's), and the alerts of an engine given each
+// batch with those records removed.
+func TestContextualNATInterleaved(t *testing.T) {
+	demo, _ := synth.Scenario(4, synth.DetectFormat, day, 24*time.Hour, 20_000, day.Add(14*time.Hour))
+	text := withNATLegs(demo)
+	now := func() time.Time { return day.Add(48 * time.Hour) }
+	cfg := detect.DefaultConfig()
+	cfg.Retention = 0
+	snaps := one{inventory.NewIndex(inventory.DemoSnapshot(day))}
+	each := func(fn func(id string, rec arrow.RecordBatch) []detect.Alert) ([]detect.Alert, int) {
+		rd := parse.NewReader(bytes.NewReader(text), parse.Options{Format: synth.DetectFormat, BatchSize: 4096})
+		defer rd.Release()
+		var alerts []detect.Alert
+		k := 0
+		for ; rd.Next(); k++ {
+			alerts = append(alerts, fn(fmt.Sprint("b", k), rd.RecordBatch())...)
+		}
+		if err := rd.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return alerts, k
+	}
+	r := resolve.New(snaps, resolve.Options{})
+	eng, err := detect.New(cfg, detect.NewMemoryState(), now, detect.WithResolver(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := detect.NewContextual(eng, r.NAT, nil).WithNATList(r.NATInterfaces)
+	got, batches := each(func(id string, rec arrow.RecordBatch) []detect.Alert {
+		as, err := c.Process(context.Background(), id, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	})
+	sum, skipped := c.Summary()
+	if skipped < 4000 || sum.Batches != int64(batches) {
+		t.Errorf("%d NAT records left out in %d engine batches for %d batches", skipped, sum.Batches, batches)
+	}
+
+	// The reference: each batch without the NAT's records, whole.
+	ref, err := detect.New(cfg, detect.NewMemoryState(), now, detect.WithResolver(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := each(func(id string, rec arrow.RecordBatch) []detect.Alert {
+		runs, n := detect.SkipNAT(rec, r.NAT)
+		defer func() {
+			for _, x := range runs {
+				x.Release()
+			}
+		}()
+		if n > 0 {
+			id += "#nat"
+		}
+		cols := make([]arrow.Array, rec.NumCols())
+		for j := range cols {
+			parts := make([]arrow.Array, len(runs))
+			for k, x := range runs {
+				parts[k] = x.Column(j)
+			}
+			col, err := array.Concatenate(parts, memory.DefaultAllocator)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer col.Release()
+			cols[j] = col
+		}
+		whole := array.NewRecordBatch(rec.Schema(), cols, -1)
+		defer whole.Release()
+		as, err := ref.Process(context.Background(), id, whole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	})
+	if len(want) == 0 {
+		t.Fatal("no alerts: the input exercises too little")
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("alerts (-contextual +reference):\n%s", diff)
+	}
+	if rs := ref.Summary(); rs.Records != sum.Records {
+		t.Errorf("%d records judged, the reference %d", sum.Records, rs.Records)
 	}
 }
