@@ -3,7 +3,12 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 LAMBDA_DIR := $(BIN)/lambda
-FUZZTIME ?= 10s
+# make fuzz runs each target for a number of inputs (5-10 s each on a 2-core
+# machine), not for a time: Go 1.26's fuzzing coordinator can fail a run whose
+# time ends while a worker is mid-input ("context deadline exceeded", no
+# failing input written; golang/go#75804, fixed in Go 1.27), which made CI
+# fail at random under load. FUZZTIME=5m (or 1000000x) overrides every count.
+FUZZTIME ?=
 # A short run's seconds go to fuzzing, not to shrinking each new input: Go
 # minimises for up to 60 s by default, and a run whose time ends mid-shrink
 # fails with "context deadline exceeded". A failing input is still saved in
@@ -56,16 +61,18 @@ test-race:
 	$(GO) test -count=1 -timeout=30m -short -race ./internal/... ./cmd/ingest-lambda/... ./cmd/nat-hook/... ./cmd/inventory-lambda/...
 
 # A short run of every fuzz target; new findings land in testdata/fuzz.
+# fuzz1 target,inputs,package
+fuzz1 = $(GO) test -run='^$$' -fuzz='^$(1)$$' -fuzztime=$(or $(FUZZTIME),$(2)) $(FUZZMIN) $(3)
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/parse
-	$(GO) test -run='^$$' -fuzz='^FuzzScanner$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/cwlogs
-	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/cwlogs
-	$(GO) test -run='^$$' -fuzz='^FuzzProcess$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
-	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/source
-	$(GO) test -run='^$$' -fuzz='^FuzzSnapshot$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/inventory/declared
-	$(GO) test -run='^$$' -fuzz='^FuzzPolicyMemo$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
-	$(GO) test -run='^$$' -fuzz='^FuzzAggregate$$' -fuzztime=$(FUZZTIME) $(FUZZMIN) ./internal/detect
+	$(call fuzz1,FuzzReader,100000x,./internal/parse)
+	$(call fuzz1,FuzzScanner,250000x,./internal/cwlogs)
+	$(call fuzz1,FuzzDecode,80000x,./internal/cwlogs)
+	$(call fuzz1,FuzzProcess,80000x,./internal/detect)
+	$(call fuzz1,FuzzRead,12000x,./internal/source)
+	$(call fuzz1,FuzzSnapshot,120000x,./internal/detect)
+	$(call fuzz1,FuzzParse,60000x,./internal/inventory/declared)
+	$(call fuzz1,FuzzPolicyMemo,120000x,./internal/detect)
+	$(call fuzz1,FuzzAggregate,60000x,./internal/detect)
 
 infra-test:
 	$(MAKE) -C infra test
