@@ -8,11 +8,13 @@ package invtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 )
 
 // Network holds the IDs of what Build created.
@@ -46,6 +48,20 @@ func (b *builder) fail(what string, err error) {
 	if err != nil && b.err == nil {
 		b.err = fmt.Errorf("build network: %s: %w", what, err)
 	}
+}
+
+// applied is err, or nil when it says the rule, entry or route already
+// exists: the SDK retried a request whose answer a loaded moto lost ("use
+// of closed network connection") after applying it.
+func applied(err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "InvalidPermission.Duplicate", "NetworkAclEntryAlreadyExists", "RouteAlreadyExists":
+			return nil
+		}
+	}
+	return err
 }
 
 func nameTag(kind types.ResourceType, name string) []types.TagSpecification {
@@ -116,11 +132,11 @@ func (b *builder) groups(n *Network) {
 	}
 	in := func(g string, ps ...types.IpPermission) {
 		_, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(g), IpPermissions: ps})
-		b.fail("ingress "+g, err)
+		b.fail("ingress "+g, applied(err))
 	}
 	out := func(g string, ps ...types.IpPermission) {
 		_, err := c.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(g), IpPermissions: ps})
-		b.fail("egress "+g, err)
+		b.fail("egress "+g, applied(err))
 	}
 	in(n.ALB, tcp(443, 443, "0.0.0.0/0", ""), tcp(80, 80, "0.0.0.0/0", ""))
 	out(n.ALB, tcp(8000, 8002, "", n.ECS), tcp(5000, 5000, "", n.ECS))
@@ -158,7 +174,7 @@ func (b *builder) acl(n *Network, name string, subnets []string, entries []entry
 			in.PortRange = &types.PortRange{From: aws.Int32(e.from), To: aws.Int32(e.to)}
 		}
 		_, err := c.CreateNetworkAclEntry(ctx, in)
-		b.fail(fmt.Sprintf("acl %s entry %d", name, e.num), err)
+		b.fail(fmt.Sprintf("acl %s entry %d", name, e.num), applied(err))
 	}
 	// Move the subnets from the default ACL to this one.
 	acls, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []types.Filter{{Name: aws.String("association.subnet-id"), Values: subnets}}})
@@ -242,7 +258,7 @@ func (b *builder) routes(n *Network) {
 	// Partners reach the ALB on 8443 through the prefix list.
 	_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &n.ALB, IpPermissions: []types.IpPermission{{
 		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8443), ToPort: aws.Int32(8443), PrefixListIds: []types.PrefixListId{{PrefixListId: &n.PrefixList}}}}})
-	b.fail("prefix list rule", err)
+	b.fail("prefix list rule", applied(err))
 	rt := func(name string, subnets []string, routes ...ec2.CreateRouteInput) string {
 		out, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: &n.VPC, TagSpecifications: nameTag(types.ResourceTypeRouteTable, name)})
 		if b.fail("route table "+name, err); b.err != nil {
@@ -252,7 +268,7 @@ func (b *builder) routes(n *Network) {
 		for _, r := range routes {
 			r.RouteTableId = &id
 			_, err := c.CreateRoute(ctx, &r)
-			b.fail("route in "+name, err)
+			b.fail("route in "+name, applied(err))
 		}
 		for _, s := range subnets {
 			_, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: &id, SubnetId: aws.String(s)})
