@@ -19,15 +19,24 @@ func TestAddrTableAgreesWithNetip(t *testing.T) {
 	for _, prefixes := range []int{1, v4Direct + 10} {
 		t.Run(fmt.Sprint(prefixes, " prefixes"), func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.Watch = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16"), netip.MustParsePrefix("2001:db8::/32")}
+			cfg.Watch = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("2600:1f18:4a3::/48")}
 			for i := range prefixes - 1 {
 				cfg.ExfilAllowDst = append(cfg.ExfilAllowDst, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(50 + i), 0, 0, 0}), 8+i%16))
 			}
 			tab := newAddrTable(&cfg)
 			hot := []string{"10.0.11.50", "10.0.1.25", "52.94.133.131", "1.1.1.1", "2001:db8::5", "::ffff:10.0.0.1"}
+			// Long IPv6 texts that differ in few bytes; only those of
+			// 2600:1f18:4a3::/48 are watched.
+			long := []string{"2600:1f18:4a3:6e00:8c5e:1f6b:31a2:77d4", "2600:1f18:4b3:6e00:8c5e:1f6b:31a2:77d4",
+				"2600:1f18:4a3:6e00:8c5e:1f6b:31a9:77d4", "2600:1f18:4a3:6e00:8c5e:1f6c:31a2:77d4"}
 			for n := range 50_000 {
 				var s string
-				switch rng.IntN(5) {
+				switch rng.IntN(6) {
+				case 5:
+					s = long[rng.IntN(len(long))]
+					if rng.IntN(4) == 0 {
+						s = fmt.Sprintf("2600:1f18:%x:6e00:8c5e:%x:31a2:%x", rng.IntN(1<<16), rng.IntN(1<<16), rng.IntN(1<<16))
+					}
 				case 0:
 					s = fmt.Sprintf("%d.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256), rng.IntN(256))
 				case 1:
