@@ -26,6 +26,7 @@ const (
 	memoClasses  = 1 << 20 // classes per rules before everything is cleared
 	memoVerdicts = 1 << 16 // verdicts (boxes) per rules before they are cleared
 	memoRules    = 4       // rules remembered (snapshots in force)
+	memoWalk     = 64      // boxes of a key looked at before judging again
 	noClass      = ^uint32(0)
 )
 
@@ -340,10 +341,20 @@ func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accep
 		k.b |= 1
 	}
 	if s := m.find(k); s != nil {
-		for i := s.first; i != 0; i = m.boxes[i-1].next {
-			if b := &m.boxes[i-1]; b.ports.has(srcPort, dstPort) {
-				return b.bad, b.ports
+		// The key's boxes, the last used first; past memoWalk of them a
+		// flow is judged again (a class pair with ports everywhere costs
+		// judgements, not a walk of every box).
+		prev := int32(0)
+		for i, n := s.first, 0; i != 0 && n < memoWalk; i, n = m.boxes[i-1].next, n+1 {
+			b := &m.boxes[i-1]
+			if !b.ports.has(srcPort, dstPort) {
+				prev = i
+				continue
 			}
+			if prev != 0 { // to the front
+				m.boxes[prev-1].next, b.next, s.first = b.next, s.first, i
+			}
+			return b.bad, b.ports
 		}
 	}
 	_, bad, box := m.rules.Judge(PolicyFlow{Src: m.reps[src], Dst: m.reps[dst], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})

@@ -252,3 +252,39 @@ func FuzzPolicyMemo(f *testing.F) {
 		}
 	})
 }
+
+// TestPolicyVerdictWalk: a key's boxes are looked at the last used first,
+// and at most memoWalk of them: a class pair whose verdicts each hold for
+// one pair of ports (1,000 client ports below a server's port under 1024,
+// each judged alone) costs the oldest a judgement again, not a walk of
+// every box; the answers stay the rules'.
+func TestPolicyVerdictWalk(t *testing.T) {
+	rules := &hashRules{}
+	m := newPolicyMemo(rules)
+	src, dst := m.class("10.0.1.5"), m.class("10.0.1.6")
+	ref := &hashRules{}
+	ask := func(sp int) {
+		t.Helper()
+		got, _ := m.verdict(src, dst, sp, 1000, 6, false)
+		_, want, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.5"), Dst: netip.MustParseAddr("10.0.1.6"), SrcPort: sp, DstPort: 1000, Protocol: 6})
+		if got != want {
+			t.Fatalf("port %d: memory says %v, rules %v", sp, got, want)
+		}
+	}
+	for sp := range 1000 {
+		ask(sp)
+	}
+	if rules.calls != 1000 {
+		t.Fatalf("%d judgements for 1,000 ports", rules.calls)
+	}
+	ask(999) // the last: first in the walk
+	ask(999 - memoWalk + 1)
+	if rules.calls != 1000 {
+		t.Errorf("%d judgements: the last %d boxes were not found", rules.calls, memoWalk)
+	}
+	ask(0) // beyond the walk: judged again, then first
+	ask(0)
+	if rules.calls != 1001 {
+		t.Errorf("%d judgements, want 1001: the oldest box judged again once", rules.calls)
+	}
+}
