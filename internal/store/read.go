@@ -76,6 +76,11 @@ func (l *Lake) readObject(ctx context.Context, key string, fn func(arrow.RecordB
 
 // readObjectWith reads the columns opts select of one object of the lake.
 func (l *Lake) readObjectWith(ctx context.Context, key string, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
+	return l.withParquet(ctx, key, func(pf *file.Reader) error { return readFileWith(ctx, pf, l.mem, opts, fn) })
+}
+
+// withParquet opens one object of the lake as a Parquet file for fn.
+func (l *Lake) withParquet(ctx context.Context, key string, fn func(*file.Reader) error) error {
 	r, err := l.be.open(ctx, key)
 	if err != nil {
 		return err
@@ -86,7 +91,7 @@ func (l *Lake) readObjectWith(ctx context.Context, key string, opts ScanOptions,
 		return err
 	}
 	defer pf.Close()
-	return readFileWith(ctx, pf, l.mem, opts, fn)
+	return fn(pf)
 }
 
 func parquetSchema(r parquet.ReaderAtSeeker, mem memory.Allocator) (*arrow.Schema, error) {

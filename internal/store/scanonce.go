@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
@@ -73,16 +72,11 @@ func (l *Lake) scanOnce(ctx context.Context, opts ScanOptions, fn func(arrow.Rec
 // names (keys partition/name), and adds o's parts to given. An object
 // that is gone is an error wrapping ErrNotExist, before fn saw any of it.
 func (l *Lake) readObjectOnce(ctx context.Context, o Object, opts ScanOptions, given map[string]bool, fn func(arrow.RecordBatch) error) error {
-	r, err := l.be.open(ctx, o.Key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	pf, err := file.NewParquetReader(r, file.WithReadProps(parquet.NewReaderProperties(decoderMem)))
-	if err != nil {
-		return err
-	}
-	defer pf.Close()
+	return l.withParquet(ctx, o.Key, func(pf *file.Reader) error { return l.readParts(ctx, pf, o, opts, given, fn) })
+}
+
+// readParts is readObjectOnce on the object's open file.
+func (l *Lake) readParts(ctx context.Context, pf *file.Reader, o Object, opts ScanOptions, given map[string]bool, fn func(arrow.RecordBatch) error) error {
 	dir := o.Partition.Path() + "/"
 	ps, err := fileParts(pf, o.Name())
 	if err != nil {
