@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -130,10 +131,7 @@ func markListed(rec arrow.RecordBatch, list []string, isNAT func(string) bool, m
 	}
 	switch a := rec.Column(idx[0]).(type) {
 	case *array.String:
-		tails := make([]uint64, len(list))
-		for k, e := range list {
-			tails[k] = tail8(e)
-		}
+		tab := newTailTable(list)
 		offs, data := a.ValueOffsets(), a.ValueBytes()
 		for i := range a.Len() {
 			v := data[offs[i]:offs[i+1]]
@@ -143,11 +141,8 @@ func markListed(rec arrow.RecordBatch, list []string, isNAT func(string) bool, m
 			} else {
 				t = tail8(string(v))
 			}
-			for k, lt := range tails {
-				if lt == t && string(v) == list[k] && a.IsValid(i) {
-					mark(i)
-					break
-				}
+			if tab.has(t, v) && a.IsValid(i) {
+				mark(i)
 			}
 		}
 		return
@@ -173,6 +168,43 @@ func markListed(rec arrow.RecordBatch, list []string, isNAT func(string) bool, m
 	if isNAT != nil {
 		markNAT(rec, isNAT, mark)
 	}
+}
+
+// tailTable finds interface IDs by their last 8 bytes (tail8), in one
+// probe whatever their number (a snapshot of many VPCs lists many NAT
+// interfaces): open addressing, sixteen times as many slots as IDs (64 at
+// least), so that a record's ID rarely meets a listed one's slot.
+type tailTable struct {
+	tails []uint64
+	ids   []string
+	slots []int32 // index+1 in ids, 0 for none
+	shift uint
+}
+
+func newTailTable(ids []string) tailTable {
+	b := max(6, uint(bits.Len(uint(16*len(ids)))))
+	t := tailTable{ids: ids, tails: make([]uint64, len(ids)), slots: make([]int32, 1<<b), shift: 64 - b}
+	for k, id := range ids {
+		t.tails[k] = tail8(id)
+		h := t.slot(t.tails[k])
+		for t.slots[h] != 0 {
+			h = (h + 1) & uint64(len(t.slots)-1)
+		}
+		t.slots[h] = int32(k + 1)
+	}
+	return t
+}
+
+func (t *tailTable) slot(tail uint64) uint64 { return tail * 0x9e3779b97f4a7c15 >> t.shift }
+
+// has tells whether v, whose tail8 is tail, is one of the IDs.
+func (t *tailTable) has(tail uint64, v []byte) bool {
+	for h := t.slot(tail); t.slots[h] != 0; h = (h + 1) & uint64(len(t.slots)-1) {
+		if k := t.slots[h] - 1; t.tails[k] == tail && string(v) == t.ids[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // markNAT marks the records whose interface-id isNAT reports, asking once
