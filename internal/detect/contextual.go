@@ -46,10 +46,9 @@ func (c *Contextual) Engine() *Engine { return c.eng }
 // batchID#nat when any is left out (one pass over the batch however the
 // NAT's records interleave with the others'), and the policy detector sees
 // every record as batchID#policy, so each part keeps an ID of its own in
-// State. With more
-// than one CPU (GOMAXPROCS) the policy detector runs beside the others;
-// the alerts are the same, in the same order: the engine's, then the
-// policy detector's.
+// State. With more than one CPU (GOMAXPROCS) the policy detector runs
+// beside the others; the alerts are the same, in the same order: the
+// engine's, then the policy detector's.
 func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.RecordBatch) ([]Alert, error) {
 	var (
 		policyAlerts []Alert

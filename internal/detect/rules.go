@@ -7,10 +7,10 @@ import (
 
 // aggregate runs the per-record rules over the batch (but the rows set in
 // skip, when not nil) into e.aggs, in passes that each branch little on the
-// data: every row's source; the rows
-// from within a scope (the candidates); which candidates each detector
-// counts; then each detector's accumulators over its rows, in order (so
-// each key's accumulator is the same as record by record).
+// data: every row's source; the rows from within a scope (the candidates);
+// which candidates each detector counts; then each detector's accumulators
+// over its rows, in order (so each key's accumulator is the same as record
+// by record).
 func (e *Engine) aggregate(c *columns, n int, now int64, skip []uint64) {
 	if len(e.addrs.info) > maxAddrs {
 		e.addrs.reset()
