@@ -10,12 +10,13 @@ import (
 // the verdicts (policymemo.go) that answer nearly every record:
 //
 //   - the row cache: a flow as its record spells it (the address texts
-//     exactly, the lower port, protocol, action), for a box of ports (PortBox: a request's
-//     client ports to one service port, or a reply's from it). One probe
-//     answers a record whose flow was judged before. Its sets have two
-//     ways: a flow comes in as the second, and becomes the first when it
-//     repeats, so that flows seen once (a scanner whose port the peer
-//     cache does not cover) replace only flows seen once.
+//     exactly, the lower port, protocol, action), for a box of ports
+//     (PortBox: a request's client ports to one service port, or a
+//     reply's from it). One probe answers a record whose flow was judged
+//     before. Its sets have two ways: a flow comes in as the second, and
+//     becomes the first when it repeats, so that flows seen once (a
+//     scanner whose port the peer cache does not cover) replace only
+//     flows seen once.
 //   - the peer cache, for records the row cache cannot know (a scanner's
 //     or an internet peer's new address every record): a flow keyed by
 //     one side's address text, with the other side's class as the range
