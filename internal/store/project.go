@@ -24,10 +24,10 @@ type ScanOptions struct {
 	// values, instead of decoding each row's string: most of what reading
 	// the lake costs. Readers index the dictionary once per batch.
 	Dictionaries bool
-	// Listed, if set, is called with each listing ScanWith reads (the
-	// first, and every one after listed objects vanished) before it reads
-	// any of it; an error stops ScanWith. For tests of readers racing a
-	// compaction.
+	// Listed, if set, is called with each listing ScanWith or ScanObjects
+	// reads (the first, its own or the caller's, and every one after
+	// listed objects vanished) before it reads any of it; an error stops
+	// the scan. For tests of readers racing a compaction.
 	Listed func([]Object) error
 }
 
@@ -38,7 +38,7 @@ type ScanOptions struct {
 // then lists again and reads only the rows it has not given fn yet (see
 // scanOnce), so every record is still given exactly once.
 func (l *Lake) ScanWith(ctx context.Context, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
-	return l.scanOnce(ctx, opts, fn)
+	return l.scanOnce(ctx, nil, opts, fn)
 }
 
 // readProps returns the pqarrow properties and the leaf columns to read of

@@ -18,15 +18,27 @@ const MaxListings = 5
 // MaxListings listings.
 var ErrLakeChanging = errors.New("the lake kept changing while it was read")
 
-// scanOnce gives fn every record of the listed objects once, even when a
-// compaction deletes listed objects before they are read. Objects are read
-// whole (S3's are downloaded at open; a local file stays readable once
-// open), so a vanished object gave fn nothing: scanOnce lists again and
-// goes on, skipping the objects it read and, in a merged file, the parts
-// (the rows of one first-written file, named in the footer) it has already
-// given, as Compact's merge drops parts (keepParts). Part names are unique
-// within a partition.
-func (l *Lake) scanOnce(ctx context.Context, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
+// ScanObjects is ScanWith over objs, a listing of opts.Filter's partitions
+// the caller made with Objects (a reader that scans a lake partition after
+// partition lists it once, not once per partition): it lists again only
+// when a compaction deleted one of them before it was read.
+func (l *Lake) ScanObjects(ctx context.Context, objs []Object, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
+	if objs == nil {
+		objs = []Object{} // listed: nothing (nil would list)
+	}
+	return l.scanOnce(ctx, objs, opts, fn)
+}
+
+// scanOnce gives fn every record of the listed objects once (objs, or a
+// listing of its own when nil), even when a compaction deletes listed
+// objects before they are read. Objects are read whole (S3's are
+// downloaded at open; a local file stays readable once open), so a
+// vanished object gave fn nothing: scanOnce lists again and goes on,
+// skipping the objects it read and, in a merged file, the parts (the rows
+// of one first-written file, named in the footer) it has already given,
+// as Compact's merge drops parts (keepParts). Part names are unique within
+// a partition.
+func (l *Lake) scanOnce(ctx context.Context, objs []Object, opts ScanOptions, fn func(arrow.RecordBatch) error) error {
 	readKeys := map[string]bool{} // objects read whole
 	given := map[string]bool{}    // partition path + "/" + part name
 	var lastGone string
@@ -35,9 +47,11 @@ func (l *Lake) scanOnce(ctx context.Context, opts ScanOptions, fn func(arrow.Rec
 			return fmt.Errorf("%w: %d listings in a row found objects deleted before they could be read (last %s): is a compaction running in a loop? Run again later",
 				ErrLakeChanging, MaxListings, lastGone)
 		}
-		objs, err := l.Objects(ctx, opts.Filter)
-		if err != nil {
-			return err
+		if objs == nil || listing > 1 {
+			var err error
+			if objs, err = l.Objects(ctx, opts.Filter); err != nil {
+				return err
+			}
 		}
 		if opts.Listed != nil {
 			if err := opts.Listed(objs); err != nil {

@@ -118,15 +118,18 @@ func run(ctx context.Context, lake *store.Lake, tr store.TimeRange, det Detector
 
 // scanInOrder calls fn with every record of the objects' partitions, one
 // partition after another in time order (onPartition first), while up to
-// workers partitions are decoded ahead in parallel (store.Lake.ScanWith,
-// one partition each, reading what read selects: only the detectors'
-// columns, strings as dictionaries).
+// workers partitions are decoded ahead in parallel (store.Lake.ScanObjects,
+// one partition each, over the objects listed, reading what read selects:
+// only the detectors' columns, strings as dictionaries).
 func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, read store.ScanOptions, workers int, onPartition func(store.Partition), fn func(arrow.RecordBatch) error) error {
 	var parts []store.Partition
+	var partObjs [][]store.Object // the listing, by partition: listed once
 	for _, o := range objs {
 		if len(parts) == 0 || parts[len(parts)-1] != o.Partition {
 			parts = append(parts, o.Partition)
+			partObjs = append(partObjs, nil)
 		}
+		partObjs[len(partObjs)-1] = append(partObjs[len(partObjs)-1], o)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -152,7 +155,7 @@ func scanInOrder(ctx context.Context, lake *store.Lake, objs []store.Object, rea
 				r := result{held: true}
 				opts := read
 				opts.Filter = func(q store.Partition) bool { return q == p }
-				r.err = lake.ScanWith(ctx, opts, func(rec arrow.RecordBatch) error {
+				r.err = lake.ScanObjects(ctx, partObjs[i], opts, func(rec arrow.RecordBatch) error {
 					rec.Retain()
 					r.recs = append(r.recs, rec)
 					return nil
