@@ -54,14 +54,20 @@ func (b *builder) fail(what string, err error) {
 // exists: the SDK retried a request whose answer a loaded moto lost ("use
 // of closed network connection") after applying it.
 func applied(err error) error {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "InvalidPermission.Duplicate", "NetworkAclEntryAlreadyExists", "RouteAlreadyExists":
-			return nil
-		}
+	switch code(err) {
+	case "InvalidPermission.Duplicate", "NetworkAclEntryAlreadyExists", "RouteAlreadyExists":
+		return nil
 	}
 	return err
+}
+
+// code returns the API error code of err, or "".
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }
 
 func nameTag(kind types.ResourceType, name string) []types.TagSpecification {
@@ -98,6 +104,13 @@ func (b *builder) build() *Network {
 
 func (b *builder) group(vpc, name string) string {
 	out, err := b.c.CreateSecurityGroup(b.ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpc, GroupName: aws.String(name), Description: aws.String(name)})
+	if code(err) == "InvalidGroup.Duplicate" { // a retry of a creation moto applied: the group is there
+		gs, derr := b.c.DescribeSecurityGroups(b.ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("group-name"), Values: []string{name}}}})
+		if derr == nil && len(gs.SecurityGroups) == 1 {
+			return *gs.SecurityGroups[0].GroupId
+		}
+	}
 	if b.fail("security group "+name, err); b.err != nil {
 		return ""
 	}
@@ -186,12 +199,29 @@ func (b *builder) acl(n *Network, name string, subnets []string, entries []entry
 			for _, s := range subnets {
 				if aws.ToString(as.SubnetId) == s {
 					_, err := c.ReplaceNetworkAclAssociation(ctx, &ec2.ReplaceNetworkAclAssociationInput{AssociationId: as.NetworkAclAssociationId, NetworkAclId: &id})
+					if err != nil && b.associated(id, s) {
+						err = nil // a retry of a replacement moto applied (its old association is gone)
+					}
 					b.fail("associate acl", err)
 				}
 			}
 		}
 	}
 	return id
+}
+
+// associated reports whether subnet is associated with network ACL id.
+func (b *builder) associated(id, subnet string) bool {
+	out, err := b.c.DescribeNetworkAcls(b.ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: []string{id}})
+	if err != nil || len(out.NetworkAcls) != 1 {
+		return false
+	}
+	for _, as := range out.NetworkAcls[0].Associations {
+		if aws.ToString(as.SubnetId) == subnet {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) acls(n *Network) {
