@@ -95,19 +95,26 @@ func raceLakes(t *testing.T) map[string]func(t *testing.T) (*store.Lake, lakedb.
 			return lake, lakedb.Options{}
 		},
 		"s3": func(t *testing.T) (*store.Lake, lakedb.Options) {
-			srv := motoserver.Start(t)
-			ctx := context.Background()
-			client := s3.NewFromConfig(srv.Config(t), func(o *s3.Options) { o.UsePathStyle = true })
-			if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("flows")}); err != nil {
-				t.Fatal(err)
-			}
-			lake, err := store.Open(ctx, "s3://flows/lake", store.Options{S3: client})
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, client, lake := s3Lake(t)
 			return lake, lakedb.Options{CacheDir: t.TempDir(), S3: client}
 		},
 	}
+}
+
+// s3Lake starts moto and returns it, a client of it and an empty lake at
+// s3://flows/lake.
+func s3Lake(t *testing.T) (*motoserver.Server, *s3.Client, *store.Lake) {
+	srv := motoserver.Start(t)
+	ctx := context.Background()
+	client := s3.NewFromConfig(srv.Config(t), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("flows")}); err != nil {
+		t.Fatal(err)
+	}
+	lake, err := store.Open(ctx, "s3://flows/lake", store.Options{S3: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, client, lake
 }
 
 // TestOpenAcrossCompaction: a compaction that deletes the objects Open
@@ -312,16 +319,8 @@ func (c *compactingClient) Do(r *http.Request) (*http.Response, error) {
 // makes Open list again; the view counts every record once. Old code
 // failed: "get s3://…: NoSuchKey".
 func TestOpenS3ObjectGoneAtDownload(t *testing.T) {
-	srv := motoserver.Start(t)
 	ctx := context.Background()
-	client := s3.NewFromConfig(srv.Config(t), func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("flows")}); err != nil {
-		t.Fatal(err)
-	}
-	lake, err := store.Open(ctx, "s3://flows/lake", store.Options{S3: client})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, lake := s3Lake(t)
 	want := fillRaceLake(t, lake)
 	reader := s3.NewFromConfig(srv.Config(t), func(o *s3.Options) {
 		o.UsePathStyle = true
