@@ -20,6 +20,9 @@ type RecordVerdict struct {
 // path count (its replies are other records), then as the reply of the
 // reverse connection (dst to src:srcport), where the connection must be
 // allowed and the replies' path must let the record's packets through.
+// Records of protocols without ports (icmp: flow logs give it ports 0 and
+// 0) cannot say which way their connection went, and security groups track
+// every protocol, so they are read as replies too.
 func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
 	fwd, err := Evaluate(x, q)
 	if err != nil {
@@ -29,7 +32,7 @@ func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
 	if stop == nil {
 		return RecordVerdict{Allowed: true, Result: fwd}, nil
 	}
-	if q.SrcPort != 0 {
+	if q.SrcPort != 0 || !hasPorts(q.Protocol) {
 		rev, err := Evaluate(x, Query{Src: q.Dst, Dst: q.Src, DstPort: q.SrcPort, SrcPort: q.DstPort, Protocol: q.Protocol})
 		if err == nil && rev.Verdict == Allow {
 			return RecordVerdict{Allowed: true, Reply: true, Result: rev}, nil
@@ -49,3 +52,6 @@ func firstDeny(steps []Step, reply bool) *Step {
 	}
 	return nil
 }
+
+// hasPorts reports whether a protocol's packets carry ports (tcp, udp).
+func hasPorts(proto int) bool { return proto == 6 || proto == 17 }

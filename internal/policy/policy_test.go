@@ -261,3 +261,41 @@ func TestRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordPortlessReply: flow logs give ICMP records no ports (0 and 0),
+// so an echo reply cannot be told from a request by its ports; security
+// groups track ICMP as they track tcp and udp, so a record is a reply when
+// the reverse flow is allowed. The vpc endpoint (all egress) pings an ecs
+// task whose group admits icmp from the endpoint's group; the task's group
+// has no icmp egress, so its echo replies are let through by state alone.
+func TestRecordPortlessReply(t *testing.T) {
+	pings := inventory.DemoSnapshot(time.Unix(0, 0))
+	sg(pings, "sg-0ecs").Ingress = append(sg(pings, "sg-0ecs").Ingress, inventory.SGRule{Protocol: "icmp", FromPort: -1, ToPort: -1, Group: "sg-0vpce"})
+	x := inventory.NewIndex(pings)
+	y := inventory.NewIndex(inventory.DemoSnapshot(time.Unix(0, 0))) // no icmp rule
+	for _, tc := range []struct {
+		name           string
+		x              *inventory.Index
+		query          policy.Query
+		allowed, reply bool
+	}{
+		{"echo request", x, q(vpce, ecs1, 0, 1), true, false},
+		{"echo reply: the task's egress has no icmp rule", x, q(ecs1, vpce, 0, 1), true, true},
+		{"a 'reply' to a request the task's group drops", y, q(ecs1, vpce, 0, 1), false, false},
+		{"protocol 47 (gre) back from the task", func() *inventory.Index {
+			s := inventory.DemoSnapshot(time.Unix(0, 0))
+			sg(s, "sg-0ecs").Ingress = append(sg(s, "sg-0ecs").Ingress, inventory.SGRule{Protocol: "47", FromPort: -1, ToPort: -1, Group: "sg-0vpce"})
+			return inventory.NewIndex(s)
+		}(), q(ecs1, vpce, 0, 47), true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := policy.Record(tc.x, tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Allowed != tc.allowed || got.Reply != tc.reply {
+				t.Errorf("got allowed=%v reply=%v (%s %s), want allowed=%v reply=%v", got.Allowed, got.Reply, got.Result.Layer, got.Result.Rule, tc.allowed, tc.reply)
+			}
+		})
+	}
+}
