@@ -79,7 +79,14 @@ func (ev *evaluation) securityGroups(check string, self, peer end, egress bool, 
 		ev.add(LayerSG, check, Skip, func() string { return fmt.Sprintf("%s (%s) has no security groups", self.iface.ID, self.iface.Type) })
 		return
 	}
-	g, r := sgMatch(x, self.groups, egress, sgPeer{addr: peer.addr, groups: peer.groups}, ev.q.Protocol, port)
+	// A group reference admits the private addresses of the group's
+	// members: not a flow to or from a public address, which leaves the
+	// VPC and comes back translated.
+	p := sgPeer{addr: peer.addr}
+	if self.inside && peer.inside {
+		p.groups = peer.groups
+	}
+	g, r := sgMatch(x, self.groups, egress, p, ev.q.Protocol, port)
 	if r != nil {
 		ev.add(LayerSG, check, Allow, func() string { return describeSGRule(x, g, r, egress) })
 		return
@@ -129,9 +136,9 @@ func (ev *evaluation) route(check string, self, peer end, what func() string) {
 	switch {
 	case r.State == "blackhole":
 		ev.add(LayerRoute, check, Deny, func() string { return rule() + " (blackhole)" })
-	case peer.subnet != nil && r.Target != "local" && sameVPC(self, peer):
+	case peer.inside && r.Target != "local" && sameVPC(self, peer):
 		ev.add(LayerRoute, check, Deny, func() string { return rule() + " (not the local route)" })
-	case strings.HasPrefix(r.Target, "igw-") && peer.subnet == nil && self.iface != nil && self.addr.Is4() && len(self.iface.PublicIPs) == 0:
+	case strings.HasPrefix(r.Target, "igw-") && !peer.inside && self.iface != nil && self.addr.Is4() && len(self.iface.PublicIPs) == 0:
 		ev.add(LayerRoute, check, Deny, func() string { return fmt.Sprintf("%s: %s has no public address", rule(), self.addr) })
 	default:
 		ev.add(LayerRoute, check, Allow, rule)

@@ -125,6 +125,9 @@ type end struct {
 	iface  *inventory.Interface
 	subnet *inventory.Subnet
 	groups []string
+	// inside: addr is in its subnet's range (a private or IPv6 address),
+	// not an interface's public address, which is reached from outside.
+	inside bool
 }
 
 func locate(x *inventory.Index, addr netip.Addr) (end, Endpoint) {
@@ -142,6 +145,7 @@ func locate(x *inventory.Index, addr netip.Addr) (end, Endpoint) {
 	}
 	if e.subnet != nil {
 		ep.SubnetID, ep.SubnetName = e.subnet.ID, e.subnet.Name
+		e.inside = e.iface == nil || inSubnet(x, e.subnet, addr)
 	} else {
 		ep.Outside = true
 	}
@@ -221,4 +225,14 @@ func decidingAllow(steps []Step) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// inSubnet reports whether addr is in one of the subnet's ranges.
+func inSubnet(x *inventory.Index, sub *inventory.Subnet, addr netip.Addr) bool {
+	for _, c := range sub.CIDRs {
+		if cidrContains(x, c, addr) {
+			return true
+		}
+	}
+	return false
 }

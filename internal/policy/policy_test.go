@@ -148,6 +148,29 @@ func TestEvaluate(t *testing.T) {
 			want{"allow", "security-group", "sg-0alb (tradai-alb-sg) ingress tcp 443 from 0.0.0.0/0", ""}},
 		{"internet scanner to the alb on 22: the acl drops it first", nil, q("198.18.4.9", alb1, 22, 6),
 			want{"deny", "network-acl", "acl-0public (tradai-public-nacl) ingress rule * deny all from 0.0.0.0/0", "destination network acl, inbound"}},
+		// An interface's public address: the flow leaves the VPC (through
+		// the NAT or the internet gateway) and comes back in, translated.
+		{"public address: an ecs task calls the alb's public address through the nat", nil, q(ecs1, "192.0.2.25", 443, 6),
+			want{"allow", "security-group", "sg-0alb (tradai-alb-sg) ingress tcp 443 from 0.0.0.0/0", ""}},
+		{"public address: a host without one cannot reach it through the internet gateway", func(s *inventory.Snapshot) {
+			s.Interfaces = append(s.Interfaces, inventory.Interface{ID: "eni-0tools", Type: "interface", SubnetID: "subnet-0pub1", VPCID: s.VPCs[0].ID,
+				PrivateIPs: []string{"10.0.1.77"}, SecurityGroups: []string{"sg-0vpce"}, SourceDestCheck: true})
+		}, q("10.0.1.77", "192.0.2.25", 443, 6),
+			want{"deny", "route", "rtb-0public (tradai-public-rt) 0.0.0.0/0 -> igw-0flowq: 10.0.1.77 has no public address", "source route table"}},
+		{"public address: a group reference holds for private addresses only", func(s *inventory.Snapshot) {
+			sg(s, "sg-0alb").Ingress = append(sg(s, "sg-0alb").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, Group: "sg-0ecs"})
+			sg(s, "sg-0ecs").Egress = append(sg(s, "sg-0ecs").Egress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, CIDR: "0.0.0.0/0"})
+			allowAll(acl(s, "acl-0private"))
+			allowAll(acl(s, "acl-0public"))
+		}, q(ecs1, "192.0.2.25", 9000, 6),
+			want{"deny", "security-group", "sg-0alb (tradai-alb-sg) ingress: no rule allows tcp/9000 from 10.0.11.50", "destination security groups"}},
+		{"public address: the same reference admits the private address", func(s *inventory.Snapshot) {
+			sg(s, "sg-0alb").Ingress = append(sg(s, "sg-0alb").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, Group: "sg-0ecs"})
+			sg(s, "sg-0ecs").Egress = append(sg(s, "sg-0ecs").Egress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, CIDR: "0.0.0.0/0"})
+			allowAll(acl(s, "acl-0private"))
+			allowAll(acl(s, "acl-0public"))
+		}, q(ecs1, alb1, 9000, 6),
+			want{"allow", "security-group", "sg-0alb (tradai-alb-sg) ingress tcp 9000 from sg-0ecs (tradai-ecs-sg)", ""}},
 		// IPv6.
 		{"ipv6 client to the alb on 443", nil, q("2001:db8::5", "2600:1f18:1:101::25", 443, 6),
 			want{"allow", "security-group", "sg-0alb (tradai-alb-sg) ingress tcp 443 from ::/0", ""}},
