@@ -120,17 +120,24 @@ func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
 		return nil
 	}
 	ip = ip.Unmap()
+	if eni == "-" {
+		eni = "" // a regional NAT gateway's record: no interface
+	}
 	x := r.index(at)
 	var ifc *inventory.Interface
+	known := false // the snapshot knows the interface eni
 	if x != nil {
 		if eni != "" {
+			known = x.Interface(eni) != nil
 			ifc = holding(x.Interface(eni), ip)
 		}
 		if ifc == nil {
 			ifc = x.InterfaceByAddr(ip)
 		}
 	}
-	if ifc == nil && r.opts.Lookup != nil && eni != "" {
+	// Only a new interface is asked about: one the snapshot knows that
+	// does not hold addr (an inbound alert's source) would not either.
+	if ifc == nil && r.opts.Lookup != nil && eni != "" && !known {
 		ifc = holding(r.lookup(eni, ""), ip)
 	}
 	if ifc == nil && r.opts.Lookup != nil && ip.IsPrivate() {

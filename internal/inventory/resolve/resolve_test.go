@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,5 +118,39 @@ func TestNoInventory(t *testing.T) {
 	}
 	if r.NAT("eni-1") {
 		t.Error("no inventory: NAT")
+	}
+}
+
+// TestLookupOnlyNewInterfaces: the EC2 API is asked only about interfaces
+// the snapshot lacks. An inbound alert's source (a scanner on the
+// internet, a peer in another network) is logged on an interface the
+// snapshot knows: that interface is not new, and asking about it again
+// for each interface an inbound scan touches costs EC2 calls (and their
+// timeouts and throttling) for nothing. A regional NAT gateway's records
+// carry the interface "-", which is no interface to ask about.
+func TestLookupOnlyNewInterfaces(t *testing.T) {
+	var calls []string
+	lookup := func(_ context.Context, eni, addr string) (*inventory.Interface, error) {
+		calls = append(calls, eni+"|"+addr)
+		return nil, nil
+	}
+	r := resolve.New(demo(), resolve.Options{Lookup: lookup})
+	at := time.Unix(100, 0)
+	// A scan from the internet, logged on the task's and the database's
+	// interfaces: the scanner is nobody we know.
+	for _, eni := range []string{"eni-0a1b2c3d4e5f60011", "eni-0a1b2c3d4e5f60021"} {
+		if got := r.Resolve(eni, "198.51.100.7", at); got != nil {
+			t.Errorf("scanner on %s: %+v, want nil", eni, got)
+		}
+	}
+	// "-": the interface of a regional NAT gateway's record; the address
+	// is the task's.
+	if got := r.Resolve("-", "10.0.11.50", at); got == nil || got.ENI != "eni-0a1b2c3d4e5f60011" {
+		t.Errorf("interface \"-\": %+v, want the task", got)
+	}
+	// An address no snapshot knows is asked about by address only.
+	r.Resolve("-", "10.0.12.99", at)
+	if want := []string{"|10.0.12.99"}; !slices.Equal(calls, want) {
+		t.Errorf("EC2 asked %q, want %q: never about interfaces the snapshot knows, nor \"-\"", calls, want)
 	}
 }
