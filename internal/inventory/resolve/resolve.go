@@ -61,7 +61,8 @@ type Resolver struct {
 	failed  int
 	snapErr bool
 
-	rules map[*inventory.Index]*rules // the policy rules of recent snapshots
+	rules  map[*inventory.Index]*rules  // the policy rules of recent snapshots
+	placed map[*inventory.Index]*places // what several VPCs share, of recent snapshots
 }
 
 // New returns a Resolver over snaps (which may be nil: Lookup only).
@@ -76,7 +77,8 @@ func New(snaps Snapshots, opts Options) *Resolver {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{snaps: snaps, opts: opts, log: log, cache: map[string]*inventory.Interface{}, rules: map[*inventory.Index]*rules{}}
+	return &Resolver{snaps: snaps, opts: opts, log: log, cache: map[string]*inventory.Interface{}, rules: map[*inventory.Index]*rules{},
+		placed: map[*inventory.Index]*places{}}
 }
 
 // Stats are the Resolver's counters.
@@ -124,34 +126,73 @@ func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
 		eni = "" // a regional NAT gateway's record: no interface
 	}
 	x := r.index(at)
-	var ifc *inventory.Interface
-	known := false // the snapshot knows the interface eni
+	var (
+		ifc    *inventory.Interface
+		pl     *places
+		vpc    string // the VPC of the interface that logged the record
+		known  bool   // the snapshot knows the interface eni
+		shared bool   // interfaces of several VPCs hold addr
+	)
 	if x != nil {
-		if eni != "" {
-			known = x.Interface(eni) != nil
-			ifc = holding(x.Interface(eni), ip)
+		pl = r.placesOf(x)
+		if e := x.Interface(eni); eni != "" && e != nil {
+			known, vpc = true, e.VPCID
+			ifc = holding(e, ip)
 		}
 		if ifc == nil {
-			ifc = x.InterfaceByAddr(ip)
+			ifc, shared = pl.iface(x, ip, vpc)
 		}
 	}
 	// Only a new interface is asked about: one the snapshot knows that
 	// does not hold addr (an inbound alert's source) would not either.
 	if ifc == nil && r.opts.Lookup != nil && eni != "" && !known {
-		ifc = holding(r.lookup(eni, ""), ip)
+		if e := r.lookup(eni, ""); e != nil {
+			vpc = e.VPCID
+			if ifc = holding(e, ip); ifc == nil && shared {
+				ifc, _ = pl.iface(x, ip, vpc)
+			}
+		}
 	}
-	if ifc == nil && r.opts.Lookup != nil && ip.IsPrivate() {
-		ifc = r.lookup("", ip.String())
+	var sub *inventory.Subnet
+	subShared := false
+	if ifc == nil && x != nil {
+		sub, subShared = pl.subnet(x, ip, vpc)
+	}
+	// By address, the API answers region-wide: not for an address several
+	// VPCs use unless the record tells which, and only an interface of the
+	// VPC the record or the snapshot places addr in.
+	if ifc == nil && r.opts.Lookup != nil && ip.IsPrivate() && (vpc != "" || !shared && !subShared) {
+		want := vpc
+		if want == "" && sub != nil {
+			want = sub.VPCID
+		}
+		if e := r.lookup("", ip.String()); e != nil && (want == "" || e.VPCID == want) {
+			ifc = e
+		}
 	}
 	if ifc == nil {
-		if x != nil {
-			if sub := x.SubnetFor(ip); sub != nil {
-				return &detect.Resource{SubnetID: sub.ID, SubnetName: sub.Name}
-			}
+		if sub != nil {
+			return &detect.Resource{SubnetID: sub.ID, SubnetName: sub.Name}
 		}
 		return nil
 	}
 	return resource(x, ifc)
+}
+
+// placesOf returns what several VPCs of x share, worked out once per
+// snapshot.
+func (r *Resolver) placesOf(x *inventory.Index) *places {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.placed[x]; ok {
+		return p
+	}
+	if len(r.placed) >= 8 {
+		clear(r.placed)
+	}
+	p := newPlaces(x)
+	r.placed[x] = p
+	return p
 }
 
 // holding returns ifc if it holds addr (the record that named the
