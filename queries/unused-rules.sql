@@ -4,8 +4,10 @@
 -- A rule is used by a flow when the flow's interface end is in the rule's
 -- group (the destination for ingress, the source for egress), the
 -- protocol and destination port fall in the rule, and the other end is in
--- its CIDR, its referenced group or its prefix list. Rules are those of the
--- newest inventory snapshot.
+-- its CIDR, its referenced group or its prefix list. A packet a NAT
+-- instance forwards (logged on its interface with neither address its own)
+-- uses its group's ingress from the source and egress to the destination.
+-- Rules are those of the newest inventory snapshot.
 WITH members AS (
     SELECT DISTINCT address, unnest(security_groups) AS group_id FROM interfaces
 ),
@@ -13,12 +15,30 @@ accepted AS (
     SELECT DISTINCT srcaddr, dstaddr, dstport, protocol FROM flows
     WHERE action = 'ACCEPT' AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
 ),
+nat_members AS (
+    SELECT DISTINCT eni, unnest(security_groups) AS group_id FROM interfaces WHERE nat
+),
+forwarded AS (
+    SELECT DISTINCT f.interface_id AS eni, f.srcaddr, f.dstaddr, f.dstport, f.protocol
+    FROM flows f
+    WHERE f.action = 'ACCEPT' AND f.srcaddr IS NOT NULL AND f.dstaddr IS NOT NULL
+      AND f.interface_id IN (SELECT eni FROM nat_members)
+      AND NOT EXISTS (SELECT 1 FROM interfaces i WHERE i.eni = f.interface_id AND i.address IN (f.srcaddr, f.dstaddr))
+),
 candidates AS (
     SELECT r.rule, r.cidr, r.peer_group, r.prefix_list,
            CASE WHEN r.direction = 'ingress' THEN f.srcaddr ELSE f.dstaddr END AS peer
     FROM security_group_rules r
     JOIN members m ON m.group_id = r.group_id
     JOIN accepted f ON m.address = CASE WHEN r.direction = 'ingress' THEN f.dstaddr ELSE f.srcaddr END
+    WHERE (r.protocol = -1 OR r.protocol = f.protocol)
+      AND (r.protocol NOT IN (6, 17) OR r.from_port = -1 OR f.dstport BETWEEN r.from_port AND r.to_port)
+    UNION ALL
+    SELECT r.rule, r.cidr, r.peer_group, r.prefix_list,
+           CASE WHEN r.direction = 'ingress' THEN f.srcaddr ELSE f.dstaddr END AS peer
+    FROM security_group_rules r
+    JOIN nat_members m ON m.group_id = r.group_id
+    JOIN forwarded f ON f.eni = m.eni
     WHERE (r.protocol = -1 OR r.protocol = f.protocol)
       AND (r.protocol NOT IN (6, 17) OR r.from_port = -1 OR f.dstport BETWEEN r.from_port AND r.to_port)
 ),

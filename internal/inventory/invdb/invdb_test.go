@@ -25,11 +25,11 @@ func session(t *testing.T, flows [][]any) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.ExecContext(ctx, "CREATE TABLE flows (srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR)"); err != nil {
+	if _, err := db.ExecContext(ctx, "CREATE TABLE flows (srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR, interface_id VARCHAR)"); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range flows {
-		if _, err := db.ExecContext(ctx, "INSERT INTO flows VALUES (?, ?, ?, ?, ?)", f...); err != nil {
+		if _, err := db.ExecContext(ctx, "INSERT INTO flows (srcaddr, dstaddr, dstport, protocol, action) VALUES (?, ?, ?, ?, ?)", f...); err != nil {
 			t.Fatal(err)
 		}
 	}

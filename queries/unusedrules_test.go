@@ -1,0 +1,118 @@
+package queries_test
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowq/flowq/internal/inventory"
+	"github.com/flowq/flowq/internal/inventory/invdb"
+	"github.com/flowq/flowq/internal/lakedb"
+	"github.com/flowq/flowq/queries"
+)
+
+// TestUnusedRulesNATInstance: packets a NAT instance forwards pass its
+// security group, ingress from the host behind it and egress to the
+// internet, although neither address of the untranslated packet is the
+// instance's. The demo network's tasks reach the internet through its NAT
+// instance (eni-0a1b2c3d4e5f600aa, 10.0.1.10, sg-0nat); the records are
+// those a VPC flow log writes for one DNS query and one HTTPS connection:
+// on the task's interface, and on the NAT's, the forwarded leg and the
+// translated one. The rules they use are worked out by hand.
+func TestUnusedRulesNATInstance(t *testing.T) {
+	const task, natENI = "eni-0a1b2c3d4e5f60011", "eni-0a1b2c3d4e5f600aa"
+	flows := [][]any{
+		{task, "10.0.11.50", "1.1.1.1", 53, 17, "ACCEPT"},
+		{natENI, "10.0.11.50", "1.1.1.1", 53, 17, "ACCEPT"}, // forwarded: the NAT's ingress udp 53 from 10.0.0.0/16
+		{natENI, "10.0.1.10", "1.1.1.1", 53, 17, "ACCEPT"},  // translated: its egress udp 53 to 0.0.0.0/0
+		{natENI, "1.1.1.1", "10.0.1.10", 41000, 17, "ACCEPT"},
+		{natENI, "1.1.1.1", "10.0.11.50", 41000, 17, "ACCEPT"},
+		{task, "10.0.11.50", "203.0.113.77", 443, 6, "ACCEPT"},
+		{natENI, "10.0.11.50", "203.0.113.77", 443, 6, "ACCEPT"}, // ingress tcp 443 from 10.0.11.0/24
+		{natENI, "10.0.1.10", "203.0.113.77", 443, 6, "ACCEPT"},  // egress tcp 443 to 0.0.0.0/0
+		{natENI, "10.0.11.51", "198.51.100.7", 80, 6, "REJECT"},  // rejected: uses nothing
+	}
+	used := []string{
+		"sg-0ecs (tradai-ecs-sg) egress udp 53 to 0.0.0.0/0",
+		"sg-0ecs (tradai-ecs-sg) egress tcp 443 to 0.0.0.0/0",
+		"sg-0nat (tradai-nat-sg) ingress udp 53 from 10.0.0.0/16",
+		"sg-0nat (tradai-nat-sg) egress udp 53 to 0.0.0.0/0",
+		"sg-0nat (tradai-nat-sg) ingress tcp 443 from 10.0.11.0/24",
+		"sg-0nat (tradai-nat-sg) egress tcp 443 to 0.0.0.0/0",
+	}
+	db := unusedSession(t, flows)
+	q, err := queries.Get("unused-rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := q.Render(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := strColumn(t, db, "SELECT rule FROM ("+body+")")
+	all := strColumn(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
+	var want []string
+	for _, r := range all {
+		if !slices.Contains(used, r) {
+			want = append(want, r)
+		}
+	}
+	for _, u := range used {
+		if !slices.Contains(all, u) {
+			t.Fatalf("test rule %q is not in the inventory: %v", u, all)
+		}
+	}
+	slices.Sort(unused)
+	if !slices.Equal(unused, want) {
+		t.Errorf("unused rules:\n%s\nwant:\n%s", strings.Join(unused, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// unusedSession opens a DuckDB session with flowq's macros, a flows table
+// of the given records (interface, src, dst, dstport, protocol, action)
+// and the demo network's inventory tables.
+func unusedSession(t *testing.T, flows [][]any) *sql.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := lakedb.OpenSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.ExecContext(ctx, "CREATE TABLE flows (interface_id VARCHAR, srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flows {
+		if _, err := db.ExecContext(ctx, "INSERT INTO flows VALUES (?, ?, ?, ?, ?, ?)", f...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := invdb.Fill(ctx, db, inventory.NewIndex(inventory.DemoSnapshot(time.Unix(0, 0)))); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func strColumn(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
