@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -17,6 +18,9 @@ type Contextual struct {
 	eng     *Engine
 	nat     func(eni string) bool
 	natList func() []string // every interface nat reports, when known
+	// natOver, when set, replaces natList: the NAT interfaces of the
+	// configurations in force over a span of time.
+	natOver func(from, to time.Time) []string
 	policy  *PolicyDetector
 
 	mu         sync.Mutex
@@ -35,6 +39,15 @@ func NewContextual(eng *Engine, nat func(eni string) bool, policy *PolicyDetecto
 // asking nat about each.
 func (c *Contextual) WithNATList(list func() []string) *Contextual {
 	c.natList = list
+	return c
+}
+
+// WithNATListOver is WithNATList for a nat test that depends on time: list
+// returns the NAT interfaces of the configurations in force from one time
+// to another, and Process asks it about the span of each batch's start
+// times (the zero times when a batch has none).
+func (c *Contextual) WithNATListOver(list func(from, to time.Time) []string) *Contextual {
+	c.natOver = list
 	return c
 }
 
@@ -67,11 +80,15 @@ func (c *Contextual) Process(ctx context.Context, batchID string, rec arrow.Reco
 		defer wg.Wait() // rec stays the caller's until both are done
 	}
 	var list []string
-	if c.natList != nil {
+	switch {
+	case c.natOver != nil:
+		from, to := startSpan(rec)
+		list = c.natOver(from, to)
+	case c.natList != nil:
 		list = c.natList()
-		if list == nil {
-			list = []string{} // none: compare with nothing, never ask nat
-		}
+	}
+	if list == nil && (c.natOver != nil || c.natList != nil) {
+		list = []string{} // none: compare with nothing, never ask nat
 	}
 	skip, skipped := natRows(rec, c.nat, list)
 	id := batchID

@@ -2,9 +2,11 @@ package detect
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -279,4 +281,40 @@ func tail8(s string) uint64 {
 		t = t<<8 | uint64(s[i])
 	}
 	return t
+}
+
+// startSpan returns the earliest and the latest start time of rec's
+// records, or zero times when it has no valid one.
+func startSpan(rec arrow.RecordBatch) (time.Time, time.Time) {
+	idx := rec.Schema().FieldIndices(parse.ColStart)
+	if len(idx) == 0 {
+		return time.Time{}, time.Time{}
+	}
+	lo, hi, found := int64(math.MaxInt64), int64(math.MinInt64), false
+	see := func(v int64) {
+		lo, hi, found = min(lo, v), max(hi, v), true
+	}
+	switch a := rec.Column(idx[0]).(type) {
+	case *array.Int64:
+		if v := a.Int64Values(); a.NullN() == 0 && len(v) > 0 {
+			see(slices.Min(v))
+			see(slices.Max(v))
+			break
+		}
+		for i := range a.Len() {
+			if a.IsValid(i) {
+				see(a.Value(i))
+			}
+		}
+	case *array.Int32:
+		for i := range a.Len() {
+			if a.IsValid(i) {
+				see(int64(a.Value(i)))
+			}
+		}
+	}
+	if !found {
+		return time.Time{}, time.Time{}
+	}
+	return time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
 }

@@ -24,5 +24,5 @@ func Contextual(meta inventory.MetaStore, cfg detect.Config, st detect.State, no
 			return nil, err
 		}
 	}
-	return detect.NewContextual(eng, r.NAT, pol).WithNATList(r.NATInterfaces), nil
+	return detect.NewContextual(eng, r.NAT, pol).WithNATListOver(r.NATInterfacesOver), nil
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -63,6 +64,9 @@ type Resolver struct {
 
 	rules  map[*inventory.Index]*rules  // the policy rules of recent snapshots
 	placed map[*inventory.Index]*places // what several VPCs share, of recent snapshots
+
+	natKey   []*inventory.Index // the snapshots of natUnion
+	natUnion []string           // the last union of NAT interfaces
 }
 
 // New returns a Resolver over snaps (which may be nil: Lookup only).
@@ -254,6 +258,60 @@ func (r *Resolver) NATInterfaces() []string {
 		return x.NATInterfaces()
 	}
 	return nil
+}
+
+// NATInterfacesOver returns the interfaces marked as NAT by the newest
+// snapshot or by any in force from one time to the other (zero times: the
+// newest only). Interface IDs are never reused, so an interface a NAT
+// replaced since (a NAT gateway or instance created anew) still stands for
+// the hosts behind it in the records of its time, as `flowq detect` over
+// history meets them; and one a sync found after the records were written
+// does too.
+func (r *Resolver) NATInterfacesOver(from, to time.Time) []string {
+	newest := r.index(time.Time{})
+	if newest == nil {
+		return nil
+	}
+	if from.IsZero() {
+		return newest.NATInterfaces()
+	}
+	in := []*inventory.Index{newest}
+	add := func(x *inventory.Index) {
+		if x != nil && !slices.Contains(in, x) {
+			in = append(in, x)
+		}
+	}
+	add(r.index(from))
+	if sp, ok := r.snaps.(spanner); ok {
+		// Each snapshot that comes into force up to to (a batch spans
+		// minutes, an hour at most: few).
+		t := from.Unix()
+		for range 64 {
+			_, until := sp.Span(time.Unix(t, 0))
+			if until <= t || until > to.Unix() {
+				break
+			}
+			t = until
+			add(r.index(time.Unix(t, 0)))
+		}
+	} else {
+		add(r.index(to))
+	}
+	if len(in) == 1 {
+		return newest.NATInterfaces()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if slices.Equal(r.natKey, in) {
+		return r.natUnion
+	}
+	var list []string
+	for _, x := range in {
+		list = append(list, x.NATInterfaces()...)
+	}
+	slices.Sort(list)
+	r.natKey, r.natUnion = in, slices.Compact(list)
+	return r.natUnion
 }
 
 // lookup asks Lookup once per key and remembers the answer, found or not,
