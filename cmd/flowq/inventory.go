@@ -61,6 +61,9 @@ command exits 1); --declared none skips it.`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := (ec2sync.Options{VPCID: vpcID}).Validate(); err != nil {
+				return usageError("--vpc-id %q: want a VPC ID (vpc-…)", vpcID)
+			}
 			opts := []func(*config.LoadOptions) error{}
 			if region != "" {
 				opts = append(opts, config.WithRegion(region))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +81,24 @@ func TestDetectWithInventory(t *testing.T) {
 	}
 	if got[0]["dst_resource"] != nil {
 		t.Errorf("dst_resource of an internet address: %v", got[0]["dst_resource"])
+	}
+}
+
+// TestInventorySyncBadVPCID: a malformed --vpc-id is a usage error naming
+// the flag, before anything is created or asked: no lake directory, no
+// call to SSM or EC2. Before, the lake was created, SSM asked for the
+// declared rules, and the command failed with exit 1 and "inventory sync:
+// vpc id ...", which names no flag.
+func TestInventorySyncBadVPCID(t *testing.T) {
+	lake := filepath.Join(t.TempDir(), "lake")
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: a call would fail
+	for _, id := range []string{"foo", "vpc-", "subnet-0abc123"} {
+		code, _, errb := runCLI(t, "", nil, "--lake", lake, "inventory", "sync", "--region", "us-east-1", "--vpc-id", id)
+		if code != 2 || !strings.Contains(errb, "--vpc-id") || strings.Contains(errb, "declared") {
+			t.Errorf("--vpc-id %s: exit %d, stderr %q; want 2 and a message naming --vpc-id", id, code, errb)
+		}
+		if _, err := os.Stat(lake); err == nil {
+			t.Fatalf("--vpc-id %s: the lake was created", id)
+		}
 	}
 }
