@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -98,6 +100,9 @@ func Subject(prefix string, a *detect.Alert) string {
 	if t == "" {
 		t = a.Detector + " " + a.Src + " " + a.Dst
 	}
+	if over := len(prefix) + len(t) - MaxSubject; over > 0 {
+		t = shortenNames(t, a, over)
+	}
 	var b strings.Builder
 	for _, r := range prefix + t {
 		switch {
@@ -114,6 +119,34 @@ func Subject(prefix string, a *detect.Alert) string {
 		s = s[:MaxSubject-3] + "..."
 	}
 	return s
+}
+
+// shortenNames cuts the resource names in title ("(name)", as titles
+// name the hosts behind addresses), the longest first, to no fewer than 12
+// characters each ending in "...", by up to over bytes in all: in a subject
+// that must be cut, the names give way before the destination and the
+// amount or port count that follow them.
+func shortenNames(title string, a *detect.Alert, over int) string {
+	var names []string
+	for _, r := range []*detect.Resource{a.SrcResource, a.DstResource} {
+		if r != nil && r.Name != "" {
+			names = append(names, r.Name)
+		}
+	}
+	slices.SortStableFunc(names, func(x, y string) int { return len(y) - len(x) })
+	const keep = 12
+	for _, n := range names {
+		if over <= 0 || len(n) <= keep || !strings.Contains(title, "("+n+")") {
+			continue
+		}
+		k := max(keep-3, len(n)-over-3)
+		for k > 0 && !utf8.RuneStart(n[k]) {
+			k--
+		}
+		title = strings.Replace(title, "("+n+")", "("+n[:k]+"...)", 1)
+		over -= len(n) - (k + 3)
+	}
+	return title
 }
 
 type message struct {

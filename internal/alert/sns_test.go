@@ -228,3 +228,33 @@ func TestSNSRetriesFailedEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestSubjectLongNames: names (Name tags run to 256 characters; CDK names
+// instances by their construct path) give way in a subject that would be
+// too long, not what follows them: the destination and the amount or the
+// port count stay.
+func TestSubjectLongNames(t *testing.T) {
+	long := "TradaiProdStack/BackendService/Service/TaskDefinition/web"
+	db := "TradaiProdStack/Database/Instance/PostgresPrimary"
+	for _, tc := range []struct {
+		a          detect.Alert
+		dst, after string // kept: the destination, and what ends the title
+	}{
+		{detect.Alert{Detector: detect.Exfiltration, Title: "exfiltration 10.0.11.50 (" + long + ") -> 203.0.113.77 1.4 MB", SrcResource: &detect.Resource{Name: long}},
+			"-> 203.0.113.77 ", " 1.4 MB"},
+		{detect.Alert{Detector: detect.PortScan, Title: "portscan 10.0.11.50 (" + long + ") -> 10.0.21.100 (" + db + ") 120 ports", SrcResource: &detect.Resource{Name: long}, DstResource: &detect.Resource{Name: db}},
+			"-> 10.0.21.100 (", ") 120 ports"},
+		{detect.Alert{Detector: detect.Exfiltration, Title: "exfiltration 10.0.11.50 (" + strings.Repeat("x", 256) + ") -> 203.0.113.77 1.4 MB", SrcResource: &detect.Resource{Name: strings.Repeat("x", 256)}},
+			"-> 203.0.113.77 ", " 1.4 MB"},
+	} {
+		got := alert.Subject("[flowq] ", &tc.a)
+		if len(got) > alert.MaxSubject || !strings.Contains(got, tc.dst) || !strings.HasSuffix(got, tc.after) || !strings.HasPrefix(got, "[flowq] "+tc.a.Detector+" 10.0.11.50 (") {
+			t.Errorf("subject %q (%d bytes): want at most %d bytes, the source, %q and %q kept", got, len(got), alert.MaxSubject, tc.dst, tc.after)
+		}
+	}
+	// A short title is kept whole.
+	a := detect.Alert{Detector: detect.Exfiltration, Title: "exfiltration 10.0.11.50 (tradai-backend-api) -> 203.0.113.77 1.4 MB", SrcResource: &detect.Resource{Name: "tradai-backend-api"}}
+	if got := alert.Subject("[flowq] ", &a); got != "[flowq] "+a.Title {
+		t.Errorf("short subject %q, want %q", got, "[flowq] "+a.Title)
+	}
+}
