@@ -42,7 +42,8 @@ func New(cfg aws.Config) *Client {
 }
 
 // Lookup finds one interface: by ID, or by private address when eni is "".
-// It returns nil, nil when there is none.
+// It returns nil, nil when there is none, or when several hold the address
+// (VPCs whose ranges overlap: the API answers for the whole region).
 func (c *Client) Lookup(ctx context.Context, eni, addr string) (*inventory.Interface, error) {
 	form := url.Values{"Action": {"DescribeNetworkInterfaces"}, "Version": {"2016-11-15"}}
 	if eni != "" {
@@ -87,8 +88,8 @@ func (c *Client) Lookup(ctx context.Context, eni, addr string) (*inventory.Inter
 	if err := xml.Unmarshal(data, &out); err != nil {
 		return nil, fmt.Errorf("describe network interfaces: response: %w", err)
 	}
-	if len(out.Items) == 0 {
-		return nil, nil
+	if len(out.Items) != 1 {
+		return nil, nil // none, or an address several VPCs use: no telling which
 	}
 	ifc := out.Items[0].interfaceOf()
 	return &ifc, nil

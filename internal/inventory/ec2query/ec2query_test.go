@@ -57,3 +57,44 @@ func TestLookupMoto(t *testing.T) {
 		t.Error("unreachable endpoint: no error")
 	}
 }
+
+// TestLookupSharedAddressMoto: an address two VPCs' interfaces hold (two
+// deployments of a preset, both 10.0.0.0/16) names neither: by address,
+// the API answers region-wide, and the first interface it lists may be the
+// other deployment's. Both clients answer nil; by ID, each is found.
+func TestLookupSharedAddressMoto(t *testing.T) {
+	srv := motoserver.Start(t)
+	ctx := context.Background()
+	cfg := srv.Config(t)
+	c := ec2.NewFromConfig(cfg)
+	var enis []string
+	for _, name := range []string{"prod-api", "dev-api"} {
+		vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.11.0/24")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eni, err := invtest.ENI(ctx, c, *sub.Subnet.SubnetId, "10.0.11.50", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enis = append(enis, eni)
+	}
+	q := ec2query.New(cfg)
+	got, err := q.Lookup(ctx, "", "10.0.11.50")
+	if err != nil || got != nil {
+		t.Errorf("query client, shared address: %+v, %v; want nil", got, err)
+	}
+	got, err = ec2sync.LookupInterface(ctx, c, "", "10.0.11.50")
+	if err != nil || got != nil {
+		t.Errorf("SDK, shared address: %+v, %v; want nil", got, err)
+	}
+	for _, eni := range enis {
+		if got, err := q.Lookup(ctx, eni, ""); err != nil || got == nil || got.ID != eni {
+			t.Errorf("by ID %s: %+v, %v", eni, got, err)
+		}
+	}
+}

@@ -12,7 +12,8 @@ import (
 
 // LookupInterface finds one interface through the EC2 API with a single
 // DescribeNetworkInterfaces call: by ID, or by private address when eni is
-// "". It returns nil, nil when there is none.
+// "". It returns nil, nil when there is none, or when several hold the
+// address (VPCs whose ranges overlap: the API answers for the whole region).
 func LookupInterface(ctx context.Context, api ec2.DescribeNetworkInterfacesAPIClient, eni, addr string) (*inventory.Interface, error) {
 	in := &ec2.DescribeNetworkInterfacesInput{}
 	if eni != "" {
@@ -24,8 +25,8 @@ func LookupInterface(ctx context.Context, api ec2.DescribeNetworkInterfacesAPICl
 	if err != nil {
 		return nil, err
 	}
-	if len(out.NetworkInterfaces) == 0 {
-		return nil, nil
+	if len(out.NetworkInterfaces) != 1 {
+		return nil, nil // none, or an address several VPCs use: no telling which
 	}
 	ifc := interfaceFrom(out.NetworkInterfaces[0])
 	return &ifc, nil
