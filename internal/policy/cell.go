@@ -53,8 +53,8 @@ func cell(cuts []int, p int) (lo, hi int) {
 }
 
 // appendCuts appends the first port of each rule of q's protocol that the
-// ends' security groups and their subnets' network ACLs hold, and the port
-// after its last.
+// security groups and subnets' network ACLs of the ends, and of a NAT on the
+// way between them either way, hold, and the port after its last.
 func appendCuts(x *inventory.Index, q Query, cuts []int) []int {
 	rangeCuts := func(from, to int) {
 		if from < 0 && to < 0 {
@@ -65,8 +65,15 @@ func appendCuts(x *inventory.Index, q Query, cuts []int) []int {
 		}
 		cuts = append(cuts, from, to+1)
 	}
-	for _, addr := range [2]Query{{Src: q.Src}, {Src: q.Dst}} {
-		e, _ := locate(x, addr.Src)
+	src, _ := locate(x, q.Src)
+	dst, _ := locate(x, q.Dst)
+	ends := append(make([]end, 0, 4), src, dst)
+	for _, p := range [2][2]end{{src, dst}, {dst, src}} {
+		if nat, ok := natOnPath(x, p[0], p[1]); ok {
+			ends = append(ends, nat)
+		}
+	}
+	for _, e := range ends {
 		for _, id := range e.groups {
 			g := x.SecurityGroup(id)
 			if g == nil {

@@ -30,11 +30,12 @@ func (ev *evaluation) add(layer, check, result string, rule func() string) {
 
 // run checks, in the order a packet meets them: the source's security
 // groups (egress), the source subnet's network ACL (outbound), its route
-// table, the destination subnet's network ACL (inbound), the destination's
-// security groups (ingress); then the replies: the route back to an
-// outside client, and both network ACLs again in reverse (they are
-// stateless), to the client's ephemeral port. Security groups are stateful:
-// replies pass them without a rule.
+// table, a NAT that route sends it to the internet through (natHop), the
+// destination subnet's network ACL (inbound), the destination's security
+// groups (ingress); then the replies: the route back to an outside client,
+// and the network ACLs again in reverse (they are stateless), to the
+// client's ephemeral port. Security groups are stateful: replies pass them
+// without a rule.
 func (ev *evaluation) run() {
 	src, dst, q := ev.src, ev.dst, ev.q
 	// Network ACLs sit at subnet boundaries: traffic inside one subnet never
@@ -45,8 +46,15 @@ func (ev *evaluation) run() {
 	if src.subnet != nil && crossSubnet {
 		ev.acl("source network acl, outbound", src.subnet, true, dst.addr, q.DstPort)
 	}
+	var nat end
+	hasNAT := false
 	if src.subnet != nil {
-		ev.route("source route table", src, dst, func() string { return fmt.Sprintf("%s to %s", protoPortOf(q.Protocol, q.DstPort), q.Dst) })
+		r := ev.route("source route table", src, dst, func() string { return fmt.Sprintf("%s to %s", protoPortOf(q.Protocol, q.DstPort), q.Dst) })
+		if r != nil && !dst.inside {
+			if nat, hasNAT = natOf(ev.x, r.Target); hasNAT {
+				ev.natHop(nat)
+			}
+		}
 	}
 	if dst.subnet != nil && crossSubnet {
 		ev.acl("destination network acl, inbound", dst.subnet, false, src.addr, q.DstPort)
@@ -59,6 +67,9 @@ func (ev *evaluation) run() {
 	}
 	if dst.subnet != nil && crossSubnet {
 		ev.acl("destination network acl, outbound replies", dst.subnet, true, src.addr, ev.srcPort)
+	}
+	if hasNAT {
+		ev.natReplies(nat)
 	}
 	if src.subnet != nil && crossSubnet {
 		ev.acl("source network acl, inbound replies", src.subnet, false, dst.addr, ev.srcPort)
@@ -114,19 +125,20 @@ func (ev *evaluation) acl(check string, sub *inventory.Subnet, egress bool, peer
 	ev.add(LayerACL, check, result, func() string { return describeACLEntry(acl, e) })
 }
 
-// route checks that self's subnet routes traffic to peer.
-func (ev *evaluation) route(check string, self, peer end, what func() string) {
+// route checks that self's subnet routes traffic to peer; it returns the
+// route when it allows.
+func (ev *evaluation) route(check string, self, peer end, what func() string) *inventory.Route {
 	x := ev.x
 	rt := x.RouteTable(self.subnet)
 	if rt == nil {
 		ev.add(LayerRoute, check, Skip, func() string { return fmt.Sprintf("no route table for %s in the inventory", self.subnet.ID) })
-		return
+		return nil
 	}
 	r := route(x, rt, peer.addr)
 	if r == nil {
 		table := named(rt.ID, rt.Name)
 		ev.add(LayerRoute, check, Deny, func() string { return fmt.Sprintf("%s: no route for %s", table, what()) })
-		return
+		return nil
 	}
 	dest := r.Destination
 	if dest == "" {
@@ -142,7 +154,9 @@ func (ev *evaluation) route(check string, self, peer end, what func() string) {
 		ev.add(LayerRoute, check, Deny, func() string { return fmt.Sprintf("%s: %s has no public address", rule(), self.addr) })
 	default:
 		ev.add(LayerRoute, check, Allow, rule)
+		return r
 	}
+	return nil
 }
 
 // sameVPC reports whether both ends are in the same VPC.

@@ -1,9 +1,10 @@
 // Package policy evaluates a network's rules for one flow: the route tables,
 // network ACLs (stateless: both directions, in rule-number order, ephemeral
 // ports on the return path) and security groups (stateful: by CIDR, group
-// reference or prefix list, any protocol, IPv4 and IPv6) of both ends, as an
-// inventory snapshot records them. It says whether the flow is allowed and
-// which layer and rule decided.
+// reference or prefix list, any protocol, IPv4 and IPv6) of both ends, and
+// of a NAT on the way to the internet, as an inventory snapshot records
+// them. It says whether the flow is allowed and which layer and rule
+// decided.
 package policy
 
 import (
@@ -172,7 +173,7 @@ func evaluate(x *inventory.Index, q Query, quiet bool) (Result, error) {
 	if srcPort == 0 {
 		srcPort = EphemeralPort
 	}
-	ev := &evaluation{x: x, q: q, src: src, dst: dst, srcPort: srcPort, quiet: quiet, steps: make([]Step, 0, 8)}
+	ev := &evaluation{x: x, q: q, src: src, dst: dst, srcPort: srcPort, quiet: quiet, steps: make([]Step, 0, 12)}
 	ev.run()
 	res := Result{
 		Src: srcEP, Dst: dstEP, Protocol: ProtocolName(q.Protocol), DstPort: q.DstPort, SrcPort: srcPort,

@@ -148,6 +148,36 @@ func TestEvaluate(t *testing.T) {
 			want{"allow", "security-group", "sg-0alb (tradai-alb-sg) ingress tcp 443 from 0.0.0.0/0", ""}},
 		{"internet scanner to the alb on 22: the acl drops it first", nil, q("198.18.4.9", alb1, 22, 6),
 			want{"deny", "network-acl", "acl-0public (tradai-public-nacl) ingress rule * deny all from 0.0.0.0/0", "destination network acl, inbound"}},
+		// Through a NAT: the NAT's subnet's network ACL (in from the host,
+		// out to the internet, and the replies both ways) and a NAT
+		// instance's security group stand on the path too.
+		{"nat instance: a task reaches the internet", nil, q(ecs4, "203.0.113.77", 443, 6),
+			want{"allow", "security-group", "sg-0ecs (tradai-ecs-sg) egress tcp 443 to 0.0.0.0/0", ""}},
+		{"nat instance: its group does not admit the task's subnet", func(s *inventory.Snapshot) {
+			g := sg(s, "sg-0nat")
+			g.Ingress = slices.DeleteFunc(g.Ingress, func(r inventory.SGRule) bool { return r.CIDR == "10.0.12.0/24" && r.FromPort == 443 })
+		}, q(ecs4, "203.0.113.77", 443, 6),
+			want{"deny", "security-group", "sg-0nat (tradai-nat-sg) ingress: no rule allows tcp/443 from 10.0.12.51", "nat security groups, ingress"}},
+		{"nat instance: the public acl drops the internet's replies to the nat", func(s *inventory.Snapshot) {
+			a := acl(s, "acl-0public")
+			a.Entries = slices.DeleteFunc(a.Entries, func(e inventory.ACLEntry) bool { return !e.Egress && e.Number == 120 })
+		}, q(ecs1, "203.0.113.77", 443, 6),
+			want{"deny", "network-acl", "acl-0public (tradai-public-nacl) ingress rule * deny all from 0.0.0.0/0", "nat network acl, inbound replies"}},
+		{"nat instance: the public acl does not let the task's request in", func(s *inventory.Snapshot) {
+			a := acl(s, "acl-0public")
+			a.Entries = slices.DeleteFunc(a.Entries, func(e inventory.ACLEntry) bool { return !e.Egress && e.Number == 125 })
+		}, q(ecs1, "1.1.1.1", 53, 17),
+			want{"deny", "network-acl", "acl-0public (tradai-public-nacl) ingress rule * deny all from 0.0.0.0/0", "nat network acl, inbound"}},
+		{"nat gateway: no security group, the public acl still counts", func(s *inventory.Snapshot) {
+			s.NATGateways = append(s.NATGateways, inventory.NATGateway{ID: "nat-0gw", SubnetID: "subnet-0pub2", VPCID: s.VPCs[0].ID,
+				ENIs: []string{"eni-0natgw"}, PrivateIPs: []string{"10.0.2.10"}, PublicIPs: []string{"192.0.2.99"}})
+			s.Interfaces = append(s.Interfaces, inventory.Interface{ID: "eni-0natgw", Type: inventory.TypeNATGateway, SubnetID: "subnet-0pub2",
+				VPCID: s.VPCs[0].ID, PrivateIPs: []string{"10.0.2.10"}, PublicIPs: []string{"192.0.2.99"}, RequesterManaged: true})
+			s.RouteTables[1].Routes[1].Target = "nat-0gw"
+			a := acl(s, "acl-0public")
+			a.Entries = slices.DeleteFunc(a.Entries, func(e inventory.ACLEntry) bool { return e.Egress && e.Number == 100 })
+		}, q(ecs1, "203.0.113.77", 443, 6),
+			want{"deny", "network-acl", "acl-0public (tradai-public-nacl) egress rule * deny all to 0.0.0.0/0", "nat network acl, outbound"}},
 		// An interface's public address: the flow leaves the VPC (through
 		// the NAT or the internet gateway) and comes back in, translated.
 		{"public address: an ecs task calls the alb's public address through the nat", nil, q(ecs1, "192.0.2.25", 443, 6),
@@ -160,6 +190,8 @@ func TestEvaluate(t *testing.T) {
 		{"public address: a group reference holds for private addresses only", func(s *inventory.Snapshot) {
 			sg(s, "sg-0alb").Ingress = append(sg(s, "sg-0alb").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, Group: "sg-0ecs"})
 			sg(s, "sg-0ecs").Egress = append(sg(s, "sg-0ecs").Egress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, CIDR: "0.0.0.0/0"})
+			sg(s, "sg-0nat").Ingress = append(sg(s, "sg-0nat").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, CIDR: "10.0.0.0/16"})
+			sg(s, "sg-0nat").Egress = append(sg(s, "sg-0nat").Egress, inventory.SGRule{Protocol: "tcp", FromPort: 9000, ToPort: 9000, CIDR: "0.0.0.0/0"})
 			allowAll(acl(s, "acl-0private"))
 			allowAll(acl(s, "acl-0public"))
 		}, q(ecs1, "192.0.2.25", 9000, 6),
