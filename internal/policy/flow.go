@@ -43,10 +43,13 @@ func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
 }
 
 // firstDeny returns the first denying step of the request's path (reply
-// false) or of every path (reply true).
+// false) or of every path (reply true). A NAT's checks on the request's
+// path do not count: a record of a flow to the internet is its source
+// interface's, logged before the NAT (the NAT's own records stand for the
+// hosts behind it and are not judged).
 func firstDeny(steps []Step, reply bool) *Step {
 	for i := range steps {
-		if steps[i].Result == Deny && (reply || !steps[i].Reply) {
+		if steps[i].Result == Deny && (reply || !steps[i].Reply && !isNATStep(steps[i])) {
 			return &steps[i]
 		}
 	}

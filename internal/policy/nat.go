@@ -44,6 +44,12 @@ func natOf(x *inventory.Index, target string) (end, bool) {
 	return e, true
 }
 
+// natCheck starts the check names of a NAT's steps.
+const natCheck = "nat "
+
+// isNATStep reports whether a step is a check at a NAT on the way.
+func isNATStep(s Step) bool { return strings.HasPrefix(s.Check, natCheck) }
+
 // natHop checks a request's way through the NAT its source's route sends
 // it to: into the NAT's subnet (its network ACL, inbound, unless the source
 // is in that subnet), through a NAT instance's security groups (ingress
@@ -53,23 +59,23 @@ func natOf(x *inventory.Index, target string) (end, bool) {
 func (ev *evaluation) natHop(nat end) {
 	src, dst, q := ev.src, ev.dst, ev.q
 	if nat.subnet != src.subnet {
-		ev.acl("nat network acl, inbound", nat.subnet, false, src.addr, q.DstPort)
+		ev.acl(natCheck+"network acl, inbound", nat.subnet, false, src.addr, q.DstPort)
 	}
 	if nat.iface != nil && len(nat.groups) > 0 {
-		ev.securityGroups("nat security groups, ingress", nat, src, false, q.DstPort)
-		ev.securityGroups("nat security groups, egress", nat, dst, true, q.DstPort)
+		ev.securityGroups(natCheck+"security groups, ingress", nat, src, false, q.DstPort)
+		ev.securityGroups(natCheck+"security groups, egress", nat, dst, true, q.DstPort)
 	}
-	ev.acl("nat network acl, outbound", nat.subnet, true, dst.addr, q.DstPort)
-	ev.route("nat route table", nat, dst, func() string { return "the nat's traffic to " + q.Dst.String() })
+	ev.acl(natCheck+"network acl, outbound", nat.subnet, true, dst.addr, q.DstPort)
+	ev.route(natCheck+"route table", nat, dst, func() string { return "the nat's traffic to " + q.Dst.String() })
 }
 
 // natReplies checks the replies' way back through the NAT: into its
 // subnet from the destination, to the NAT's port (taken as the client's),
 // and out of it to the source.
 func (ev *evaluation) natReplies(nat end) {
-	ev.acl("nat network acl, inbound replies", nat.subnet, false, ev.dst.addr, ev.srcPort)
+	ev.acl(natCheck+"network acl, inbound replies", nat.subnet, false, ev.dst.addr, ev.srcPort)
 	if nat.subnet != ev.src.subnet {
-		ev.acl("nat network acl, outbound replies", nat.subnet, true, ev.src.addr, ev.srcPort)
+		ev.acl(natCheck+"network acl, outbound replies", nat.subnet, true, ev.src.addr, ev.srcPort)
 	}
 }
 

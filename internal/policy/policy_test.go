@@ -354,3 +354,28 @@ func TestRecordPortlessReply(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordBeforeTheNAT: a host's record of a flow to the internet is
+// logged on its own interface, before the NAT: the NAT's checks come after
+// it (a NAT's own records are not judged), so a NAT instance whose group
+// drops the flow does not make the host's ACCEPTed record a contradiction,
+// though explain denies the flow at the NAT.
+func TestRecordBeforeTheNAT(t *testing.T) {
+	s := inventory.DemoSnapshot(time.Unix(0, 0))
+	g := sg(s, "sg-0nat")
+	g.Ingress = slices.DeleteFunc(g.Ingress, func(r inventory.SGRule) bool { return r.CIDR == "10.0.12.0/24" && r.FromPort == 443 })
+	x := inventory.NewIndex(s)
+	req := policy.Query{Src: netip.MustParseAddr(ecs4), Dst: netip.MustParseAddr("203.0.113.77"), SrcPort: 50000, DstPort: 443, Protocol: 6}
+	if res, err := policy.Evaluate(x, req); err != nil || res.Verdict != policy.Deny || !strings.HasPrefix(res.Rule, "sg-0nat") {
+		t.Fatalf("explain: %v %+v", err, res)
+	}
+	got, err := policy.Record(x, req)
+	if err != nil || !got.Allowed || got.Reply {
+		t.Errorf("the task's record: %v allowed=%v reply=%v (%s %s), want allowed as a request", err, got.Allowed, got.Reply, got.Result.Layer, got.Result.Rule)
+	}
+	// The task's own group still counts: ssh to the internet is no rule's.
+	got, err = policy.Record(x, policy.Query{Src: req.Src, Dst: req.Dst, SrcPort: 50000, DstPort: 22, Protocol: 6})
+	if err != nil || got.Allowed || got.Result.Rule != "sg-0ecs (tradai-ecs-sg) egress: no rule allows tcp/22 to 203.0.113.77" {
+		t.Errorf("ssh: %v allowed=%v (%s)", err, got.Allowed, got.Result.Rule)
+	}
+}
