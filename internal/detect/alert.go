@@ -107,7 +107,7 @@ func title(a *Alert) string {
 	case Reject:
 		fmt.Fprintf(&b, " %d rejected", a.Count)
 		if len(a.Dsts) == 1 {
-			fmt.Fprintf(&b, " -> %s", a.Dsts[0])
+			fmt.Fprintf(&b, " -> %s%s", a.Dsts[0], resourceName(a.DstResource))
 		}
 	case PortScan:
 		fmt.Fprintf(&b, " -> %s%s %d ports", a.Dst, resourceName(a.DstResource), len(a.Ports))

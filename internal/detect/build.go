@@ -110,7 +110,10 @@ func (e *Engine) resolve(al *Alert) {
 		}
 	}
 	al.SrcResource = e.resolver.Resolve(eni, al.Src, at)
-	if al.Dst != "" {
-		al.DstResource = e.resolver.Resolve("", al.Dst, at)
+	if dst := al.Dst; dst != "" || len(al.Dsts) == 1 {
+		if dst == "" {
+			dst = al.Dsts[0] // a reject alert's one destination
+		}
+		al.DstResource = e.resolver.Resolve("", dst, at)
 	}
 }
