@@ -8,6 +8,14 @@ import (
 	"github.com/flowq/flowq/internal/inventory"
 )
 
+// The checks of the source's side, and the destination subnet's network
+// ACL on the replies' way out, by name.
+const (
+	checkSrcSG            = "source security groups, egress"
+	checkSrcACLOut        = "source network acl, outbound"
+	checkDstACLOutReplies = "destination network acl, outbound replies"
+)
+
 // evaluation walks one query's path, appending a step per check.
 type evaluation struct {
 	x        *inventory.Index
@@ -42,9 +50,9 @@ func (ev *evaluation) run() {
 	// meets them.
 	crossSubnet := src.subnet == nil || dst.subnet == nil || src.subnet.ID != dst.subnet.ID
 
-	ev.securityGroups("source security groups, egress", src, dst, true, q.DstPort)
+	ev.securityGroups(checkSrcSG, src, dst, true, q.DstPort)
 	if src.subnet != nil && crossSubnet {
-		ev.acl("source network acl, outbound", src.subnet, true, dst.addr, q.DstPort)
+		ev.acl(checkSrcACLOut, src.subnet, true, dst.addr, q.DstPort)
 	}
 	var nat end
 	hasNAT := false
@@ -66,7 +74,7 @@ func (ev *evaluation) run() {
 		ev.route("destination route table, replies", dst, src, func() string { return fmt.Sprintf("replies to %s", q.Src) })
 	}
 	if dst.subnet != nil && crossSubnet {
-		ev.acl("destination network acl, outbound replies", dst.subnet, true, src.addr, ev.srcPort)
+		ev.acl(checkDstACLOutReplies, dst.subnet, true, src.addr, ev.srcPort)
 	}
 	if hasNAT {
 		ev.natReplies(nat)

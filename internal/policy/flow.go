@@ -22,19 +22,45 @@ type RecordVerdict struct {
 // allowed and the replies' path must let the record's packets through.
 // Records of protocols without ports (icmp: flow logs give it ports 0 and
 // 0) cannot say which way their connection went, and security groups track
-// every protocol, so they are read as replies too.
-func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
+// every protocol, so they are read as replies too. Record does not know
+// which interface logged the record and judges it as the destination's
+// interface saw it, at the end of its path: see RecordOn.
+func Record(x *inventory.Index, q Query) (RecordVerdict, error) { return record(x, q, false) }
+
+// RecordOn judges a record as the interface that logged it (eni) saw it. An
+// interface logs its packets as they pass or fail the checks up to it, so
+// a record of the source's interface (the source's security groups and its
+// subnet's network ACL allowed it; the destination's checks come after it,
+// and the destination's interface logs their REJECT) says nothing of the
+// checks beyond: an ACCEPTed attempt the destination's group refuses is no
+// contradiction there. On the source's interface a request has passed the
+// source's security groups and its subnet's network ACL outbound; a reply
+// the reverse connection's request path and the same ACL outbound. Any
+// other eni ("" too) is judged as Record judges.
+func RecordOn(x *inventory.Index, q Query, eni string) (RecordVerdict, error) {
+	ifc := x.InterfaceByAddr(q.Src)
+	if eni == "" || ifc == nil || ifc.ID != eni {
+		return Record(x, q)
+	}
+	return record(x, q, true)
+}
+
+func record(x *inventory.Index, q Query, atSource bool) (RecordVerdict, error) {
 	fwd, err := Evaluate(x, q)
 	if err != nil {
 		return RecordVerdict{}, err
 	}
-	stop := firstDeny(fwd.Steps, false)
+	stop := firstDeny(fwd.Steps, func(s Step) bool { return requestStep(s) && (!atSource || sourceStep(s)) })
 	if stop == nil {
 		return RecordVerdict{Allowed: true, Result: fwd}, nil
 	}
 	if q.SrcPort != 0 || !hasPorts(q.Protocol) {
 		rev, err := Evaluate(x, Query{Src: q.Dst, Dst: q.Src, DstPort: q.SrcPort, SrcPort: q.DstPort, Protocol: q.Protocol})
-		if err == nil && rev.Verdict == Allow {
+		// On the source's interface (the reverse connection's destination)
+		// the reply has passed the connection's request path and its
+		// first check, the source subnet's network ACL outbound.
+		replyPassed := func(s Step) bool { return !atSource || requestStep(s) || s.Check == checkDstACLOutReplies }
+		if err == nil && firstDeny(rev.Steps, replyPassed) == nil {
 			return RecordVerdict{Allowed: true, Reply: true, Result: rev}, nil
 		}
 	}
@@ -42,19 +68,26 @@ func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
 	return RecordVerdict{Result: fwd}, nil
 }
 
-// firstDeny returns the first denying step of the request's path (reply
-// false) or of every path (reply true). A NAT's checks on the request's
-// path do not count: a record of a flow to the internet is its source
-// interface's, logged before the NAT (the NAT's own records stand for the
-// hosts behind it and are not judged).
-func firstDeny(steps []Step, reply bool) *Step {
+// firstDeny returns the first denying step that counts, or nil.
+func firstDeny(steps []Step, counts func(Step) bool) *Step {
 	for i := range steps {
-		if steps[i].Result == Deny && (reply || !steps[i].Reply && !isNATStep(steps[i])) {
+		if steps[i].Result == Deny && counts(steps[i]) {
 			return &steps[i]
 		}
 	}
 	return nil
 }
+
+// requestStep reports whether a step checks a request on its own path as a
+// record of it attests: not its replies (other records), and not a NAT's
+// checks (a record of a flow to the internet is its source interface's,
+// logged before the NAT; the NAT's own records stand for the hosts behind
+// it and are not judged).
+func requestStep(s Step) bool { return !s.Reply && !isNATStep(s) }
+
+// sourceStep reports whether a step is one of the source's own: its
+// security groups' egress and its subnet's network ACL outbound.
+func sourceStep(s Step) bool { return s.Check == checkSrcSG || s.Check == checkSrcACLOut }
 
 // hasPorts reports whether a protocol's packets carry ports (tcp, udp).
 func hasPorts(proto int) bool { return proto == 6 || proto == 17 }
