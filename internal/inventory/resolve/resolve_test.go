@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,5 +153,36 @@ func TestLookupOnlyNewInterfaces(t *testing.T) {
 	r.Resolve("-", "10.0.12.99", at)
 	if want := []string{"|10.0.12.99"}; !slices.Equal(calls, want) {
 		t.Errorf("EC2 asked %q, want %q: never about interfaces the snapshot knows, nor \"-\"", calls, want)
+	}
+}
+
+// TestLookupOnceConcurrently: alerts naming the same new interface at once
+// (the policy detector runs beside the engine, and both name the alerts'
+// hosts) cost one EC2 call, not one each: the callers wait for the first.
+func TestLookupOnceConcurrently(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	lookup := func(_ context.Context, eni, addr string) (*inventory.Interface, error) {
+		calls.Add(1)
+		<-release
+		return &inventory.Interface{ID: "eni-0new", Type: "lambda", SubnetID: "subnet-0priv1", VPCID: "vpc-0flowq0seed0001", PrivateIPs: []string{"10.0.11.77"}}, nil
+	}
+	r := resolve.New(demo(), resolve.Options{Lookup: lookup})
+	const n = 8
+	var wg sync.WaitGroup
+	got := make([]*detect.Resource, n)
+	for i := range n {
+		wg.Go(func() { got[i] = r.Resolve("eni-0new", "10.0.11.77", time.Unix(0, 0)) })
+	}
+	time.Sleep(50 * time.Millisecond) // every caller in flight
+	close(release)
+	wg.Wait()
+	if c := calls.Load(); c != 1 {
+		t.Errorf("%d EC2 calls for one new interface asked about by %d alerts at once, want 1", c, n)
+	}
+	for i, res := range got {
+		if res == nil || res.ENI != "eni-0new" {
+			t.Errorf("caller %d: %+v", i, res)
+		}
 	}
 }
