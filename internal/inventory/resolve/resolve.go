@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -240,128 +239,6 @@ func resource(x *inventory.Index, ifc *inventory.Interface) *detect.Resource {
 		}
 	}
 	return res
-}
-
-// NAT implements detect.Resolver: whether the snapshot in force now
-// marks the interface as a NAT gateway's or a NAT instance's. It never
-// calls Lookup (it runs per interface on the records' path): a NAT created
-// after the last sync is known from the next one, or at once from v11's
-// interface-type.
-func (r *Resolver) NAT(eni string) bool {
-	if eni == "" || eni == "-" {
-		return false
-	}
-	x := r.index(time.Time{})
-	return x != nil && x.IsNAT(eni)
-}
-
-// NATInterfaces returns the interfaces the newest snapshot marks as NAT:
-// every interface NAT reports (it never looks further).
-func (r *Resolver) NATInterfaces() []string {
-	if x := r.index(time.Time{}); x != nil {
-		return x.NATInterfaces()
-	}
-	return nil
-}
-
-// NATInterfacesOver returns the interfaces marked as NAT by the newest
-// snapshot or by any in force from one time to the other (zero times: the
-// newest only). Interface IDs are never reused, so an interface a NAT
-// replaced since (a NAT gateway or instance created anew) still stands for
-// the hosts behind it in the records of its time, as `flowq detect` over
-// history meets them; and one a sync found after the records were written
-// does too.
-func (r *Resolver) NATInterfacesOver(from, to time.Time) []string {
-	newest := r.index(time.Time{})
-	if newest == nil {
-		return nil
-	}
-	if from.IsZero() {
-		return newest.NATInterfaces()
-	}
-	in := []*inventory.Index{newest}
-	add := func(x *inventory.Index) {
-		if x != nil && !slices.Contains(in, x) {
-			in = append(in, x)
-		}
-	}
-	add(r.index(from))
-	if sp, ok := r.snaps.(spanner); ok {
-		// Each snapshot that comes into force up to to (a batch spans
-		// minutes, an hour at most: few).
-		t := from.Unix()
-		for range 64 {
-			_, until := sp.Span(time.Unix(t, 0))
-			if until <= t || until > to.Unix() {
-				break
-			}
-			t = until
-			add(r.index(time.Unix(t, 0)))
-		}
-	} else {
-		add(r.index(to))
-	}
-	if len(in) == 1 {
-		return newest.NATInterfaces()
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if slices.Equal(r.natKey, in) {
-		return r.natUnion
-	}
-	var list []string
-	for _, x := range in {
-		list = append(list, x.NATInterfaces()...)
-	}
-	slices.Sort(list)
-	r.natKey, r.natUnion = in, slices.Compact(list)
-	return r.natUnion
-}
-
-// lookup asks Lookup once per key and remembers the answer, found or not,
-// in a bounded cache (oldest out first). Failures are remembered as
-// "none" too: an unreachable API costs one timeout per interface, not one
-// per alert. Callers asking about the same key at once share one call.
-func (r *Resolver) lookup(eni, addr string) *inventory.Interface {
-	key := eni
-	if key == "" {
-		key = "addr:" + addr
-	}
-	r.mu.Lock()
-	if ifc, ok := r.cache[key]; ok {
-		r.mu.Unlock()
-		return ifc
-	}
-	r.mu.Unlock()
-	v, _, _ := r.inflight.Do(key, func() (any, error) {
-		r.mu.Lock()
-		if ifc, ok := r.cache[key]; ok { // answered since the check above
-			r.mu.Unlock()
-			return ifc, nil
-		}
-		r.calls++
-		r.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
-		defer cancel()
-		ifc, err := r.opts.Lookup(ctx, eni, addr)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if err != nil {
-			r.failed++
-			r.log.Warn("interface lookup failed: naming by address only", "eni", eni, "addr", addr, "err", err)
-			ifc = nil
-		}
-		if _, ok := r.cache[key]; !ok {
-			r.order = append(r.order, key)
-		}
-		r.cache[key] = ifc
-		for len(r.order) > r.opts.CacheSize {
-			delete(r.cache, r.order[0])
-			r.order = r.order[1:]
-		}
-		return ifc, nil
-	})
-	return v.(*inventory.Interface)
 }
 
 // Open returns a Resolver over the snapshots kept in meta (the lake),
