@@ -23,9 +23,23 @@ type RecordVerdict struct {
 // Records of protocols without ports (icmp: flow logs give it ports 0 and
 // 0) cannot say which way their connection went, and security groups track
 // every protocol, so they are read as replies too. Record does not know
-// which interface logged the record and judges it as the destination's
-// interface saw it, at the end of its path: see RecordOn.
-func Record(x *inventory.Index, q Query) (RecordVerdict, error) { return record(x, q, false) }
+// which interface logged the record: a record from the VPC to an address
+// outside it (or to an interface's public address: an interface logs its
+// private one) is the source interface's, judged as RecordOn judges it;
+// others are judged as the destination's interface saw them, at the end
+// of their path.
+func Record(x *inventory.Index, q Query) (RecordVerdict, error) {
+	return record(x, q, loggedAtSource(x, q))
+}
+
+// loggedAtSource reports whether only the source's interface can have
+// logged a record of q: the source is in a subnet and the destination is
+// not an address of one.
+func loggedAtSource(x *inventory.Index, q Query) bool {
+	src, _ := locate(x, q.Src)
+	dst, _ := locate(x, q.Dst)
+	return src.inside && !dst.inside
+}
 
 // RecordOn judges a record as the interface that logged it (eni) saw it. An
 // interface logs its packets as they pass or fail the checks up to it, so

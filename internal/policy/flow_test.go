@@ -176,3 +176,48 @@ func TestRecordOn(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordToTheInternet: a record of a flow from the VPC to an address
+// outside it (or to an interface's public address, which the interface
+// itself never logs: it logs its private one) can only be the source
+// interface's, which logs what its own group and subnet ACL let out; the
+// route beyond (no public address, a blackhole) drops packets the record
+// counted as ACCEPTed, no contradiction.
+func TestRecordToTheInternet(t *testing.T) {
+	noPublic := inventory.DemoSnapshot(time.Unix(0, 0))
+	noPublic.Interfaces[0].PublicIPs = nil
+	sg(noPublic, "sg-0alb").Egress = append(sg(noPublic, "sg-0alb").Egress, inventory.SGRule{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDR: "0.0.0.0/0"})
+	blackhole := inventory.DemoSnapshot(time.Unix(0, 0))
+	blackhole.RouteTables[1].Routes[1].State = "blackhole"
+	rec := func(src string, sport int, dst string, dport int) policy.Query {
+		return policy.Query{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sport, DstPort: dport, Protocol: 6}
+	}
+	for _, tc := range []struct {
+		name    string
+		s       *inventory.Snapshot
+		query   policy.Query
+		allowed bool
+		rule    string
+	}{
+		{"an alb without a public address", noPublic, rec(alb1, 40000, "203.0.113.77", 443), true, ""},
+		{"a blackholed default route", blackhole, rec(ecs1, 40000, "203.0.113.77", 443), true, ""},
+		{"the source's own group still counts", blackhole, rec(ecs1, 40000, "203.0.113.77", 22), false,
+			"sg-0ecs (tradai-ecs-sg) egress: no rule allows tcp/22 to 203.0.113.77"},
+		{"from the internet: the destination's interface logged it", noPublic, rec("203.0.113.5", 40000, alb1, 22), false,
+			"acl-0public (tradai-public-nacl) ingress rule * deny all from 0.0.0.0/0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := inventory.NewIndex(tc.s)
+			if res, err := policy.Evaluate(x, tc.query); err != nil || res.Verdict != policy.Deny {
+				t.Fatalf("explain: %v %s", err, res.Verdict)
+			}
+			got, err := policy.Record(x, tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Allowed != tc.allowed || !tc.allowed && got.Result.Rule != tc.rule {
+				t.Errorf("got allowed=%v %q, want allowed=%v %q", got.Allowed, got.Result.Rule, tc.allowed, tc.rule)
+			}
+		})
+	}
+}
