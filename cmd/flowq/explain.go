@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ layer, rule, both ends and the steps.`,
 			if q.Dst, err = netip.ParseAddr(dst); err != nil {
 				return usageError("--dst %q: want an IPv4 or IPv6 address", dst)
 			}
-			n, ok := inventory.ProtocolNumber(proto)
+			n, ok := inventory.ProtocolNumber(strings.ToLower(proto)) // TCP as tcp
 			if !ok || n < 0 {
 				return usageError("--protocol %q: want tcp, udp, icmp, icmpv6 or a number 0-255", proto)
 			}

@@ -179,3 +179,27 @@ func TestUnusedRulesCommand(t *testing.T) {
 		t.Errorf("interfaces join: exit %d\n%s%s", code, out, errb)
 	}
 }
+
+// TestExplainProtocolNames: --protocol takes the names in any case (TCP,
+// Udp) and numbers, as people type them.
+func TestExplainProtocolNames(t *testing.T) {
+	lake := filepath.Join(t.TempDir(), "lake")
+	l, err := store.Open(context.Background(), lake, store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := inventory.OpenArchive(context.Background(), l, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := arch.Save(context.Background(), inventory.DemoSnapshot(day)); err != nil {
+		t.Fatal(err)
+	}
+	for proto, want := range map[string]string{"TCP": "tcp", "Udp": "udp", "ICMP": "icmp", "17": "udp", "tcp": "tcp"} {
+		code, out, errb := runCLI(t, "", nil, "--lake", lake, "explain", "--src", "10.0.11.51", "--dst", "10.0.21.100", "--dst-port", "53", "--protocol", proto, "-o", "json")
+		var got struct{ Protocol string }
+		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got.Protocol != want {
+			t.Errorf("--protocol %s: exit %d, protocol %q, want %q\n%s", proto, code, got.Protocol, want, errb)
+		}
+	}
+}
