@@ -124,6 +124,17 @@ func instanceFrom(in types.Instance) inventory.Instance {
 	return inventory.Instance{ID: str(in.InstanceId), Name: t["Name"], Type: string(in.InstanceType), Tags: t}
 }
 
+// primaryENI returns the ID of an instance's primary interface (device
+// index 0), or "".
+func primaryENI(in types.Instance) string {
+	for _, n := range in.NetworkInterfaces {
+		if n.Attachment != nil && n.Attachment.DeviceIndex != nil && *n.Attachment.DeviceIndex == 0 {
+			return str(n.NetworkInterfaceId)
+		}
+	}
+	return ""
+}
+
 func groupFrom(sg types.SecurityGroup) inventory.SecurityGroup {
 	return inventory.SecurityGroup{
 		ID:          str(sg.GroupId),

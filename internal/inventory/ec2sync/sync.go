@@ -154,6 +154,7 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 		}
 		return len(snap.Interfaces), nil
 	})
+	noCheck := map[string]bool{} // primary interfaces of instances with source/destination check off
 	kind("instances", func() (int, error) {
 		p := ec2.NewDescribeInstancesPaginator(api, &ec2.DescribeInstancesInput{Filters: vpcFilter, MaxResults: aws.Int32(pageSize)})
 		for p.HasMorePages() {
@@ -164,6 +165,9 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 			for _, r := range out.Reservations {
 				for _, in := range r.Instances {
 					snap.Instances = append(snap.Instances, instanceFrom(in))
+					if eni := primaryENI(in); eni != "" && in.SourceDestCheck != nil && !*in.SourceDestCheck {
+						noCheck[eni] = true
+					}
 				}
 			}
 		}
@@ -264,6 +268,14 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 		return inventory.Snapshot{}, err
 	}
 	snap.PrefixLists = mergePrefixLists(awsLists, managed)
+	// An instance's source/destination check is its primary interface's
+	// (a NAT instance turns it off on the instance); the interface may not
+	// say so (moto keeps it on the instance only).
+	for i := range snap.Interfaces {
+		if noCheck[snap.Interfaces[i].ID] {
+			snap.Interfaces[i].SourceDestCheck = false
+		}
+	}
 	sortSnapshot(&snap)
 	if opts.Declared != nil {
 		d, err := opts.Declared(parent, &snap)
