@@ -114,6 +114,14 @@ func (ev *evaluation) securityGroups(check string, self, peer end, egress bool, 
 	if egress {
 		dir, word = "egress", "to"
 	}
+	// A group the snapshot lacks (created after the sync read the groups)
+	// may hold the rule: not held against the flow.
+	if missing := missingGroups(x, self.groups); len(missing) > 0 {
+		ev.add(LayerSG, check, Skip, func() string {
+			return fmt.Sprintf("%s not in the inventory; no rule of %s %s allows %s %s %s", strings.Join(missing, ", "), groupNames(x, self.groups), dir, protoPortOf(ev.q.Protocol, port), word, peer.addr)
+		})
+		return
+	}
 	ev.add(LayerSG, check, Deny, func() string {
 		return fmt.Sprintf("%s %s: no rule allows %s %s %s", groupNames(x, self.groups), dir, protoPortOf(ev.q.Protocol, port), word, peer.addr)
 	})

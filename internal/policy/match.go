@@ -208,6 +208,17 @@ func describeSGRule(x *inventory.Index, g *inventory.SecurityGroup, r *inventory
 	return fmt.Sprintf("%s %s %s %s %s", named(g.ID, g.Name), dir, protoPorts(r.Protocol, r.FromPort, r.ToPort), peerWord, peer)
 }
 
+// missingGroups returns the groups of ids the snapshot does not hold.
+func missingGroups(x *inventory.Index, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if x.SecurityGroup(id) == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // groupNames spells a list of groups with their names.
 func groupNames(x *inventory.Index, ids []string) string {
 	s := ""

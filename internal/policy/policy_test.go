@@ -215,6 +215,14 @@ func TestEvaluate(t *testing.T) {
 		}, q("2001:db8::5", "2600:1f18:1:101::25", 80, 6),
 			want{"deny", "security-group", "sg-0alb (tradai-alb-sg) ingress: no rule allows tcp/80 from 2001:db8::5", "destination security groups"}},
 		// What the snapshot cannot know.
+		{"a group the snapshot lacks is not held against the flow: the acl decides", func(s *inventory.Snapshot) {
+			s.Interfaces[3].SecurityGroups = append(s.Interfaces[3].SecurityGroups, "sg-0gone")
+		}, q(ecs2, rds1, 22, 6),
+			want{"deny", "network-acl", "acl-0private (tradai-private-nacl) egress rule * deny all to 0.0.0.0/0", "source network acl, outbound"}},
+		{"a group the snapshot lacks: a known group's rule still allows", func(s *inventory.Snapshot) {
+			s.Interfaces[2].SecurityGroups = []string{"sg-0gone", "sg-0ecs"}
+		}, q(ecs1, rds1, 5432, 6),
+			want{"allow", "security-group", "sg-0rds (tradai-rds-sg) ingress tcp 5432 from sg-0ecs (tradai-ecs-sg)", ""}},
 		{"unknown address in a subnet: a group reference cannot match it", nil, q(ecs1, "10.0.21.77", 5432, 6),
 			want{"deny", "security-group", "sg-0ecs (tradai-ecs-sg) egress: no rule allows tcp/5432 to 10.0.21.77", "source security groups"}},
 		{"unknown address in a subnet: its groups skipped, acls still judged", func(s *inventory.Snapshot) {
