@@ -52,10 +52,12 @@ func (r *Resolver) NATInterfacesOver(from, to time.Time) []string {
 	}
 	add(r.index(from))
 	if sp, ok := r.snaps.(spanner); ok {
-		// Each snapshot that comes into force up to to (a batch spans
-		// minutes, an hour at most: few).
+		// The snapshots that come into force up to to: a batch spans
+		// minutes, an hour at most, so few; at most 2 between (a record
+		// with a time far off, in milliseconds, must not make every batch
+		// read the whole archive, nor push the newest out of Open's 4).
 		t := from.Unix()
-		for range 64 {
+		for range 2 {
 			_, until := sp.Span(time.Unix(t, 0))
 			if until <= t || until > to.Unix() {
 				break
@@ -63,9 +65,8 @@ func (r *Resolver) NATInterfacesOver(from, to time.Time) []string {
 			t = until
 			add(r.index(time.Unix(t, 0)))
 		}
-	} else {
-		add(r.index(to))
 	}
+	add(r.index(to))
 	if len(in) == 1 {
 		return newest.NATInterfaces()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +90,46 @@ func TestNATReplacedHistory(t *testing.T) {
 	}
 	if _, skipped := c.Summary(); skipped != 4 {
 		t.Errorf("%d records left out as NAT legs, want 4", skipped)
+	}
+}
+
+// countingMeta counts the snapshots read.
+type countingMeta struct {
+	*meta
+	reads atomic.Int32
+}
+
+func (m *countingMeta) GetMeta(ctx context.Context, name string) ([]byte, error) {
+	if strings.HasSuffix(name, ".json.gz") {
+		m.reads.Add(1)
+	}
+	return m.meta.GetMeta(ctx, name)
+}
+
+// TestNATListBoundedReads: a batch whose start times run from the epoch to
+// a time in milliseconds (the reference notes records with millisecond
+// timestamps) reads a few of the archive's 20 snapshots for its NAT list,
+// not all of them, and still knows the newest's NAT.
+func TestNATListBoundedReads(t *testing.T) {
+	m := &countingMeta{meta: &meta{objs: map[string][]byte{}}}
+	for h := range 20 {
+		data, err := inventory.Encode(inventory.DemoSnapshot(day.Add(time.Duration(h) * time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.PutMeta(context.Background(), inventory.MetaName(day.Add(time.Duration(h)*time.Hour)), data)
+	}
+	r := resolve.Open(m, 0, resolve.Options{})
+	list := r.NATInterfacesOver(time.Unix(0, 0), time.Unix(day.Unix()*1000, 0))
+	if !slices.Contains(list, "eni-0a1b2c3d4e5f600aa") {
+		t.Errorf("NAT list %v lacks the NAT instance", list)
+	}
+	if n := m.reads.Load(); n > 4 {
+		t.Errorf("%d snapshots read for one batch's NAT list, want at most 4", n)
+	}
+	// Again: what was read is kept.
+	r.NATInterfacesOver(time.Unix(0, 0), time.Unix(day.Unix()*1000, 0))
+	if n := m.reads.Load(); n > 4 {
+		t.Errorf("%d snapshots read for two batches' NAT lists, want at most 4", n)
 	}
 }
