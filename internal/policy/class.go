@@ -10,8 +10,8 @@ import (
 // Classes partitions the address space by what an evaluation against one
 // snapshot can tell apart: every prefix the snapshot's rules name (security
 // group and network ACL CIDRs, routes, prefix lists), its subnets and VPCs,
-// and every address of its interfaces and NAT gateways, cut the space into
-// ranges. An evaluation reads an address only through those (which
+// and every address of its interfaces and NAT gateways, and the private
+// ranges (where a peered VPC's interfaces are), cut the space into ranges. An evaluation reads an address only through those (which
 // interface holds it, which subnet, which rules' prefixes contain it), so
 // flows that differ only in addresses of one range get the same steps and
 // the same verdict; only the rule texts that quote an address differ. The
@@ -40,6 +40,11 @@ func NewClasses(x *inventory.Index) *Classes {
 				c.addPrefix(netip.PrefixFrom(a, a.BitLen()))
 			}
 		}
+	}
+	// The private ranges: an address outside the snapshot may be a peered
+	// VPC's interface there (see sgPeer.foreign).
+	for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"} {
+		c.addPrefix(netip.MustParsePrefix(p))
 	}
 	for i := range s.VPCs {
 		cidr(s.VPCs[i].CIDRs...)

@@ -13,14 +13,18 @@ import (
 )
 
 // classSnapshot is the demo network with IPv6, a prefix list in a security
-// group and a route, and network ACL entries for narrow internet ranges: every
-// kind of prefix the classes must respect.
+// group and a route, network ACL entries for narrow internet ranges and a
+// reference to a group the snapshot lacks: every kind of prefix the classes
+// must respect.
 func classSnapshot() *inventory.Snapshot {
 	s := inventory.DemoSnapshot(time.Unix(0, 0))
 	s.PrefixLists = append(s.PrefixLists, inventory.PrefixList{ID: "pl-0partners", Name: "partners", CIDRs: []string{"198.51.100.0/25", "2001:db8:77::/48"}})
 	sg(s, "sg-0alb").Ingress = append(sg(s, "sg-0alb").Ingress,
 		inventory.SGRule{Protocol: "tcp", FromPort: 22, ToPort: 22, PrefixList: "pl-0partners"},
 		inventory.SGRule{Protocol: "tcp", FromPort: 8443, ToPort: 8443, CIDR: "2001:db8::/32"})
+	// A peered VPC's group, which the snapshot lacks: its members may be
+	// any private address outside the snapshot.
+	sg(s, "sg-0rds").Ingress = append(sg(s, "sg-0rds").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 5432, ToPort: 5432, Group: "sg-0peer"})
 	a := acl(s, "acl-0public")
 	a.Entries = append(a.Entries,
 		inventory.ACLEntry{Number: 10, Protocol: "6", Allow: false, CIDR: "203.0.113.64/26", FromPort: 443, ToPort: 443},
@@ -72,7 +76,8 @@ func TestClassesEvaluateAlike(t *testing.T) {
 	var addrs []netip.Addr
 	for _, v := range []string{"10.0.1.25", "10.0.1.26", "10.0.11.50", "10.0.11.7", "10.0.21.100", "10.0.0.0", "10.0.255.255",
 		"198.51.100.127", "198.51.100.128", "203.0.113.63", "203.0.113.64", "203.0.113.127", "203.0.113.128", "198.18.7.9",
-		"0.0.0.0", "255.255.255.255", "2001:db8:1::25", "2001:db8:1::26", "2001:db8:77::1", "2001:db8:78::1", "2001:db9::1", "::1"} {
+		"0.0.0.0", "255.255.255.255", "2001:db8:1::25", "2001:db8:1::26", "2001:db8:77::1", "2001:db8:78::1", "2001:db9::1", "::1",
+		"172.31.5.9", "172.15.255.255", "172.32.0.0", "100.64.0.1", "100.63.255.255", "192.168.0.1", "11.0.0.1", "fd00::1", "fe00::1"} {
 		addrs = append(addrs, netip.MustParseAddr(v))
 	}
 	for range 300 {

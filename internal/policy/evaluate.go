@@ -105,7 +105,8 @@ func (ev *evaluation) securityGroups(check string, self, peer end, egress bool, 
 	if self.inside && peer.inside {
 		p.groups = peer.groups
 	}
-	g, r := sgMatch(x, self.groups, egress, p, ev.q.Protocol, port)
+	p.foreign = self.inside && peer.iface == nil && !peer.inside && privateRange(peer.addr)
+	g, r, unsure := sgMatch(x, self.groups, egress, p, ev.q.Protocol, port)
 	if r != nil {
 		ev.add(LayerSG, check, Allow, func() string { return describeSGRule(x, g, r, egress) })
 		return
@@ -113,6 +114,13 @@ func (ev *evaluation) securityGroups(check string, self, peer end, egress bool, 
 	dir, word := "ingress", "from"
 	if egress {
 		dir, word = "egress", "to"
+	}
+	if unsure {
+		ev.add(LayerSG, check, Skip, func() string {
+			return fmt.Sprintf("%s %s: a rule for %s names a group or prefix list not in the inventory; no other rule allows it %s %s",
+				groupNames(x, self.groups), dir, protoPortOf(ev.q.Protocol, port), word, peer.addr)
+		})
+		return
 	}
 	// A group the snapshot lacks (created after the sync read the groups)
 	// may hold the rule: not held against the flow.

@@ -140,13 +140,19 @@ func named(id, name string) string {
 type sgPeer struct {
 	addr   netip.Addr
 	groups []string
+	// foreign: the peer is no interface of the snapshot but may be one of
+	// a group it lacks (a peered VPC's, referenced by the rules): a private
+	// address reached by its private address.
+	foreign bool
 }
 
-// sgMatch returns the first rule of the groups that admits the peer.
-func sgMatch(x *inventory.Index, groups []string, egress bool, peer sgPeer, proto, port int) (*inventory.SecurityGroup, *inventory.SGRule) {
+// sgMatch returns the first rule of the groups that admits the peer; when
+// none does, unsure reports a rule of the flow's protocol and port whose
+// peer the snapshot cannot tell: a prefix list it lacks, or a group it
+// lacks while the peer is foreign.
+func sgMatch(x *inventory.Index, groups []string, egress bool, peer sgPeer, proto, port int) (g *inventory.SecurityGroup, r *inventory.SGRule, unsure bool) {
 	for _, id := range groups {
-		g := x.SecurityGroup(id)
-		if g == nil {
+		if g = x.SecurityGroup(id); g == nil {
 			continue
 		}
 		rules := g.Ingress
@@ -154,7 +160,7 @@ func sgMatch(x *inventory.Index, groups []string, egress bool, peer sgPeer, prot
 			rules = g.Egress
 		}
 		for i := range rules {
-			r := &rules[i]
+			r = &rules[i]
 			if !protoMatches(r.Protocol, proto) {
 				continue
 			}
@@ -163,12 +169,21 @@ func sgMatch(x *inventory.Index, groups []string, egress bool, peer sgPeer, prot
 				continue
 			}
 			if sgPeerMatches(x, r, peer) {
-				return g, r
+				return g, r, false
 			}
+			unsure = unsure || r.PrefixList != "" && x.PrefixList(r.PrefixList) == nil ||
+				r.Group != "" && peer.foreign && x.SecurityGroup(r.Group) == nil
 		}
 	}
-	return nil, nil
+	return nil, nil, unsure
 }
+
+// sharedSpace is RFC 6598's range, which VPCs may use as a private one.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// privateRange reports whether addr is in a range VPCs number their
+// interfaces from: RFC 1918, RFC 6598 and unique local IPv6.
+func privateRange(addr netip.Addr) bool { return addr.IsPrivate() || sharedSpace.Contains(addr) }
 
 func sgPeerMatches(x *inventory.Index, r *inventory.SGRule, peer sgPeer) bool {
 	switch {

@@ -285,3 +285,39 @@ func TestEvaluateErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateUnknownPeers: a rule naming a group or prefix list the
+// snapshot lacks cannot be judged, so it is not held against a flow it may
+// admit: a peered VPC's group (the sync read this VPC only) for an address
+// of the peer's private range, an unknown prefix list for any address. An
+// internet address is no interface of any group: there the rule does not
+// match and the group denies.
+func TestEvaluateUnknownPeers(t *testing.T) {
+	s := inventory.DemoSnapshot(time.Unix(0, 0))
+	sg(s, "sg-0rds").Ingress = append(sg(s, "sg-0rds").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 5432, ToPort: 5432, Group: "sg-0peer"})
+	sg(s, "sg-0alb").Ingress = append(sg(s, "sg-0alb").Ingress, inventory.SGRule{Protocol: "tcp", FromPort: 8443, ToPort: 8443, PrefixList: "pl-0gone"})
+	allowAll(acl(s, "acl-0database"))
+	s.RouteTables[2].Routes = append(s.RouteTables[2].Routes, inventory.Route{Destination: "0.0.0.0/0", Target: "pcx-0peer", State: "active"})
+	x := inventory.NewIndex(s)
+	for _, tc := range []struct {
+		name          string
+		query         policy.Query
+		verdict, step string // the destination's security-group step
+	}{
+		{"a peered vpc's address, its group unknown", q("172.31.5.9", rds1, 5432, 6), "allow", "skip"},
+		{"an internet address is in no group", q("203.0.113.5", rds1, 5432, 6), "deny", "deny"},
+		{"a port no rule names", q("172.31.5.9", rds1, 5433, 6), "deny", "deny"},
+		{"an unknown prefix list", q("203.0.113.5", alb1, 8443, 6), "allow", "skip"},
+		{"known rules still allow", q("203.0.113.5", alb1, 443, 6), "allow", "allow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := policy.Evaluate(x, tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Verdict != tc.verdict || got.StepResult(policy.LayerSG, "destination security groups") != tc.step {
+				t.Errorf("got %s %s %q, want %s with the group's step %s; steps %+v", got.Verdict, got.Layer, got.Rule, tc.verdict, tc.step, got.Steps)
+			}
+		})
+	}
+}
