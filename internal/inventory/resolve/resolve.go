@@ -135,30 +135,45 @@ func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
 	x := r.index(at)
 	var (
 		ifc    *inventory.Interface
+		from   = x // the snapshot ifc is named from
 		pl     *places
 		vpc    string // the VPC of the interface that logged the record
-		known  bool   // the snapshot knows the interface eni
+		known  bool   // a snapshot knows the interface eni
 		shared bool   // interfaces of several VPCs hold addr
 	)
 	if x != nil {
 		pl = r.placesOf(x)
-		if e := x.Interface(eni); eni != "" && e != nil {
+	}
+	if eni != "" {
+		var e *inventory.Interface
+		if x != nil {
+			e = x.Interface(eni)
+		}
+		if e != nil {
 			known, vpc = true, e.VPCID
 			ifc = holding(e, ip)
-		}
-		if ifc == nil {
-			ifc, shared = pl.iface(x, ip, vpc)
-		}
-	}
-	// Only a new interface is asked about: one the snapshot knows that
-	// does not hold addr (an inbound alert's source) would not either.
-	if ifc == nil && r.opts.Lookup != nil && eni != "" && !known {
-		if e := r.lookup(eni, ""); e != nil {
-			vpc = e.VPCID
-			if ifc = holding(e, ip); ifc == nil && shared {
-				ifc, _ = pl.iface(x, ip, vpc)
+		} else if next := r.next(at); next != nil && next != x {
+			// An interface created since the snapshot in force (a task's,
+			// a Lambda's) is in the next one: an interface ID is never
+			// reused.
+			if e := next.Interface(eni); e != nil {
+				known, vpc = true, e.VPCID
+				if ifc = holding(e, ip); ifc != nil {
+					from = next
+				}
 			}
 		}
+		// Only a new interface is asked about: one a snapshot knows that
+		// does not hold addr (an inbound alert's source) would not either.
+		if ifc == nil && !known && r.opts.Lookup != nil {
+			if e := r.lookup(eni, ""); e != nil {
+				vpc = e.VPCID
+				ifc = holding(e, ip)
+			}
+		}
+	}
+	if ifc == nil && x != nil {
+		ifc, shared = pl.iface(x, ip, vpc)
 	}
 	var sub *inventory.Subnet
 	subShared := false
@@ -183,7 +198,21 @@ func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
 		}
 		return nil
 	}
-	return resource(x, ifc)
+	return resource(from, ifc)
+}
+
+// next returns the snapshot that comes into force after the one in force
+// at t (the newest, when the snapshots cannot tell), or nil.
+func (r *Resolver) next(t time.Time) *inventory.Index {
+	sp, ok := r.snaps.(spanner)
+	if !ok {
+		return r.index(time.Time{})
+	}
+	_, until := sp.Span(t)
+	if until == math.MaxInt64 {
+		return nil
+	}
+	return r.index(time.Unix(until, 0))
 }
 
 // placesOf returns what several VPCs of x share, worked out once per
