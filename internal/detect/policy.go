@@ -32,11 +32,16 @@ const (
 // PolicyFlow is one record as the policy detector asks about it. Src and
 // Dst are the addresses the interface saw (srcaddr, dstaddr); At is the
 // record's start (PolicyRules.Judge does not read it: the rules are those
-// in force then).
+// in force then). AtSource: the record was logged on the source's own
+// interface (its interface-id holds Src; PolicySources), where an ACCEPT
+// says only that the source's security groups and its subnet's network ACL
+// let the packets out: the checks beyond are the destination's, whose
+// interface logs what they refuse. False when unknown: the whole path counts.
 type PolicyFlow struct {
 	Src, Dst                   netip.Addr
 	SrcPort, DstPort, Protocol int
 	Accepted                   bool
+	AtSource                   bool
 	At                         time.Time
 }
 
@@ -80,6 +85,17 @@ type PolicyRules interface {
 	// addresses a finding's rule text quotes differ). An address's class
 	// is itself an address of the class.
 	Class(addr netip.Addr) netip.Addr
+}
+
+// PolicySources may be implemented by PolicyRules: whether the interface
+// eni (a record's interface-id) holds the address src, so that the record
+// was logged on its source's own interface (PolicyFlow.AtSource). Without
+// it every record is judged over its whole path, and an ACCEPT on the
+// source's interface of what the destination refuses (a host whose group
+// lets everything out, trying a database that does not admit it) is a
+// finding.
+type PolicySources interface {
+	Holds(eni string, src netip.Addr) bool
 }
 
 // PolicyDetector raises policy alerts: one per (window, src, dst), once,
@@ -153,7 +169,8 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 	ret := int64(d.cfg.Retention / time.Second)
 	type exactKey struct {
 		policyKey
-		m *policyMemo
+		m     *policyMemo
+		atSrc bool
 	}
 	var judged map[exactKey]*PolicyFinding
 	aggs := map[Key]*policyAgg{}
@@ -180,6 +197,14 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 		if core || c.dstPort.valid(i) {
 			k.dstPort = int(c.dstPort.value(i))
 		}
+		// The verdicts flag a record over its whole path. On its source's
+		// own interface an ACCEPT says only that the source's checks let
+		// it out: judged by those (a few records: the source's checks are
+		// some of the path's, so what the path allows they allow).
+		atSrc := k.accepted && c.eni.IsValid(i) && cur.atSource(c.eni.Value(i), k.src)
+		if atSrc && !cur.judgeAtSource(k.src, k.dst, k.srcPort, k.dstPort, k.protocol) {
+			continue
+		}
 		win := floorDiv(start, w) * w
 		key := Key{Detector: Policy, Window: win, Src: k.src, Dst: k.dst}
 		a := aggs[key]
@@ -194,14 +219,14 @@ func (d *PolicyDetector) Process(ctx context.Context, batchID string, rec arrow.
 			if judged == nil {
 				judged = map[exactKey]*PolicyFinding{}
 			}
-			ek := exactKey{k, cur}
+			ek := exactKey{k, cur, atSrc}
 			f, seen := judged[ek]
 			if !seen {
 				src, err1 := netip.ParseAddr(k.src)
 				dst, err2 := netip.ParseAddr(k.dst)
 				if err1 == nil && err2 == nil {
 					if got, bad, _ := cur.rules.Judge(PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: k.srcPort, DstPort: k.dstPort,
-						Protocol: k.protocol, Accepted: k.accepted, At: time.Unix(start, 0).UTC()}); bad {
+						Protocol: k.protocol, Accepted: k.accepted, AtSource: atSrc, At: time.Unix(start, 0).UTC()}); bad {
 						f = &got
 					}
 				}

@@ -97,7 +97,19 @@ type policyMemo struct {
 	// (ClassBounds4), and the ID of each (noClass until numbered).
 	bounds4 []uint32
 	ids4By  []uint32
+
+	// sources tells which interface holds an address, when the rules do
+	// (PolicySources); held remembers its answers per (interface-id,
+	// address text), for the records the whole path's verdict flags.
+	sources PolicySources
+	held    map[heldKey]bool
 }
+
+// heldKey is an interface-id and an address text.
+type heldKey struct{ eni, addr string }
+
+// memoHeld bounds held: cleared when it reaches it.
+const memoHeld = 4096
 
 // ClassBounds4 may be implemented by PolicyRules: the first address of
 // each IPv4 class, ascending from 0, so that Class of an IPv4 address is
@@ -109,6 +121,7 @@ type ClassBounds4 interface {
 
 func newPolicyMemo(r PolicyRules) *policyMemo {
 	m := &policyMemo{rules: r}
+	m.sources, _ = r.(PolicySources)
 	if b, ok := r.(ClassBounds4); ok {
 		if v := b.ClassBounds4(); len(v) > 0 && v[0] == 0 && slices.IsSorted(v) {
 			m.bounds4 = v
@@ -123,6 +136,9 @@ func (m *policyMemo) trim() {
 	if len(m.reps) >= memoClasses || len(m.long) >= memoClasses {
 		m.clear()
 	}
+	if len(m.held) >= memoHeld {
+		clear(m.held)
+	}
 }
 
 // clear forgets everything.
@@ -131,6 +147,7 @@ func (m *policyMemo) clear() {
 	m.rows = [memoRows / 2]rowSet{}
 	m.peers = [memoPeers]peerSlot{}
 	m.long = map[string]uint32{}
+	m.held = map[heldKey]bool{}
 	m.ids4 = map[uint64]uint32{}
 	m.ids = map[netip.Addr]uint32{}
 	m.reps = m.reps[:0]
@@ -333,12 +350,16 @@ func (m *policyMemo) slot(k verdictKey) *verdictSlot {
 }
 
 // verdict tells whether the rules disagree with the flow from class src to
-// class dst, judging it when no box of its key holds its ports. It returns
-// the box the answer holds for.
-func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accepted bool) (bool, ports16) {
+// class dst (logged on the source's interface when atSrc: PolicyFlow), judging
+// it when no box of its key holds its ports. It returns the box the answer
+// holds for.
+func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accepted, atSrc bool) (bool, ports16) {
 	k := verdictKey{a: uint64(src)<<32 | uint64(dst), b: uint64(proto&0xff) << 8}
 	if accepted {
 		k.b |= 1
+	}
+	if atSrc {
+		k.b |= 2
 	}
 	if s := m.find(k); s != nil {
 		// The key's boxes, the last used first; past memoWalk of them a
@@ -357,8 +378,42 @@ func (m *policyMemo) verdict(src, dst uint32, srcPort, dstPort, proto int, accep
 			return b.bad, b.ports
 		}
 	}
-	_, bad, box := m.rules.Judge(PolicyFlow{Src: m.reps[src], Dst: m.reps[dst], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
+	_, bad, box := m.rules.Judge(PolicyFlow{Src: m.reps[src], Dst: m.reps[dst], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted, AtSource: atSrc})
 	ports := boxOf(box, srcPort, dstPort)
 	m.put(k, ports, bad)
 	return bad, ports
+}
+
+// atSource tells whether the interface eni holds the address text src
+// (PolicySources), so that its record from src is the source's own; false
+// when the rules cannot tell.
+func (m *policyMemo) atSource(eni, src string) bool {
+	if m.sources == nil || eni == "" {
+		return false
+	}
+	if v, ok := m.held[heldKey{eni, src}]; ok {
+		return v
+	}
+	a, err := netip.ParseAddr(src)
+	v := err == nil && m.sources.Holds(eni, a.Unmap().WithZone(""))
+	m.held[heldKey{strings.Clone(eni), strings.Clone(src)}] = v
+	return v
+}
+
+// judgeAtSource tells whether the rules disagree with an ACCEPTed record
+// logged on its source's own interface: whether the source's checks
+// refused what its interface let out. Only records the whole path's
+// verdict flags are asked about: the source's checks are some of the
+// path's, so a record the path allows they allow.
+func (m *policyMemo) judgeAtSource(src, dst string, srcPort, dstPort, proto int) bool {
+	si, di := m.class(src), m.class(dst)
+	if si == noClass || di == noClass {
+		return false
+	}
+	if uint(srcPort)|uint(dstPort) > 0xffff || uint(proto) > 0xff {
+		_, bad, _ := m.rules.Judge(PolicyFlow{Src: m.reps[si], Dst: m.reps[di], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: true, AtSource: true})
+		return bad
+	}
+	bad, _ := m.verdict(si, di, srcPort, dstPort, proto, true, true)
+	return bad
 }

@@ -265,7 +265,7 @@ func TestPolicyVerdictWalk(t *testing.T) {
 	ref := &hashRules{}
 	ask := func(sp int) {
 		t.Helper()
-		got, _ := m.verdict(src, dst, sp, 1000, 6, false)
+		got, _ := m.verdict(src, dst, sp, 1000, 6, false, false)
 		_, want, _ := ref.Judge(PolicyFlow{Src: netip.MustParseAddr("10.0.1.5"), Dst: netip.MustParseAddr("10.0.1.6"), SrcPort: sp, DstPort: 1000, Protocol: 6})
 		if got != want {
 			t.Fatalf("port %d: memory says %v, rules %v", sp, got, want)

@@ -189,7 +189,7 @@ func (m *policyMemo) miss(set *rowSet, src, dst string, s1, s2, d1, d2, key uint
 		if si == noClass || di == noClass {
 			return false
 		}
-		bad, ports := m.verdict(si, di, srcPort, dstPort, proto, accepted)
+		bad, ports := m.verdict(si, di, srcPort, dstPort, proto, accepted, false)
 		*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, ports: ports, bad: bad}
 		return bad
 	}
@@ -219,7 +219,7 @@ func (m *policyMemo) miss(set *rowSet, src, dst string, s1, s2, d1, d2, key uint
 	var ports ports16
 	if ok1 && ok2 {
 		ks, kd := m.bound4(sip), m.bound4(dip)
-		bad, ports = m.verdict(m.id4(ks), m.id4(kd), srcPort, dstPort, proto, accepted)
+		bad, ports = m.verdict(m.id4(ks), m.id4(kd), srcPort, dstPort, proto, accepted, false)
 		slo, shi := m.span4(ks)
 		dlo, dhi := m.span4(kd)
 		*pd = peerSlot{w1: d1, w2: d2, meta: flow | nd | peerDst, lo4: slo, hi4: shi, ports: ports, bad: bad}
@@ -229,7 +229,7 @@ func (m *policyMemo) miss(set *rowSet, src, dst string, s1, s2, d1, d2, key uint
 		if si == noClass || di == noClass {
 			return false
 		}
-		bad, ports = m.verdict(si, di, srcPort, dstPort, proto, accepted)
+		bad, ports = m.verdict(si, di, srcPort, dstPort, proto, accepted, false)
 	}
 	*r = rowSlot{s1: s1, s2: s2, d1: d1, d2: d2, meta: key, ports: ports, bad: bad}
 	return bad
@@ -248,6 +248,6 @@ func (m *policyMemo) judgeOther(src, dst string, srcPort, dstPort, proto int, ac
 		_, bad, _ := m.rules.Judge(PolicyFlow{Src: m.reps[si], Dst: m.reps[di], SrcPort: srcPort, DstPort: dstPort, Protocol: proto, Accepted: accepted})
 		return bad
 	}
-	bad, _ := m.verdict(si, di, srcPort, dstPort, proto, accepted)
+	bad, _ := m.verdict(si, di, srcPort, dstPort, proto, accepted, false)
 	return bad
 }

@@ -65,9 +65,17 @@ func (ru *rules) Class(a netip.Addr) netip.Addr { return ru.classes.Class(a) }
 // IPv4 classes by a search of its own over the same bounds.
 func (ru *rules) ClassBounds4() []uint32 { return ru.classes.Bounds4() }
 
+// Holds implements detect.PolicySources: whether eni is the interface that
+// holds src.
+func (ru *rules) Holds(eni string, src netip.Addr) bool {
+	ifc := ru.x.InterfaceByAddr(src)
+	return ifc != nil && ifc.ID == eni
+}
+
 // Judge judges a flow-log record. An ACCEPTed record is a finding when the
 // rules deny it both as a request and as the reply of an allowed
-// connection (security groups are stateful). A REJECTed record is a
+// connection (security groups are stateful); on its source's own interface
+// (f.AtSource) only the checks up to that interface count (policy.RecordOn). A REJECTed record is a
 // finding when a network ACL drops it, as a request or as a reply, while
 // the security groups allow it. Flows the snapshot cannot place, and flows
 // between address families, are not judged. The ports returned are those
@@ -104,6 +112,9 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, detect.
 			}
 		}
 		v, err := policy.Record(x, q)
+		if ifc := x.InterfaceByAddr(q.Src); f.AtSource && ifc != nil {
+			v, err = policy.RecordOn(x, q, ifc.ID)
+		}
 		if err != nil || v.Allowed {
 			return detect.PolicyFinding{}, false, box
 		}

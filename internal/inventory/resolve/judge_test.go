@@ -189,3 +189,40 @@ func TestJudgeCoversClientPorts(t *testing.T) {
 		t.Errorf("replies to 2,000 client ports in %d boxes, want 1", len(boxes))
 	}
 }
+
+// TestPolicyAtSource: "why can't the ECS task reach the database?" with
+// the tasks' group letting everything out (AWS's default egress rule) and
+// the task trying MySQL's port. The task's interface logs the attempts
+// ACCEPTed (its group and its subnet's ACL, which lets out 1024-65535, let
+// them out) and the database's logs them REJECTed (its subnet's ACL and
+// group admit PostgreSQL only): the rules and the traffic agree, so no
+// finding. Judged over the whole path, the task's ACCEPTs were "ACCEPTed
+// but the rules deny it" (high). The same ACCEPT on the database's
+// interface is a finding: the database's ACL let in what it denies.
+func TestPolicyAtSource(t *testing.T) {
+	s := inventory.DemoSnapshot(day)
+	for i := range s.SecurityGroups {
+		if s.SecurityGroups[i].ID == "sg-0ecs" {
+			s.SecurityGroups[i].Egress = []inventory.SGRule{{Protocol: "-1", CIDR: "0.0.0.0/0", Description: "all traffic"}}
+		}
+	}
+	at := day.Add(10 * time.Hour).Unix()
+	line := func(eni, src, dst string, sport, dport int, action, dir string) string {
+		return fmt.Sprintf("5 123456789012 %s %s %s %d %d 6 3 180 %d %d %s OK vpc-0flowq0seed0001 subnet-0priv1 2 IPv4 %s %s - %s\n",
+			eni, src, dst, sport, dport, at, at+30, action, src, dst, dir)
+	}
+	const task, db = "eni-0a1b2c3d4e5f60012", "eni-0a1b2c3d4e5f60021"
+	text := synth.DetectFormat.Header() + "\n" +
+		line(task, "10.0.11.51", "10.0.21.100", 41000, 3306, "ACCEPT", "egress") +
+		line(task, "10.0.11.51", "10.0.21.100", 41001, 3306, "ACCEPT", "egress") +
+		line(db, "10.0.11.51", "10.0.21.100", 41000, 3306, "REJECT", "ingress") +
+		line(db, "10.0.11.51", "10.0.21.100", 41001, 3306, "REJECT", "ingress")
+	if alerts := runPolicy(t, s, text); len(alerts) != 0 {
+		t.Errorf("the task's ACCEPT of what the database refuses: %d alerts, want none: %s", len(alerts), alerts[0].Title)
+	}
+	text = synth.DetectFormat.Header() + "\n" + line(db, "10.0.11.51", "10.0.21.100", 41002, 3306, "ACCEPT", "ingress")
+	alerts := runPolicy(t, s, text)
+	if len(alerts) != 1 || alerts[0].Severity != "high" || !strings.HasPrefix(alerts[0].Rule, "network-acl: acl-0database (tradai-database-nacl) ingress rule *") {
+		t.Errorf("the database's ACCEPT of what its ACL denies: %+v, want one high alert at its ACL", alerts)
+	}
+}

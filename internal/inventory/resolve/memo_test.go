@@ -118,15 +118,28 @@ type finding struct {
 }
 
 // uncached judges every record of text by itself, from its raw fields, with
-// the resolver's Judge (no memory, the record's own addresses and ports):
+// the resolver's Judge (no memory, the record's own addresses and ports,
+// and whether its interface-id is the interface that holds its source in
+// the snapshot of its time, found by a walk of the snapshot's interfaces):
 // the policy alerts expected per window, source and destination, with the
 // first record's rule.
-func uncached(t *testing.T, r *resolve.Resolver, text string, window time.Duration) map[string]*finding {
+func uncached(t *testing.T, snaps twoSnapshots, text string, window time.Duration) map[string]*finding {
 	t.Helper()
+	r := resolve.New(snaps, resolve.Options{})
 	fm := synth.DetectFormat
 	col := func(name string) int { return fm.Index(name) }
-	iSrc, iDst, iSp, iDp, iProto, iBytes, iStart, iAction, iStatus :=
-		col("srcaddr"), col("dstaddr"), col("srcport"), col("dstport"), col("protocol"), col("bytes"), col("start"), col("action"), col("log-status")
+	iSrc, iDst, iSp, iDp, iProto, iBytes, iStart, iAction, iStatus, iENI :=
+		col("srcaddr"), col("dstaddr"), col("srcport"), col("dstport"), col("protocol"), col("bytes"), col("start"), col("action"), col("log-status"),
+		col("interface-id")
+	holds := func(at time.Time, eni string, src netip.Addr) bool {
+		x, _ := snaps.AsOf(context.Background(), at)
+		for _, f := range x.Snap.Interfaces {
+			if f.ID == eni && slices.ContainsFunc(slices.Concat(f.PrivateIPs, f.IPv6), func(a string) bool { return a == src.String() }) {
+				return true
+			}
+		}
+		return false
+	}
 	num := func(s string) int {
 		if s == "-" {
 			return 0
@@ -150,8 +163,9 @@ func uncached(t *testing.T, r *resolve.Resolver, text string, window time.Durati
 			continue
 		}
 		start := int64(num(f[iStart]))
+		at := time.Unix(start, 0)
 		got, bad := r.Judge(detect.PolicyFlow{Src: src.Unmap(), Dst: dst.Unmap(), SrcPort: num(f[iSp]), DstPort: num(f[iDp]), Protocol: num(f[iProto]),
-			Accepted: f[iAction] == "ACCEPT", At: time.Unix(start, 0)})
+			Accepted: f[iAction] == "ACCEPT", AtSource: f[iAction] == "ACCEPT" && holds(at, f[iENI], src.Unmap()), At: at})
 		if !bad {
 			continue
 		}
@@ -238,7 +252,7 @@ func TestPolicyMemoAgreesWithUncached(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			snaps := newTwoSnapshots()
-			want := uncached(t, resolve.New(snaps, resolve.Options{}), tc.text, detect.DefaultConfig().Window)
+			want := uncached(t, snaps, tc.text, detect.DefaultConfig().Window)
 			if len(want) < 20 {
 				t.Fatalf("only %d expected alerts: the rules barely disagree with the records", len(want))
 			}
