@@ -7,7 +7,9 @@
 -- its CIDR, its referenced group or its prefix list. A packet a NAT
 -- instance forwards (logged on its interface with neither address its own)
 -- uses its group's ingress from the source and egress to the destination.
--- Rules are those of the newest inventory snapshot.
+-- Rules are those of the newest inventory snapshot. Without a single
+-- ACCEPTed record in the range (a flow log of REJECTs only) the query
+-- fails rather than call every rule unused.
 WITH members AS (
     SELECT DISTINCT address, unnest(security_groups) AS group_id FROM interfaces
 ),
@@ -47,13 +49,18 @@ used AS (
     WHERE (c.cidr IS NOT NULL AND in_cidr(c.peer, c.cidr))
        OR (c.peer_group IS NOT NULL AND EXISTS (SELECT 1 FROM members p WHERE p.group_id = c.peer_group AND p.address = c.peer))
        OR (c.prefix_list IS NOT NULL AND EXISTS (SELECT 1 FROM prefix_lists p WHERE p.prefix_list = c.prefix_list AND in_cidr(c.peer, p.cidr)))
+),
+guard AS (
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM accepted)
+                THEN error('unused-rules: no ACCEPTed flow in the time range (a flow log of REJECTs only, or no traffic): it cannot tell which rules flows used')
+           END AS failed
 )
 SELECT r.group_id,
        r.group_name,
        r.direction,
        r.rule,
        r.description
-FROM security_group_rules r
-WHERE r.rule NOT IN (SELECT rule FROM used)
+FROM security_group_rules r, guard g
+WHERE g.failed IS NULL AND r.rule NOT IN (SELECT rule FROM used)
 ORDER BY r.group_name, r.direction, r.rule
 LIMIT {{limit}}

@@ -71,6 +71,41 @@ func TestUnusedRulesNATInstance(t *testing.T) {
 	}
 }
 
+// TestUnusedRulesWithoutAccepts: a flow log that captures REJECTed
+// traffic only (flow logs take ALL, ACCEPT or REJECT; the TradAI design
+// logs REJECTs), or a time range without ACCEPTed records, says nothing of
+// which rules flows used: the query fails and says why instead of listing
+// every rule as unused.
+func TestUnusedRulesWithoutAccepts(t *testing.T) {
+	db := unusedSession(t, [][]any{
+		{"eni-0a1b2c3d4e5f60001", "198.18.7.9", "10.0.1.25", 22, 6, "REJECT"},
+		{"eni-0a1b2c3d4e5f60012", "10.0.11.51", "10.0.21.100", 22, 6, "REJECT"},
+	})
+	q, err := queries.Get("unused-rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := q.Render(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(body)
+	if err == nil {
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err == nil {
+			t.Fatalf("%d rules reported unused from REJECTed records alone", n)
+		}
+	}
+	if !strings.Contains(err.Error(), "no ACCEPTed flow") {
+		t.Errorf("error %v, want one saying there is no ACCEPTed flow", err)
+	}
+}
+
 // unusedSession opens a DuckDB session with flowq's macros, a flows table
 // of the given records (interface, src, dst, dstport, protocol, action)
 // and the demo network's inventory tables.
