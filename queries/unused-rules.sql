@@ -51,7 +51,7 @@ used AS (
        OR (c.prefix_list IS NOT NULL AND EXISTS (SELECT 1 FROM prefix_lists p WHERE p.prefix_list = c.prefix_list AND in_cidr(c.peer, p.cidr)))
 ),
 guard AS (
-    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM accepted)
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM flows WHERE action = 'ACCEPT')
                 THEN error('unused-rules: no ACCEPTed flow in the time range (a flow log of REJECTs only, or no traffic): it cannot tell which rules flows used')
            END AS failed
 )
