@@ -30,15 +30,51 @@ type Client struct {
 	http     *http.Client
 }
 
-// New returns a client for cfg's region and credentials; cfg.BaseEndpoint
-// (AWS_ENDPOINT_URL) replaces the regional endpoint.
+// New returns a client for cfg's region and credentials. As for the SDK's
+// EC2 client, an endpoint configured for EC2 (AWS_ENDPOINT_URL_EC2, or
+// the profile's services section) replaces the regional one, and else
+// cfg.BaseEndpoint (AWS_ENDPOINT_URL) does.
 func New(cfg aws.Config) *Client {
 	ep := "https://ec2." + cfg.Region + ".amazonaws.com/"
 	if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
 		ep = strings.TrimSuffix(*cfg.BaseEndpoint, "/") + "/"
 	}
+	if s, ok := serviceEndpoint(cfg); ok {
+		ep = strings.TrimSuffix(s, "/") + "/"
+	}
 	hc := &http.Client{Timeout: 10 * time.Second}
 	return &Client{cfg: cfg, endpoint: ep, signer: v4.NewSigner(), http: hc}
+}
+
+// serviceEndpoint returns the endpoint cfg's sources configure for EC2
+// (the first source that has one: the environment's
+// AWS_ENDPOINT_URL_EC2, the profile's services section, the loader's
+// BaseEndpoint), as the SDK's clients look it up.
+func serviceEndpoint(cfg aws.Config) (string, bool) {
+	type source interface {
+		GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error)
+	}
+	type ignore interface {
+		GetIgnoreConfiguredEndpoints(ctx context.Context) (bool, bool, error)
+	}
+	for _, src := range cfg.ConfigSources {
+		if s, ok := src.(ignore); ok {
+			if v, found, err := s.GetIgnoreConfiguredEndpoints(context.Background()); err == nil && found {
+				if v {
+					return "", false // AWS_IGNORE_CONFIGURED_ENDPOINTS
+				}
+				break
+			}
+		}
+	}
+	for _, src := range cfg.ConfigSources {
+		if s, ok := src.(source); ok {
+			if ep, found, err := s.GetServiceBaseEndpoint(context.Background(), "EC2"); err == nil && found && ep != "" {
+				return ep, true
+			}
+		}
+	}
+	return "", false
 }
 
 // Lookup finds one interface: by ID, or by private address when eni is "".

@@ -2,9 +2,11 @@ package ec2query_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/google/go-cmp/cmp"
 
@@ -53,6 +55,7 @@ func TestLookupMoto(t *testing.T) {
 	// An unreachable endpoint is an error, not a hang or a panic.
 	bad := cfg.Copy()
 	bad.BaseEndpoint = aws.String("http://127.0.0.1:1")
+	bad.ConfigSources = nil // where the loader's endpoint also lives
 	if _, err := ec2query.New(bad).Lookup(ctx, eni, ""); err == nil {
 		t.Error("unreachable endpoint: no error")
 	}
@@ -96,5 +99,38 @@ func TestLookupSharedAddressMoto(t *testing.T) {
 		if got, err := q.Lookup(ctx, eni, ""); err != nil || got == nil || got.ID != eni {
 			t.Errorf("by ID %s: %+v, %v", eni, got, err)
 		}
+	}
+}
+
+// TestLookupServiceEndpoint: AWS_ENDPOINT_URL_EC2, the SDK's endpoint for
+// EC2 alone, wins over AWS_ENDPOINT_URL as it does for the SDK's clients
+// (the Lambda's other clients go elsewhere, EC2 to an endpoint of its own).
+// Before, the plain client read only the general one and asked the wrong
+// server.
+func TestLookupServiceEndpoint(t *testing.T) {
+	srv := motoserver.Start(t)
+	ctx := context.Background()
+	c := ec2.NewFromConfig(srv.Config(t))
+	n, err := invtest.Build(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eni, err := invtest.ENI(ctx, c, n.Private[0], "10.0.11.50", "trading-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens
+	t.Setenv("AWS_ENDPOINT_URL_EC2", srv.Endpoint)
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ec2query.New(cfg).Lookup(ctx, eni, "")
+	if err != nil || got == nil || got.ID != eni {
+		t.Errorf("lookup with AWS_ENDPOINT_URL_EC2: %+v, %v", got, err)
 	}
 }
