@@ -71,6 +71,55 @@ func TestUnusedRulesNATInstance(t *testing.T) {
 	}
 }
 
+// TestUnusedRulesDepartedInterfaces: the tables hold the newest snapshot,
+// but Fargate tasks and Lambda interfaces come and go: an ACCEPTed flow of
+// an address in the VPC's subnets that no interface of the snapshot holds
+// was an interface's that has gone, which may have been in any group. The
+// rules it may have used are not reported unused (worked out by hand on
+// the demo network: a task gone from 10.0.12.77 queried the database, a
+// batch job gone from 10.0.11.99 called an HTTPS API).
+func TestUnusedRulesDepartedInterfaces(t *testing.T) {
+	flows := [][]any{
+		{"eni-0gone1", "10.0.12.77", "10.0.21.100", 5432, 6, "ACCEPT"},
+		{"eni-0a1b2c3d4e5f60021", "10.0.12.77", "10.0.21.100", 5432, 6, "ACCEPT"},
+		{"eni-0gone2", "10.0.11.99", "203.0.113.9", 443, 6, "ACCEPT"},
+	}
+	used := []string{
+		"sg-0rds (tradai-rds-sg) ingress tcp 5432 from sg-0ecs", // the task may have been in sg-0ecs
+		"sg-0ecs (tradai-ecs-sg) egress tcp 5432 to sg-0rds",    // the task's group may have been any
+		"sg-0vpce (tradai-vpce-sg) egress all to 0.0.0.0/0",
+		"sg-0ecs (tradai-ecs-sg) egress tcp 443 to 0.0.0.0/0", // likewise the batch job's
+		"sg-0lambda (tradai-lambda-sg) egress tcp 443 to 0.0.0.0/0",
+		"sg-0nat (tradai-nat-sg) egress tcp 443 to 0.0.0.0/0",
+	}
+	db := unusedSession(t, flows)
+	q, err := queries.Get("unused-rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := q.Render(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := strColumn(t, db, "SELECT rule FROM ("+body+")")
+	all := strColumn(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
+	var want []string
+	for _, r := range all {
+		if !slices.Contains(used, r) {
+			want = append(want, r)
+		}
+	}
+	for _, u := range used {
+		if !slices.Contains(all, u) {
+			t.Fatalf("test rule %q is not in the inventory: %v", u, all)
+		}
+	}
+	slices.Sort(unused)
+	if !slices.Equal(unused, want) {
+		t.Errorf("unused rules:\n%s\nwant:\n%s", strings.Join(unused, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestUnusedRulesWithoutAccepts: a flow log that captures REJECTed
 // traffic only (flow logs take ALL, ACCEPT or REJECT; the TradAI design
 // logs REJECTs), or a time range without ACCEPTed records, says nothing of
