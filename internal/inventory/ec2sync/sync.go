@@ -245,7 +245,7 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 		}
 		return len(snap.VPCEndpoints), nil
 	})
-	var awsLists, managed []inventory.PrefixList
+	var awsLists, managed, awsManaged []inventory.PrefixList
 	kind("prefix lists", func() (int, error) {
 		p := ec2.NewDescribePrefixListsPaginator(api, &ec2.DescribePrefixListsInput{})
 		for p.HasMorePages() {
@@ -261,11 +261,26 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 	})
 	kind("managed prefix lists", func() (int, error) {
 		var err error
-		managed, err = managedPrefixLists(ctx, api)
+		managed, awsManaged, err = managedPrefixLists(ctx, api)
 		return len(managed), err
 	})
 	if err := g.Wait(); err != nil {
 		return inventory.Snapshot{}, err
+	}
+	// AWS-managed lists DescribePrefixLists gave no CIDRs of (AWS
+	// recommends DescribeManagedPrefixLists instead; its older answer need
+	// not hold CloudFront's origin-facing list, which ALBs' groups admit,
+	// and moto's holds no CIDRs at all) are read as managed lists.
+	for _, l := range awsManaged {
+		if slices.ContainsFunc(awsLists, func(a inventory.PrefixList) bool { return a.ID == l.ID && len(a.CIDRs) > 0 }) {
+			continue
+		}
+		cidrs, err := listEntries(parent, api, l.ID)
+		if err != nil {
+			return inventory.Snapshot{}, fmt.Errorf("inventory sync: read managed prefix lists: %w", err)
+		}
+		l.CIDRs = cidrs
+		managed = append(managed, l)
 	}
 	snap.PrefixLists = mergePrefixLists(awsLists, managed)
 	// An instance's source/destination check is its primary interface's
@@ -287,45 +302,60 @@ func Sync(ctx context.Context, api EC2, opts Options) (inventory.Snapshot, error
 	return snap, nil
 }
 
-// managedPrefixLists reads customer-managed prefix lists and their entries
-// (AWS-managed lists also appear here; their entries come from
-// DescribePrefixLists already).
-func managedPrefixLists(ctx context.Context, api EC2) ([]inventory.PrefixList, error) {
-	var lists []inventory.PrefixList
+// managedPrefixLists reads customer-managed prefix lists and their entries,
+// and the AWS-managed ones without entries (DescribePrefixLists gives
+// those of most).
+func managedPrefixLists(ctx context.Context, api EC2) (customer, aws []inventory.PrefixList, err error) {
 	p := ec2.NewDescribeManagedPrefixListsPaginator(api, &ec2.DescribeManagedPrefixListsInput{})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, pl := range out.PrefixLists {
+			l := inventory.PrefixList{ID: str(pl.PrefixListId), Name: str(pl.PrefixListName)}
 			if str(pl.OwnerId) == "AWS" {
+				aws = append(aws, l)
 				continue
 			}
-			l := inventory.PrefixList{ID: str(pl.PrefixListId), Name: str(pl.PrefixListName)}
-			ep := ec2.NewGetManagedPrefixListEntriesPaginator(api, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: pl.PrefixListId})
-			for ep.HasMorePages() {
-				eout, err := ep.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("entries of %s: %w", l.ID, err)
-				}
-				for _, e := range eout.Entries {
-					l.CIDRs = append(l.CIDRs, str(e.Cidr))
-				}
+			if l.CIDRs, err = listEntries(ctx, api, l.ID); err != nil {
+				return nil, nil, err
 			}
-			lists = append(lists, l)
+			customer = append(customer, l)
 		}
 	}
-	return lists, nil
+	return customer, aws, nil
 }
 
+// listEntries reads a managed prefix list's CIDRs.
+func listEntries(ctx context.Context, api EC2, id string) ([]string, error) {
+	var cidrs []string
+	ep := ec2.NewGetManagedPrefixListEntriesPaginator(api, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: &id})
+	for ep.HasMorePages() {
+		out, err := ep.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("entries of %s: %w", id, err)
+		}
+		for _, e := range out.Entries {
+			cidrs = append(cidrs, str(e.Cidr))
+		}
+	}
+	return cidrs, nil
+}
+
+// mergePrefixLists joins the lists of both calls, once each: the one with
+// CIDRs when both have it.
 func mergePrefixLists(a, b []inventory.PrefixList) []inventory.PrefixList {
-	seen := map[string]bool{}
+	at := map[string]int{}
 	var out []inventory.PrefixList
 	for _, l := range append(a, b...) {
-		if !seen[l.ID] {
-			seen[l.ID] = true
+		i, seen := at[l.ID]
+		switch {
+		case !seen:
+			at[l.ID] = len(out)
 			out = append(out, l)
+		case len(out[i].CIDRs) == 0:
+			out[i] = l
 		}
 	}
 	return out
