@@ -168,8 +168,11 @@ func (it *item) interfaceOf() inventory.Interface {
 		InstanceID: it.InstanceID, SubnetID: it.SubnetID, VPCID: it.VPCID, AZ: it.AZ, Status: it.Status,
 		SourceDestCheck: it.SourceDestCheck == nil || *it.SourceDestCheck, IPv6: it.IPv6, SecurityGroups: it.Groups,
 	}
-	if out.Type == "" {
+	switch out.Type {
+	case "":
 		out.Type = inventory.TypeInterface
+	case "natGateway":
+		out.Type = inventory.TypeNATGateway // flow logs' spelling, as ec2sync reads it
 	}
 	if len(it.Tags) > 0 {
 		out.Tags = map[string]string{}

@@ -2,14 +2,19 @@ package ec2query_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/ec2query"
 	"github.com/flowq/flowq/internal/inventory/ec2sync"
 	"github.com/flowq/flowq/internal/inventory/invtest"
@@ -132,5 +137,43 @@ func TestLookupServiceEndpoint(t *testing.T) {
 	got, err := ec2query.New(cfg).Lookup(ctx, eni, "")
 	if err != nil || got == nil || got.ID != eni {
 		t.Errorf("lookup with AWS_ENDPOINT_URL_EC2: %+v, %v", got, err)
+	}
+}
+
+// TestLookupNATGatewayType: a NAT gateway's interface as the Query API
+// describes it (interfaceType natGateway, requester-managed) reads as
+// ec2sync reads it: type nat_gateway, flow logs' spelling.
+func TestLookupNATGatewayType(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>
+<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>fc45294c-example</requestId>
+  <networkInterfaceSet>
+    <item>
+      <networkInterfaceId>eni-0a1b2c3d4e5f60099</networkInterfaceId>
+      <subnetId>subnet-0pub1</subnetId>
+      <vpcId>vpc-0abc</vpcId>
+      <availabilityZone>us-east-1a</availabilityZone>
+      <description>Interface for NAT Gateway nat-0abc</description>
+      <requesterId>amazon-vpc</requesterId>
+      <requesterManaged>true</requesterManaged>
+      <status>in-use</status>
+      <privateIpAddress>10.0.1.20</privateIpAddress>
+      <sourceDestCheck>false</sourceDestCheck>
+      <interfaceType>natGateway</interfaceType>
+      <groupSet/>
+      <privateIpAddressesSet><item><privateIpAddress>10.0.1.20</privateIpAddress><primary>true</primary></item></privateIpAddressesSet>
+    </item>
+  </networkInterfaceSet>
+</DescribeNetworkInterfacesResponse>`)
+	}))
+	defer srv.Close()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")}
+	got, err := ec2query.New(cfg).Lookup(context.Background(), "eni-0a1b2c3d4e5f60099", "")
+	if err != nil || got == nil {
+		t.Fatalf("lookup: %+v, %v", got, err)
+	}
+	if got.Type != inventory.TypeNATGateway || !got.RequesterManaged || got.PrivateIPs[0] != "10.0.1.20" {
+		t.Errorf("NAT gateway's interface read as %+v, want type %s", got, inventory.TypeNATGateway)
 	}
 }

@@ -77,8 +77,11 @@ func interfaceFrom(n types.NetworkInterface) inventory.Interface {
 		// EC2's default.
 		SourceDestCheck: n.SourceDestCheck == nil || *n.SourceDestCheck,
 	}
-	if out.Type == "" {
+	switch out.Type {
+	case "":
 		out.Type = inventory.TypeInterface
+	case string(types.NetworkInterfaceTypeNatGateway):
+		out.Type = inventory.TypeNATGateway // "natGateway": flow logs' spelling
 	}
 	if n.RequesterManaged != nil {
 		out.RequesterManaged = *n.RequesterManaged
