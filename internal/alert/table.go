@@ -43,14 +43,17 @@ func (t *Table) Flush() error {
 			}
 			ports = append(ports, strconv.Itoa(p))
 		}
-		dst := al.Dst
-		if dst == "" && len(al.Dsts) > 0 {
+		dst := named(al.Dst, al.DstResource)
+		switch {
+		case al.Dst == "" && len(al.Dsts) == 1:
+			dst = named(al.Dsts[0], al.DstResource)
+		case al.Dst == "" && len(al.Dsts) > 0:
 			dst = strings.Join(al.Dsts[:min(len(al.Dsts), 2)], ",")
 			if len(al.Dsts) > 2 {
 				dst += ",…"
 			}
 		}
-		rows = append(rows, []string{al.WindowStart.UTC().Format("2006-01-02 15:04"), al.Severity, al.Detector, al.Src, dst,
+		rows = append(rows, []string{al.WindowStart.UTC().Format("2006-01-02 15:04"), al.Severity, al.Detector, named(al.Src, al.SrcResource), dst,
 			render.Bytes(al.Bytes), render.Count(al.Count), strings.Join(ports, ","), al.ID})
 	}
 	slices.SortStableFunc(rows, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
@@ -65,6 +68,15 @@ func (t *Table) Flush() error {
 		}
 	}
 	return render.Write(t.w, cols, vals, render.Options{Format: render.Table, Width: t.width})
+}
+
+// named is an address with its resource's name, "10.0.11.50
+// (tradai-backend-api)", as titles write it; the address alone without one.
+func named(addr string, r *detect.Resource) string {
+	if addr == "" || r == nil || r.Name == "" {
+		return addr
+	}
+	return addr + " (" + r.Name + ")"
 }
 
 // ForFormat returns the sink printing alerts to w in format: table (Table,

@@ -51,3 +51,33 @@ func TestTable(t *testing.T) {
 		t.Errorf("yaml: %v", err)
 	}
 }
+
+// TestTableNames: with the inventory's names, the table (flowq detect's
+// default output) shows them beside the addresses, as titles do: the
+// responder's first question is what 10.0.11.50 is. Before, only -o text
+// and -o json carried them.
+func TestTableNames(t *testing.T) {
+	var buf bytes.Buffer
+	tab := NewTable(&buf, 0)
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	_ = tab.Send(context.Background(), []detect.Alert{
+		{ID: "a", WindowStart: at, Severity: "high", Detector: "exfiltration", Src: "10.0.11.50", Dst: "203.0.113.77", Bytes: 1_400_000,
+			SrcResource: &detect.Resource{ENI: "eni-1", Name: "tradai-backend-api"}},
+		{ID: "b", WindowStart: at.Add(time.Hour), Severity: "medium", Detector: "reject", Src: "10.0.11.51", Dsts: []string{"10.0.21.100"},
+			SrcResource: &detect.Resource{Name: "tradai-data-collection"}, DstResource: &detect.Resource{Name: "tradai-postgres"}},
+		{ID: "c", WindowStart: at.Add(2 * time.Hour), Severity: "medium", Detector: "reject", Src: "10.0.12.9", Dsts: []string{"10.0.21.1"},
+			SrcResource: &detect.Resource{SubnetName: "tradai-private-b"}},
+	})
+	if err := tab.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"10.0.11.50 (tradai-backend-api)", "10.0.11.51 (tradai-data-collection)", "10.0.21.100 (tradai-postgres)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "10.0.12.9 (") || strings.Contains(out, "203.0.113.77 (") {
+		t.Errorf("a name for an address without one:\n%s", out)
+	}
+}
