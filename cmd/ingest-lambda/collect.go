@@ -36,7 +36,7 @@ type collector struct {
 // otherwise): its detectors keep their window counters in the collector's
 // checkpoint and their alert claims in the state table (the ledger: only
 // due alerts touch DynamoDB).
-func newCollector(cfg config, awsCfg aws.Config, s3c *s3.Client, lake *store.Lake, ro resolve.Options, log *slog.Logger) (*collector, error) {
+func newCollector(cfg config, awsCfg aws.Config, s3c *s3.Client, lake *store.Lake, res *resolve.Resolver, log *slog.Logger) (*collector, error) {
 	if cfg.Delivery == "" {
 		return nil, nil
 	}
@@ -56,7 +56,7 @@ func newCollector(cfg config, awsCfg aws.Config, s3c *s3.Client, lake *store.Lak
 		now = time.Now
 	}
 	st := collect.NewState(claims)
-	eng, err := resolve.Contextual(lake, cfg.Detect, st, now, ro, detect.WithLogger(log))
+	eng, err := res.Contextual(cfg.Detect, st, now, detect.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

@@ -1,18 +1,33 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/flowq/flowq/internal/collect/collecttest"
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/store"
+	"github.com/flowq/flowq/internal/synth"
+	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
 // TestInventoryLookupInAlerts: the deployed function meets an interface
@@ -85,5 +100,113 @@ func TestInventoryLookupInAlerts(t *testing.T) {
 				t.Errorf("src_resource %+v; want the subnet only", r)
 			}
 		})
+	}
+}
+
+// TestOneLookupForBothPaths: a function that both takes CloudWatch Logs
+// deliveries and collects S3's (the collector) asks EC2 about an interface
+// its snapshot lacks once, whichever path meets it first: both paths name
+// resources through one resolver, with one cache of answers and one copy of
+// the lake's snapshots. Before, each built its own, so the same new
+// interface cost an EC2 call on each path (and the snapshots were held
+// twice).
+func TestOneLookupForBothPaths(t *testing.T) {
+	f := newFixture(t, map[string]string{envLogFormat: synth.DetectFormat.String()})
+	ctx := t.Context()
+	const delivery = "flowq-delivery"
+	if _, err := f.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(delivery)}); err != nil {
+		t.Fatal(err)
+	}
+	lake, err := store.Open(ctx, f.env[envLake], store.Options{S3: f.s3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := inventory.OpenArchive(ctx, lake, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := arch.Save(ctx, inventory.DemoSnapshot(testStart.Add(-24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	c := ec2.NewFromConfig(f.moto.Config(t))
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.11.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eni, err := invtest.ENI(ctx, c, *sub.Subnet.SubnetId, "10.0.11.90", "tradai-new-worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every request of the function goes through a proxy to moto that
+	// counts the EC2 lookups.
+	var lookups atomic.Int32
+	target, err := url.Parse(f.moto.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte("Action=DescribeNetworkInterfaces")) {
+			lookups.Add(1)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(motoserver.Region), awsconfig.WithBaseEndpoint(proxy.URL),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := maps.Clone(f.env)
+	env[envDelivery] = "s3://" + delivery + "/" + collecttest.RegionDir("")
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := testStart.Add(time.Hour + 16*time.Minute) // the hour of the records has settled
+	cfg.now = func() time.Time { return clock }
+	h, err := newHandler(ctx, cfg, awsCfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(dst string, at time.Time) string {
+		s := at.Unix()
+		return fmt.Sprintf("5 123456789012 %s 10.0.11.90 %s 40000 443 6 1000 1400000 %d %d ACCEPT OK vpc-0flowq0seed0001 subnet-0priv1 2 IPv4 10.0.11.90 %s - egress\n",
+			eni, dst, s, s+50, dst)
+	}
+	// CloudWatch Logs' delivery: the new worker's transfer to one host.
+	for _, p := range packFlows(t, []byte(line("203.0.113.77", testStart.Add(20*time.Minute))), 10) {
+		if s, err := invokeRaw(t, h, p); err != nil || s.Alerts != 1 {
+			t.Fatalf("subscription: %+v, %v; want one alert", s, err)
+		}
+	}
+	// S3's delivery, collected: its transfer to another.
+	objs, err := collecttest.Deliver([]byte(line("203.0.113.78", testStart.Add(25*time.Minute))), synth.DetectFormat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := collecttest.Upload(ctx, f.s3, delivery, objs); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := invokeRaw(t, h, scheduledEvent); err != nil || s.Alerts != 1 {
+		t.Fatalf("collector: %+v, %v; want one alert", s, err)
+	}
+	got := f.alertMessages(t)
+	for _, a := range got {
+		if a.SrcResource == nil || a.SrcResource.Name != "tradai-new-worker" {
+			t.Errorf("alert %s: src_resource %+v, want the new worker", a.Title, a.SrcResource)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("%d alerts delivered, want 2", len(got))
+	}
+	if n := lookups.Load(); n != 1 {
+		t.Errorf("%d EC2 lookups of one new interface, want 1", n)
 	}
 }

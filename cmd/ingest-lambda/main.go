@@ -95,12 +95,14 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	// With the lake's inventory (internal/inventory/resolve): alerts name
 	// their resources (at most one EC2 call per interface the snapshots
 	// lack), NAT legs are left out, the policy detector runs.
-	resolveOpts := resolve.Options{Logger: log, Refresh: cfg.InventoryRefresh, Lookup: ec2query.New(awsCfg).Lookup}
-	eng, err := resolve.Contextual(lake, cfg.Detect, newState(cfg, awsCfg), time.Now, resolveOpts, detect.WithLogger(log))
+	// One resolver for both paths: one copy of the snapshots, one EC2
+	// lookup per new interface.
+	res := resolve.Open(lake, 0, resolve.Options{Logger: log, Refresh: cfg.InventoryRefresh, Lookup: ec2query.New(awsCfg).Lookup})
+	eng, err := res.Contextual(cfg.Detect, newState(cfg, awsCfg), time.Now, detect.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
-	coll, err := newCollector(cfg, awsCfg, s3c, lake, resolveOpts, log)
+	coll, err := newCollector(cfg, awsCfg, s3c, lake, res, log)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,13 @@ import (
 // nil, or listing "policy"). Without any snapshot they behave as the plain
 // engine (v11's interface-type still marks NAT gateways' records).
 func Contextual(meta inventory.MetaStore, cfg detect.Config, st detect.State, now func() time.Time, opts Options, engOpts ...detect.Option) (*detect.Contextual, error) {
-	r := Open(meta, 0, opts)
+	return Open(meta, 0, opts).Contextual(cfg, st, now, engOpts...)
+}
+
+// Contextual builds the detectors for cfg over r (see the package's
+// Contextual): the pipelines of one process (the Lambda's CloudWatch Logs
+// path and its collector) share r's snapshots and its EC2 lookups.
+func (r *Resolver) Contextual(cfg detect.Config, st detect.State, now func() time.Time, engOpts ...detect.Option) (*detect.Contextual, error) {
 	eng, err := detect.New(cfg, st, now, append(engOpts, detect.WithResolver(r))...)
 	if err != nil {
 		return nil, err
