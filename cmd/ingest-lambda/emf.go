@@ -24,6 +24,8 @@ var emfMetrics = []struct{ Name, Unit string }{
 	{"JSONFallbacks", "Count"},
 	{"LateRecords", "Count"},
 	{"LateObjects", "Count"},
+	{"InventoryLookups", "Count"},
+	{"InventoryLookupFailures", "Count"},
 	{"Errors", "Count"},
 	{"Duration", "Milliseconds"},
 }
@@ -50,6 +52,8 @@ type emfLine struct {
 	JSONFallbacks  int     `json:"JSONFallbacks"`
 	LateRecords    int64   `json:"LateRecords"`
 	LateObjects    int     `json:"LateObjects"`
+	Lookups        int     `json:"InventoryLookups"`
+	LookupFailures int     `json:"InventoryLookupFailures"`
 	Errors         int     `json:"Errors"`
 	Duration       float64 `json:"Duration"`
 	RequestID      string  `json:"requestId,omitempty"`
@@ -75,6 +79,7 @@ func (h *handler) emitMetrics(ctx context.Context, s *summary, err error) {
 	l.Records, l.BadLines, l.Bytes, l.Alerts = s.Records, s.BadLines, s.Bytes, s.Alerts
 	l.ParquetObjects, l.ParquetBytes, l.Skipped, l.JSONFallbacks = s.Objects, s.LakeBytes, s.Skipped, s.Fallbacks
 	l.LateRecords, l.LateObjects = s.Late, s.LateObjects
+	l.Lookups, l.LookupFailures = s.Lookups, s.LookupFailures
 	l.Duration = s.DurationMS
 	if err != nil {
 		l.Errors = 1

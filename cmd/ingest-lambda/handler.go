@@ -17,6 +17,7 @@ import (
 
 	"github.com/flowq/flowq/internal/cwlogs"
 	"github.com/flowq/flowq/internal/detect"
+	"github.com/flowq/flowq/internal/inventory/resolve"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/pipeline"
 	"github.com/flowq/flowq/internal/source"
@@ -46,6 +47,7 @@ type handler struct {
 	maxBytes  int64
 	detector  interface{ Summary() detect.Summary } // for the late-record count; may be nil
 	collector *collector                            // nil without a delivery location
+	resolver  interface{ Stats() resolve.Stats }    // the EC2 lookups' counters; may be nil
 
 	mu  sync.Mutex // Lambda runs one event at a time per instance; this guards the buffers if not
 	dec *cwlogs.Decoder
@@ -69,13 +71,17 @@ type summary struct {
 	// with records of a slot already done, objects left for a later run,
 	// slots done, the checkpoint's size and the records it holds for the
 	// next run (of the slot after the last done).
-	Delivered   int     `json:"delivered_objects,omitempty"`
-	LateObjects int     `json:"late_objects,omitempty"`
-	Waiting     int     `json:"waiting_objects,omitempty"`
-	Slots       int     `json:"slots,omitempty"`
-	Checkpoint  int     `json:"checkpoint_bytes,omitempty"`
-	Held        int64   `json:"held_records,omitempty"`
-	DurationMS  float64 `json:"duration_ms"`
+	Delivered   int   `json:"delivered_objects,omitempty"`
+	LateObjects int   `json:"late_objects,omitempty"`
+	Waiting     int   `json:"waiting_objects,omitempty"`
+	Slots       int   `json:"slots,omitempty"`
+	Checkpoint  int   `json:"checkpoint_bytes,omitempty"`
+	Held        int64 `json:"held_records,omitempty"`
+	// EC2 lookups of interfaces the inventory snapshots lack, and of
+	// them the failed ones (the alerts then name addresses only).
+	Lookups        int     `json:"inventory_lookups,omitempty"`
+	LookupFailures int     `json:"inventory_lookup_failures,omitempty"`
+	DurationMS     float64 `json:"duration_ms"`
 }
 
 func (s *summary) add(r pipeline.Result) {
@@ -112,6 +118,10 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if det != nil {
 		late0 = det.Summary().Late
 	}
+	var look0 resolve.Stats
+	if h.resolver != nil {
+		look0 = h.resolver.Stats()
+	}
 	switch kind {
 	case inputCollect:
 		sum.Input = inputCollect
@@ -128,10 +138,17 @@ func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if det != nil {
 		sum.Late = det.Summary().Late - late0
 	}
+	if h.resolver != nil {
+		look := h.resolver.Stats()
+		sum.Lookups, sum.LookupFailures = look.Lookups-look0.Lookups, look.LookupFailures-look0.LookupFailures
+	}
 	sum.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	h.emitMetrics(ctx, &sum, err)
 	attrs := []any{"input", sum.Input, "batches", sum.Batches, "records", sum.Records, "bad_lines", sum.BadLines,
 		"bytes", sum.Bytes, "alerts", sum.Alerts, "objects", sum.Objects, "late_records", sum.Late, "duration_ms", sum.DurationMS}
+	if sum.Lookups > 0 {
+		attrs = append(attrs, "inventory_lookups", sum.Lookups, "inventory_lookup_failures", sum.LookupFailures)
+	}
 	if sum.Input == inputCollect {
 		attrs = append(attrs, "delivered_objects", sum.Delivered, "late_objects", sum.LateObjects, "skipped", sum.Skipped,
 			"waiting_objects", sum.Waiting, "slots", sum.Slots, "checkpoint_bytes", sum.Checkpoint, "held_records", sum.Held)

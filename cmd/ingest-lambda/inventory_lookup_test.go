@@ -35,7 +35,8 @@ import (
 // the EC2 API (moto here); with the EC2 API unreachable (its own endpoint,
 // AWS_ENDPOINT_URL_EC2, where nothing listens), the same transfer is still
 // alerted, by address and subnet (before f45a7e5 the lookup ignored
-// AWS_ENDPOINT_URL_EC2 and named it from moto).
+// AWS_ENDPOINT_URL_EC2 and named it from moto). The lookups and their
+// failures are counted in the response and the EMF metrics.
 func TestInventoryLookupInAlerts(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -76,10 +77,26 @@ func TestInventoryLookupInAlerts(t *testing.T) {
 			at := testStart.Add(20 * time.Minute).Unix()
 			text := fmt.Sprintf("5 123456789012 %s 10.0.11.90 203.0.113.77 40000 443 6 1000 1400000 %d %d ACCEPT OK vpc-0flowq0seed0001 subnet-0priv1 - 3 IPv4 10.0.11.90 203.0.113.77 us-east-1 use1-az1 egress - - -\n",
 				eni, at, at+50)
+			var sum summary
 			for _, p := range packFlows(t, []byte(text), 10) {
-				if _, err := f.invoke(t, p); err != nil {
+				s, err := f.invoke(t, p)
+				if err != nil {
 					t.Fatal(err)
 				}
+				sum.Lookups += s.Lookups
+				sum.LookupFailures += s.LookupFailures
+			}
+			// Counted, in the response and the metrics: by the interface
+			// (found, or failed), and, when that failed, by the address.
+			want := summary{Lookups: 1}
+			if !tc.reachable {
+				want = summary{Lookups: 2, LookupFailures: 2}
+			}
+			if sum.Lookups != want.Lookups || sum.LookupFailures != want.LookupFailures {
+				t.Errorf("%d lookups, %d failed; want %d, %d", sum.Lookups, sum.LookupFailures, want.Lookups, want.LookupFailures)
+			}
+			if m := f.metrics.String(); !strings.Contains(m, fmt.Sprintf(`"InventoryLookups":%d,"InventoryLookupFailures":%d`, want.Lookups, want.LookupFailures)) {
+				t.Errorf("EMF lacks the lookups: %s", m)
 			}
 			got := f.alertMessages(t)
 			var ex []detect.Alert

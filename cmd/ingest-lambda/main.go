@@ -117,7 +117,7 @@ func newHandler(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Lo
 	return &handler{
 		pipe: pipe, s3: s3c, format: cfg.Format, log: log, metrics: metrics, maxBytes: cfg.MaxPayloadBytes, detector: eng.Engine(),
 		dec:       cwlogs.NewDecoder(cwlogs.Options{MaxBytes: cfg.MaxPayloadBytes}),
-		collector: coll,
+		collector: coll, resolver: res,
 	}, nil
 }
 
