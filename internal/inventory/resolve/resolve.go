@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,7 +166,7 @@ func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
 		}
 		// Only a new interface is asked about: one a snapshot knows that
 		// does not hold addr (an inbound alert's source) would not either.
-		if ifc == nil && !known && r.opts.Lookup != nil {
+		if ifc == nil && !known && r.opts.Lookup != nil && interfaceID(eni) {
 			if e := r.lookup(eni, ""); e != nil {
 				vpc = e.VPCID
 				ifc = holding(e, ip)
@@ -199,6 +200,23 @@ func (r *Resolver) Resolve(eni, addr string, at time.Time) *detect.Resource {
 		return nil
 	}
 	return resource(from, ifc)
+}
+
+// interfaceID reports whether s looks like an interface ID (eni- and up to
+// 32 lower-case letters and digits; AWS's have 8 or 17 hex digits): a
+// record's field that does not (garbled, another resource's) is not worth
+// an EC2 call.
+func interfaceID(s string) bool {
+	id, ok := strings.CutPrefix(s, "eni-")
+	if !ok || len(id) == 0 || len(id) > 32 {
+		return false
+	}
+	for i := range len(id) {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // next returns the snapshot that comes into force after the one in force

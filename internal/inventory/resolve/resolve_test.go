@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -184,5 +185,25 @@ func TestLookupOnceConcurrently(t *testing.T) {
 		if res == nil || res.ENI != "eni-0new" {
 			t.Errorf("caller %d: %+v", i, res)
 		}
+	}
+}
+
+// TestLookupOnlyInterfaceIDs: a record's interface field that is no
+// interface ID (garbled, hostile, another resource's ID) is never sent to
+// EC2: each distinct one would cost a call (and a timeout) for nothing.
+func TestLookupOnlyInterfaceIDs(t *testing.T) {
+	var calls []string
+	lookup := func(_ context.Context, eni, addr string) (*inventory.Interface, error) {
+		calls = append(calls, (eni + "|" + addr)[:min(40, len(eni)+1+len(addr))])
+		return nil, nil
+	}
+	r := resolve.New(demo(), resolve.Options{Lookup: lookup})
+	for _, eni := range []string{"eni-", "eni-0a1b-2c3d", "nat-0abc1234", "i-0123456789abcdef0", "eni-0123\x00\xff", "ENI-0A1B2C3D", strings.Repeat("eni-0", 1000)} {
+		r.Resolve(eni, "203.0.113.9", time.Unix(0, 0))
+	}
+	r.Resolve("eni-0a1b2c3d", "203.0.113.9", time.Unix(0, 0))          // 8 hex digits: an ID
+	r.Resolve("eni-0a1b2c3d4e5f60077", "203.0.113.9", time.Unix(0, 0)) // 17
+	if want := []string{"eni-0a1b2c3d|", "eni-0a1b2c3d4e5f60077|"}; !slices.Equal(calls, want) {
+		t.Errorf("EC2 asked %q, want %q", calls, want)
 	}
 }
