@@ -95,25 +95,27 @@ func (e *Engine) alert(c *columns, a *agg, k Key, t *Totals) Alert {
 }
 
 // resolve names the resources behind the alert's addresses, when the engine
-// has a Resolver. The source is looked up on an interface that logged the
-// evidence and is not a NAT's (whose records stand for the hosts behind it).
+// has a Resolver. Each is looked up on an interface that logged evidence
+// with it and is not a NAT's (whose records stand for the hosts behind it):
+// the interface itself, or the network it is in.
 func (e *Engine) resolve(al *Alert) {
 	if e.resolver == nil {
 		return
 	}
 	at := al.FirstSeen
-	eni := ""
-	for _, v := range al.Evidence {
-		if v.ENI != "" && v.Src == al.Src && !e.resolver.NAT(v.ENI) {
-			eni = v.ENI
-			break
+	seenOn := func(match func(v *Evidence) bool) string {
+		for i := range al.Evidence {
+			if v := &al.Evidence[i]; v.ENI != "" && match(v) && !e.resolver.NAT(v.ENI) {
+				return v.ENI
+			}
 		}
+		return ""
 	}
-	al.SrcResource = e.resolver.Resolve(eni, al.Src, at)
+	al.SrcResource = e.resolver.Resolve(seenOn(func(v *Evidence) bool { return v.Src == al.Src }), al.Src, at)
 	if dst := al.Dst; dst != "" || len(al.Dsts) == 1 {
 		if dst == "" {
 			dst = al.Dsts[0] // a reject alert's one destination
 		}
-		al.DstResource = e.resolver.Resolve("", dst, at)
+		al.DstResource = e.resolver.Resolve(seenOn(func(v *Evidence) bool { return v.Dst == dst }), dst, at)
 	}
 }
