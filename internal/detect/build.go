@@ -89,33 +89,34 @@ func (e *Engine) alert(c *columns, a *agg, k Key, t *Totals) Alert {
 	if more := al.Count - int64(len(al.Evidence)); more > 0 {
 		al.EvidenceMore = more
 	}
-	e.resolve(&al)
+	nameResources(e.resolver, &al)
 	al.Title = title(&al)
 	return al
 }
 
-// resolve names the resources behind the alert's addresses, when the engine
-// has a Resolver. Each is looked up on an interface that logged evidence
-// with it and is not a NAT's (whose records stand for the hosts behind it):
-// the interface itself, or the network it is in.
-func (e *Engine) resolve(al *Alert) {
-	if e.resolver == nil {
+// nameResources names the resources behind the alert's addresses through
+// r (nil: none), the engine's alerts and the policy detector's. Each is
+// looked up on an interface that logged evidence with it and is not a NAT's
+// (whose records stand for the hosts behind it): the interface itself, or
+// the network it is in.
+func nameResources(r Resolver, al *Alert) {
+	if r == nil {
 		return
 	}
 	at := al.FirstSeen
 	seenOn := func(match func(v *Evidence) bool) string {
 		for i := range al.Evidence {
-			if v := &al.Evidence[i]; v.ENI != "" && match(v) && !e.resolver.NAT(v.ENI) {
+			if v := &al.Evidence[i]; v.ENI != "" && match(v) && !r.NAT(v.ENI) {
 				return v.ENI
 			}
 		}
 		return ""
 	}
-	al.SrcResource = e.resolver.Resolve(seenOn(func(v *Evidence) bool { return v.Src == al.Src }), al.Src, at)
+	al.SrcResource = r.Resolve(seenOn(func(v *Evidence) bool { return v.Src == al.Src }), al.Src, at)
 	if dst := al.Dst; dst != "" || len(al.Dsts) == 1 {
 		if dst == "" {
 			dst = al.Dsts[0] // a reject alert's one destination
 		}
-		al.DstResource = e.resolver.Resolve(seenOn(func(v *Evidence) bool { return v.Dst == dst }), dst, at)
+		al.DstResource = r.Resolve(seenOn(func(v *Evidence) bool { return v.Dst == dst }), dst, at)
 	}
 }

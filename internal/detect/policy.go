@@ -333,14 +333,7 @@ func (d *PolicyDetector) alert(a *policyAgg, t *Totals) Alert {
 	if more := t.Count - int64(len(al.Evidence)); more > 0 {
 		al.EvidenceMore = more
 	}
-	if d.resolver != nil {
-		eni := ""
-		if len(al.ENIs) > 0 {
-			eni = al.ENIs[0]
-		}
-		al.SrcResource = d.resolver.Resolve(eni, al.Src, al.FirstSeen)
-		al.DstResource = d.resolver.Resolve("", al.Dst, al.FirstSeen)
-	}
+	nameResources(d.resolver, &al)
 	al.Title = asciiLine(fmt.Sprintf("policy %s%s -> %s%s %s: %s (%s %s)", al.Src, resourceName(al.SrcResource), al.Dst, resourceName(al.DstResource),
 		portList(al.Ports), verb, a.finding.Layer, a.finding.Rule))
 	return al
