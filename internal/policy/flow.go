@@ -68,7 +68,7 @@ func record(x *inventory.Index, q Query, atSource bool) (RecordVerdict, error) {
 	if stop == nil {
 		return RecordVerdict{Allowed: true, Result: fwd}, nil
 	}
-	if q.SrcPort != 0 || !hasPorts(q.Protocol) {
+	if q.SrcPort != 0 || !HasPorts(q.Protocol) {
 		rev, err := Evaluate(x, Query{Src: q.Dst, Dst: q.Src, DstPort: q.SrcPort, SrcPort: q.DstPort, Protocol: q.Protocol})
 		// On the source's interface (the reverse connection's destination)
 		// the reply has passed the connection's request path and its
@@ -103,5 +103,7 @@ func requestStep(s Step) bool { return !s.Reply && !isNATStep(s) }
 // security groups' egress and its subnet's network ACL outbound.
 func sourceStep(s Step) bool { return s.Check == checkSrcSG || s.Check == checkSrcACLOut }
 
-// hasPorts reports whether a protocol's packets carry ports (tcp, udp).
-func hasPorts(proto int) bool { return proto == 6 || proto == 17 }
+// HasPorts reports whether a protocol's packets carry ports (tcp, udp): flow
+// logs give others ports 0 and 0, and their records cannot say which way
+// their connection went.
+func HasPorts(proto int) bool { return proto == 6 || proto == 17 }

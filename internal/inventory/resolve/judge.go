@@ -121,8 +121,10 @@ func (ru *rules) Judge(f detect.PolicyFlow) (detect.PolicyFinding, bool, detect.
 		return detect.PolicyFinding{Kind: detect.PolicyAcceptedDenied, Layer: v.Result.Layer, Rule: v.Result.Rule}, true, box
 	}
 	// The record may be a reply when it comes from the lower port (a
-	// service's) to the higher (a client's ephemeral one).
-	mayReply := sp != 0 && sp < q.DstPort
+	// service's) to the higher (a client's ephemeral one), or when its
+	// protocol has no ports (an echo reply: ICMP's records say nothing of
+	// their connection's direction).
+	mayReply := sp != 0 && sp < q.DstPort || !policy.HasPorts(q.Protocol)
 	// Security groups that deny the request itself rule out a finding (a
 	// quick test: most REJECTs are that), whatever the client's port that
 	// keeps the record from being a reply.

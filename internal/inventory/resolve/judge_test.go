@@ -226,3 +226,50 @@ func TestPolicyAtSource(t *testing.T) {
 		t.Errorf("the database's ACCEPT of what its ACL denies: %+v, want one high alert at its ACL", alerts)
 	}
 }
+
+// TestPolicyICMPReplyDropped: a task pings the database, whose group and
+// subnet ACL admit ICMP from the tasks' subnet, but the tasks' subnet ACL
+// admits no ICMP inbound: the echo reply is REJECTed on the task's
+// interface while the security groups allow the ping (they track ICMP as
+// they track TCP). Flow logs give ICMP ports 0 and 0, so the record cannot
+// say it is a reply: it is read both ways. The finding names the tasks'
+// ACL; the request and the database's ACCEPTed reply raise nothing.
+func TestPolicyICMPReplyDropped(t *testing.T) {
+	s := inventory.DemoSnapshot(day)
+	for i := range s.SecurityGroups {
+		switch g := &s.SecurityGroups[i]; g.ID {
+		case "sg-0ecs":
+			g.Egress = append(g.Egress, inventory.SGRule{Protocol: "icmp", FromPort: -1, ToPort: -1, CIDR: "10.0.21.0/24", Description: "ping the database"})
+		case "sg-0rds":
+			g.Ingress = append(g.Ingress, inventory.SGRule{Protocol: "icmp", FromPort: -1, ToPort: -1, CIDR: "10.0.11.0/24", Description: "ping from the tasks"})
+		}
+	}
+	for i := range s.NetworkACLs {
+		if a := &s.NetworkACLs[i]; a.ID == "acl-0database" {
+			a.Entries = append(a.Entries,
+				inventory.ACLEntry{Number: 200, Protocol: "1", Allow: true, CIDR: "10.0.11.0/24", FromPort: -1, ToPort: -1},
+				inventory.ACLEntry{Number: 200, Egress: true, Protocol: "1", Allow: true, CIDR: "10.0.11.0/24", FromPort: -1, ToPort: -1})
+		} else if a.ID == "acl-0private" {
+			a.Entries = append(a.Entries, inventory.ACLEntry{Number: 200, Egress: true, Protocol: "1", Allow: true, CIDR: "10.0.21.0/24", FromPort: -1, ToPort: -1})
+		}
+	}
+	at := day.Add(10 * time.Hour).Unix()
+	line := func(eni, src, dst, action, dir string) string {
+		return fmt.Sprintf("5 123456789012 %s %s %s 0 0 1 4 336 %d %d %s OK vpc-0flowq0seed0001 subnet-0priv1 - IPv4 %s %s - %s\n",
+			eni, src, dst, at, at+30, action, src, dst, dir)
+	}
+	const task, db = "eni-0a1b2c3d4e5f60012", "eni-0a1b2c3d4e5f60021"
+	text := synth.DetectFormat.Header() + "\n" +
+		line(task, "10.0.11.51", "10.0.21.100", "ACCEPT", "egress") + // the echo request
+		line(db, "10.0.11.51", "10.0.21.100", "ACCEPT", "ingress") +
+		line(db, "10.0.21.100", "10.0.11.51", "ACCEPT", "egress") + // the echo reply
+		line(task, "10.0.21.100", "10.0.11.51", "REJECT", "ingress")
+	alerts := runPolicy(t, s, text)
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts, want the dropped echo reply's: %+v", len(alerts), alerts)
+	}
+	if a := alerts[0]; a.Src != "10.0.21.100" || a.Severity != "medium" || a.Count != 1 ||
+		!strings.HasPrefix(a.Rule, "network-acl: acl-0private (tradai-private-nacl) ingress rule *") {
+		t.Errorf("alert %s [%s] rule %q, want the echo reply dropped by the tasks' ACL", a.Title, a.Severity, a.Rule)
+	}
+}
