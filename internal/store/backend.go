@@ -115,7 +115,8 @@ func (b *localBackend) writeTmp(dst string, data []byte) (string, error) {
 	tmp := filepath.Join(dir, "."+filepath.Base(dst)+"."+hex.EncodeToString(rnd[:])+".tmp")
 	var f *os.File
 	var err error
-	for try := 0; try < 5; try++ { // a concurrent remove may prune the directory
+	for try := 0; try < pruneTries; try++ { // a concurrent remove may prune the directory
+		pruneBackoff(try)
 		if err = mkdirAll(dir); err != nil {
 			return "", err
 		}
@@ -297,12 +298,27 @@ func (b *localBackend) remove(_ context.Context, keys []string) error {
 // writer's cleanup may remove an emptied parent between MkdirAll creating it
 // and creating the child in it, which fails with "no such file or directory",
 // or between another writer's Mkdir of it and MkdirAll's check ("file exists").
+// Each failure means the other writer got on, so it tries again, backing off
+// after a few (eight tries in a row lost to a writer pruning in a loop on a
+// loaded machine: TestPutBesidePrune under -race with the CPUs busy).
 func mkdirAll(dir string) error {
 	err := os.MkdirAll(dir, 0o755)
-	for try := 0; (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist)) && try < 8; try++ {
+	for try := 0; (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist)) && try < pruneTries; try++ {
+		pruneBackoff(try)
 		err = os.MkdirAll(dir, 0o755) // ErrExist: made by another writer, then pruned again
 	}
 	return err
+}
+
+// pruneTries bounds the tries of a step that a concurrent pruneDirs undoes.
+const pruneTries = 64
+
+// pruneBackoff waits before try (from 0): not at all for the first few,
+// then a little longer each time (about 0.1 s over all of pruneTries).
+func pruneBackoff(try int) {
+	if try >= 4 {
+		time.Sleep(time.Duration(try) * 50 * time.Microsecond)
+	}
 }
 
 // pruneDirs removes the directories of key that are now empty, up to the
