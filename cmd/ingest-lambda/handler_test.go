@@ -27,7 +27,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/flowq/flowq/internal/cwlogs"
-	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/detect/ddbstate"
 	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/store"
@@ -176,27 +175,8 @@ var reqSeq int
 func (f *fixture) alerts(t *testing.T) []string {
 	t.Helper()
 	var got []string
-	for {
-		out, err := f.sqs.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			break
-		}
-		for _, m := range out.Messages {
-			var a detect.Alert
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
-				t.Fatalf("alert message %q: %v", aws.ToString(m.Body), err)
-			}
-			if a.ID != detect.AlertID(a.Key()) {
-				t.Errorf("alert %s: id is not the key's", a.Title)
-			}
-			got = append(got, a.Detector+" "+a.Src+" "+a.Dst)
-			if _, err := f.sqs.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(f.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
+	for _, a := range f.alertMessages(t) {
+		got = append(got, a.Detector+" "+a.Src+" "+a.Dst)
 	}
 	slices.Sort(got)
 	return got

@@ -34,6 +34,9 @@ func (f *fixture) alertMessages(t *testing.T) []detect.Alert {
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
 				t.Fatalf("alert message %q: %v", aws.ToString(m.Body), err)
 			}
+			if a.ID != detect.AlertID(a.Key()) {
+				t.Errorf("alert %s: id is not the key's", a.Title)
+			}
 			got = append(got, a)
 			if _, err := f.sqs.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(f.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				t.Fatal(err)
@@ -42,6 +45,25 @@ func (f *fixture) alertMessages(t *testing.T) []detect.Alert {
 	}
 	slices.SortFunc(got, func(a, b detect.Alert) int { return strings.Compare(a.Title, b.Title) })
 	return got
+}
+
+// saveDemoSnapshot stores the reference network's inventory snapshot of the
+// day before testStart in the function's lake, as the inventory Lambda
+// keeps it.
+func (f *fixture) saveDemoSnapshot(t *testing.T) {
+	t.Helper()
+	ctx := t.Context()
+	lake, err := store.Open(ctx, f.env[envLake], store.Options{S3: f.s3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := inventory.OpenArchive(ctx, lake, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := arch.Save(ctx, inventory.DemoSnapshot(testStart.Add(-24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestInventoryInAlerts: the function as deployed, with the reference
@@ -60,18 +82,7 @@ func (f *fixture) alertMessages(t *testing.T) []detect.Alert {
 // deciding rule; no alert about the NAT. A replay delivers nothing.
 func TestInventoryInAlerts(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	lake, err := store.Open(ctx, "s3://"+lakeBucket+"/flows", store.Options{S3: f.s3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch, err := inventory.OpenArchive(ctx, lake, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := arch.Save(ctx, inventory.DemoSnapshot(testStart.Add(-24*time.Hour))); err != nil {
-		t.Fatal(err)
-	}
+	f.saveDemoSnapshot(t)
 
 	at := testStart.Add(20 * time.Minute).Unix()
 	// A record in seedFormat; the pkt-* addresses as given. TCP flags as AWS

@@ -23,9 +23,7 @@ import (
 
 	"github.com/flowq/flowq/internal/collect/collecttest"
 	"github.com/flowq/flowq/internal/detect"
-	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
-	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
@@ -49,17 +47,7 @@ func TestInventoryLookupInAlerts(t *testing.T) {
 			}
 			f := newFixture(t, nil)
 			ctx := t.Context()
-			lake, err := store.Open(ctx, "s3://"+lakeBucket+"/flows", store.Options{S3: f.s3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			arch, err := inventory.OpenArchive(ctx, lake, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := arch.Save(ctx, inventory.DemoSnapshot(testStart.Add(-24*time.Hour))); err != nil {
-				t.Fatal(err)
-			}
+			f.saveDemoSnapshot(t)
 			// The new worker's interface, in EC2 only.
 			c := ec2.NewFromConfig(f.moto.Config(t))
 			vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
@@ -134,17 +122,7 @@ func TestOneLookupForBothPaths(t *testing.T) {
 	if _, err := f.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(delivery)}); err != nil {
 		t.Fatal(err)
 	}
-	lake, err := store.Open(ctx, f.env[envLake], store.Options{S3: f.s3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch, err := inventory.OpenArchive(ctx, lake, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := arch.Save(ctx, inventory.DemoSnapshot(testStart.Add(-24*time.Hour))); err != nil {
-		t.Fatal(err)
-	}
+	f.saveDemoSnapshot(t)
 	c := ec2.NewFromConfig(f.moto.Config(t))
 	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
 	if err != nil {
