@@ -1,16 +1,12 @@
 package queries_test
 
 import (
-	"context"
 	"database/sql"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/flowq/flowq/internal/inventory"
-	"github.com/flowq/flowq/internal/inventory/invdb"
-	"github.com/flowq/flowq/internal/lakedb"
+	"github.com/flowq/flowq/internal/inventory/invdb/invdbtest"
 	"github.com/flowq/flowq/queries"
 )
 
@@ -52,8 +48,8 @@ func TestUnusedRulesNATInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unused := strColumn(t, db, "SELECT rule FROM ("+body+")")
-	all := strColumn(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
+	unused := invdbtest.Strings(t, db, "SELECT rule FROM ("+body+")")
+	all := invdbtest.Strings(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
 	var want []string
 	for _, r := range all {
 		if !slices.Contains(used, r) {
@@ -101,8 +97,8 @@ func TestUnusedRulesDepartedInterfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unused := strColumn(t, db, "SELECT rule FROM ("+body+")")
-	all := strColumn(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
+	unused := invdbtest.Strings(t, db, "SELECT rule FROM ("+body+")")
+	all := invdbtest.Strings(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
 	var want []string
 	for _, r := range all {
 		if !slices.Contains(used, r) {
@@ -159,44 +155,5 @@ func TestUnusedRulesWithoutAccepts(t *testing.T) {
 // of the given records (interface, src, dst, dstport, protocol, action)
 // and the demo network's inventory tables.
 func unusedSession(t *testing.T, flows [][]any) *sql.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := lakedb.OpenSession(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.ExecContext(ctx, "CREATE TABLE flows (interface_id VARCHAR, srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR)"); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range flows {
-		if _, err := db.ExecContext(ctx, "INSERT INTO flows VALUES (?, ?, ?, ?, ?, ?)", f...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := invdb.Fill(ctx, db, inventory.NewIndex(inventory.DemoSnapshot(time.Unix(0, 0)))); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-func strColumn(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return invdbtest.Session(t, "interface_id VARCHAR, srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR", flows)
 }

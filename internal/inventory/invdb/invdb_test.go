@@ -1,16 +1,12 @@
 package invdb_test
 
 import (
-	"context"
 	"database/sql"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/flowq/flowq/internal/inventory"
-	"github.com/flowq/flowq/internal/inventory/invdb"
-	"github.com/flowq/flowq/internal/lakedb"
+	"github.com/flowq/flowq/internal/inventory/invdb/invdbtest"
 	"github.com/flowq/flowq/queries"
 )
 
@@ -18,60 +14,21 @@ import (
 // given records (src, dst, dstport, protocol, action) and the demo
 // network's inventory tables.
 func session(t *testing.T, flows [][]any) *sql.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := lakedb.OpenSession(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.ExecContext(ctx, "CREATE TABLE flows (srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR, interface_id VARCHAR)"); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range flows {
-		if _, err := db.ExecContext(ctx, "INSERT INTO flows (srcaddr, dstaddr, dstport, protocol, action) VALUES (?, ?, ?, ?, ?)", f...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := invdb.Fill(ctx, db, inventory.NewIndex(inventory.DemoSnapshot(time.Unix(0, 0)))); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-func column(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return invdbtest.Session(t, "srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol INTEGER, action VARCHAR, interface_id VARCHAR", flows)
 }
 
 func TestInterfacesTable(t *testing.T) {
 	db := session(t, nil)
-	got := column(t, db, "SELECT name || ' ' || subnet_name || ' ' || security_groups[1] FROM interfaces WHERE address = '10.0.21.100'")
+	got := invdbtest.Strings(t, db, "SELECT name || ' ' || subnet_name || ' ' || security_groups[1] FROM interfaces WHERE address = '10.0.21.100'")
 	if !slices.Equal(got, []string{"tradai-postgres tradai-db-a sg-0rds"}) {
 		t.Errorf("10.0.21.100: %v", got)
 	}
 	// Public and IPv6 addresses resolve too; the NAT instance is marked.
-	got = column(t, db, "SELECT address FROM interfaces WHERE eni = 'eni-0a1b2c3d4e5f60001' ORDER BY address")
+	got = invdbtest.Strings(t, db, "SELECT address FROM interfaces WHERE eni = 'eni-0a1b2c3d4e5f60001' ORDER BY address")
 	if !slices.Equal(got, []string{"10.0.1.25", "192.0.2.25", "2600:1f18:1:101::25"}) {
 		t.Errorf("alb addresses: %v", got)
 	}
-	if got := column(t, db, "SELECT address FROM interfaces WHERE nat"); !slices.Equal(got, []string{"10.0.1.10", "192.0.2.10"}) {
+	if got := invdbtest.Strings(t, db, "SELECT address FROM interfaces WHERE nat"); !slices.Equal(got, []string{"10.0.1.10", "192.0.2.10"}) {
 		t.Errorf("nat: %v", got)
 	}
 }
@@ -98,7 +55,7 @@ func TestUnusedRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unused := column(t, db, "SELECT rule FROM ("+body+")")
+	unused := invdbtest.Strings(t, db, "SELECT rule FROM ("+body+")")
 	used := []string{
 		"sg-0ecs (tradai-ecs-sg) egress tcp 5432 to sg-0rds",
 		"sg-0rds (tradai-rds-sg) ingress tcp 5432 from sg-0ecs",
@@ -109,7 +66,7 @@ func TestUnusedRules(t *testing.T) {
 		"sg-0ecs (tradai-ecs-sg) egress tcp 443 to 0.0.0.0/0",
 		"sg-0ecs (tradai-ecs-sg) egress udp 53 to 0.0.0.0/0",
 	}
-	all := column(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
+	all := invdbtest.Strings(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
 	for _, u := range used {
 		if !slices.Contains(all, u) {
 			t.Fatalf("test rule %q is not in the inventory: %v", u, all)
