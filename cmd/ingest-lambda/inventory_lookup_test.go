@@ -28,6 +28,28 @@ import (
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
+// newWorker creates in moto's EC2 a new worker's interface, 10.0.11.90
+// named tradai-new-worker, in a VPC and subnet of the reference network's
+// ranges (none of the lake's snapshots know it), and returns its ID.
+func (f *fixture) newWorker(t *testing.T) string {
+	t.Helper()
+	ctx := t.Context()
+	c := ec2.NewFromConfig(f.moto.Config(t))
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.11.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eni, err := invtest.ENI(ctx, c, *sub.Subnet.SubnetId, "10.0.11.90", "tradai-new-worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eni
+}
+
 // TestInventoryLookupInAlerts: the deployed function meets an interface
 // its lake's snapshot lacks (created after the last sync) and names it from
 // the EC2 API (moto here); with the EC2 API unreachable (its own endpoint,
@@ -46,22 +68,8 @@ func TestInventoryLookupInAlerts(t *testing.T) {
 				t.Setenv("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:1")
 			}
 			f := newFixture(t, nil)
-			ctx := t.Context()
 			f.saveDemoSnapshot(t)
-			// The new worker's interface, in EC2 only.
-			c := ec2.NewFromConfig(f.moto.Config(t))
-			vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.11.0/24")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			eni, err := invtest.ENI(ctx, c, *sub.Subnet.SubnetId, "10.0.11.90", "tradai-new-worker")
-			if err != nil {
-				t.Fatal(err)
-			}
+			eni := f.newWorker(t) // in EC2 only
 			at := testStart.Add(20 * time.Minute).Unix()
 			text := fmt.Sprintf("5 123456789012 %s 10.0.11.90 203.0.113.77 40000 443 6 1000 1400000 %d %d ACCEPT OK vpc-0flowq0seed0001 subnet-0priv1 - 3 IPv4 10.0.11.90 203.0.113.77 us-east-1 use1-az1 egress - - -\n",
 				eni, at, at+50)
@@ -123,19 +131,7 @@ func TestOneLookupForBothPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.saveDemoSnapshot(t)
-	c := ec2.NewFromConfig(f.moto.Config(t))
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.11.0/24")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eni, err := invtest.ENI(ctx, c, *sub.Subnet.SubnetId, "10.0.11.90", "tradai-new-worker")
-	if err != nil {
-		t.Fatal(err)
-	}
+	eni := f.newWorker(t)
 	// Every request of the function goes through a proxy to moto that
 	// counts the EC2 lookups.
 	var lookups atomic.Int32
