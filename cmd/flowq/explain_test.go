@@ -9,30 +9,18 @@ import (
 
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
 	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
-	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
 // TestInventoryExplainMoto builds the reference network in moto, syncs it
 // with flowq inventory sync (endpoint from AWS_ENDPOINT_URL) and asks
 // flowq explain about flows allowed and blocked at each layer.
 func TestInventoryExplainMoto(t *testing.T) {
-	srv := motoserver.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	_, c, n := motoNetwork(t)
 	ctx := context.Background()
-	c := ec2.NewFromConfig(srv.Config(t))
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, e := range []struct{ subnet, ip, name, group string }{
 		{n.Private[0], "10.0.11.50", "trading-api", n.ECS},
 		{n.Database[0], "10.0.20.100", "tradai-db", n.RDS},

@@ -26,18 +26,9 @@ import (
 // the next snapshot has no drift again; the earlier snapshot still reports
 // it (--at). A network-ACL entry added by hand is drift too.
 func TestInventoryDriftMoto(t *testing.T) {
-	srv := motoserver.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv, c, n := motoNetwork(t)
 	ctx := context.Background()
 	cfg := srv.Config(t)
-	c := ec2.NewFromConfig(cfg)
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	lake := filepath.Join(t.TempDir(), "lake")
 	sync := func() string {
 		t.Helper()

@@ -14,6 +14,23 @@ import (
 	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
+// motoNetwork starts moto, with its endpoint in the environment for the
+// commands' SDK clients, and builds the reference network in it.
+func motoNetwork(t *testing.T) (*motoserver.Server, *ec2.Client, *invtest.Network) {
+	t.Helper()
+	srv := motoserver.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	c := ec2.NewFromConfig(srv.Config(t))
+	n, err := invtest.Build(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c, n
+}
+
 // TestDetectAfterSyncMoto: the reference network built in moto, a task's
 // interface in its private subnet, `flowq inventory sync`, then AWS's NAT
 // gateway example in the default v2 format (the task's record of 1.4 MB to
@@ -22,17 +39,8 @@ import (
 // `flowq detect -o json`: one exfiltration alert, from the task, with the
 // issue's resource fields as the sync read them from EC2.
 func TestDetectAfterSyncMoto(t *testing.T) {
-	srv := motoserver.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	_, c, n := motoNetwork(t)
 	ctx := context.Background()
-	c := ec2.NewFromConfig(srv.Config(t))
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n.NATENI == "" || n.NATIP == "" {
 		t.Fatalf("moto's NAT gateway has no interface: %+v", n)
 	}
