@@ -39,32 +39,7 @@ func TestUnusedRulesNATInstance(t *testing.T) {
 		"sg-0nat (tradai-nat-sg) ingress tcp 443 from 10.0.11.0/24",
 		"sg-0nat (tradai-nat-sg) egress tcp 443 to 0.0.0.0/0",
 	}
-	db := unusedSession(t, flows)
-	q, err := queries.Get("unused-rules")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := q.Render(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unused := invdbtest.Strings(t, db, "SELECT rule FROM ("+body+")")
-	all := invdbtest.Strings(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
-	var want []string
-	for _, r := range all {
-		if !slices.Contains(used, r) {
-			want = append(want, r)
-		}
-	}
-	for _, u := range used {
-		if !slices.Contains(all, u) {
-			t.Fatalf("test rule %q is not in the inventory: %v", u, all)
-		}
-	}
-	slices.Sort(unused)
-	if !slices.Equal(unused, want) {
-		t.Errorf("unused rules:\n%s\nwant:\n%s", strings.Join(unused, "\n"), strings.Join(want, "\n"))
-	}
+	checkUnused(t, flows, used)
 }
 
 // TestUnusedRulesDepartedInterfaces: the tables hold the newest snapshot,
@@ -88,32 +63,7 @@ func TestUnusedRulesDepartedInterfaces(t *testing.T) {
 		"sg-0lambda (tradai-lambda-sg) egress tcp 443 to 0.0.0.0/0",
 		"sg-0nat (tradai-nat-sg) egress tcp 443 to 0.0.0.0/0",
 	}
-	db := unusedSession(t, flows)
-	q, err := queries.Get("unused-rules")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := q.Render(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unused := invdbtest.Strings(t, db, "SELECT rule FROM ("+body+")")
-	all := invdbtest.Strings(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
-	var want []string
-	for _, r := range all {
-		if !slices.Contains(used, r) {
-			want = append(want, r)
-		}
-	}
-	for _, u := range used {
-		if !slices.Contains(all, u) {
-			t.Fatalf("test rule %q is not in the inventory: %v", u, all)
-		}
-	}
-	slices.Sort(unused)
-	if !slices.Equal(unused, want) {
-		t.Errorf("unused rules:\n%s\nwant:\n%s", strings.Join(unused, "\n"), strings.Join(want, "\n"))
-	}
+	checkUnused(t, flows, used)
 }
 
 // TestUnusedRulesWithoutAccepts: a flow log that captures REJECTed
@@ -148,6 +98,39 @@ func TestUnusedRulesWithoutAccepts(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "no ACCEPTed flow") {
 		t.Errorf("error %v, want one saying there is no ACCEPTed flow", err)
+	}
+}
+
+// checkUnused runs the unused-rules query over flows (interface, src,
+// dst, dstport, protocol, action) and the demo network's inventory, and
+// checks that it reports every security-group rule but those in used.
+func checkUnused(t *testing.T, flows [][]any, used []string) {
+	t.Helper()
+	db := unusedSession(t, flows)
+	q, err := queries.Get("unused-rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := q.Render(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := invdbtest.Strings(t, db, "SELECT rule FROM ("+body+")")
+	all := invdbtest.Strings(t, db, "SELECT rule FROM security_group_rules ORDER BY rule")
+	var want []string
+	for _, r := range all {
+		if !slices.Contains(used, r) {
+			want = append(want, r)
+		}
+	}
+	for _, u := range used {
+		if !slices.Contains(all, u) {
+			t.Fatalf("test rule %q is not in the inventory: %v", u, all)
+		}
+	}
+	slices.Sort(unused)
+	if !slices.Equal(unused, want) {
+		t.Errorf("unused rules:\n%s\nwant:\n%s", strings.Join(unused, "\n"), strings.Join(want, "\n"))
 	}
 }
 
