@@ -11,7 +11,6 @@ import (
 
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/invtest"
-	"github.com/flowq/flowq/internal/store"
 	"github.com/flowq/flowq/internal/synth"
 )
 
@@ -101,17 +100,7 @@ func TestExplainUsage(t *testing.T) {
 // it, no note.
 func TestExplainBeforeFirstSnapshot(t *testing.T) {
 	lake := filepath.Join(t.TempDir(), "lake")
-	l, err := store.Open(context.Background(), lake, store.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch, err := inventory.OpenArchive(context.Background(), l, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := arch.Save(context.Background(), inventory.DemoSnapshot(day)); err != nil {
-		t.Fatal(err)
-	}
+	saveSnapshot(t, lake, inventory.DemoSnapshot(day))
 	args := []string{"--lake", lake, "explain", "--src", "10.0.11.51", "--dst", "10.0.21.100", "--dst-port", "22", "-o", "json"}
 	code, out, errb := runCLI(t, "", nil, append(args, "--at", day.AddDate(0, 0, -30).Format(time.RFC3339))...)
 	if code != 0 || !json.Valid([]byte(out)) || !strings.Contains(errb, "no inventory snapshot at or before "+day.AddDate(0, 0, -30).Format(time.RFC3339)) ||
@@ -133,17 +122,7 @@ func TestUnusedRulesCommand(t *testing.T) {
 	if code, out, errb := runCLI(t, "", nil, "--lake", lake, "ingest", p); code != 0 {
 		t.Fatalf("ingest: %s%s", out, errb)
 	}
-	l, err := store.Open(context.Background(), lake, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch, err := inventory.OpenArchive(context.Background(), l, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := arch.Save(context.Background(), inventory.DemoSnapshot(day.Add(-time.Hour))); err != nil {
-		t.Fatal(err)
-	}
+	saveSnapshot(t, lake, inventory.DemoSnapshot(day.Add(-time.Hour)))
 	code, out, errb := runCLI(t, "", nil, "--lake", lake, "run", "unused-rules", "-o", "csv")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb)
@@ -172,17 +151,7 @@ func TestUnusedRulesCommand(t *testing.T) {
 // Udp) and numbers, as people type them.
 func TestExplainProtocolNames(t *testing.T) {
 	lake := filepath.Join(t.TempDir(), "lake")
-	l, err := store.Open(context.Background(), lake, store.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch, err := inventory.OpenArchive(context.Background(), l, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := arch.Save(context.Background(), inventory.DemoSnapshot(day)); err != nil {
-		t.Fatal(err)
-	}
+	saveSnapshot(t, lake, inventory.DemoSnapshot(day))
 	for proto, want := range map[string]string{"TCP": "tcp", "Udp": "udp", "ICMP": "icmp", "17": "udp", "tcp": "tcp"} {
 		code, out, errb := runCLI(t, "", nil, "--lake", lake, "explain", "--src", "10.0.11.51", "--dst", "10.0.21.100", "--dst-port", "53", "--protocol", proto, "-o", "json")
 		var got struct{ Protocol string }

@@ -15,10 +15,11 @@ import (
 	"github.com/flowq/flowq/internal/synth"
 )
 
-// saveSnapshot stores s in the lake's inventory.
+// saveSnapshot stores s in the local lake's inventory (making the lake if
+// need be).
 func saveSnapshot(t *testing.T, lake string, s *inventory.Snapshot) {
 	t.Helper()
-	l, err := store.Open(context.Background(), lake, store.Options{})
+	l, err := store.Open(context.Background(), lake, store.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
