@@ -18,15 +18,10 @@ import (
 // commands' SDK clients, and builds the reference network in it.
 func motoNetwork(t *testing.T) (*motoserver.Server, *ec2.Client, *invtest.Network) {
 	t.Helper()
-	srv := motoserver.Start(t)
+	srv, c, n := invtest.Moto(t)
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
-	}
-	c := ec2.NewFromConfig(srv.Config(t))
-	n, err := invtest.Build(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return srv, c, n
 }

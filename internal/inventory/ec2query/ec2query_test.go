@@ -25,14 +25,9 @@ import (
 // reader does (the second implementation is the oracle), by ID and by
 // address, and answers nil for an unknown interface.
 func TestLookupMoto(t *testing.T) {
-	srv := motoserver.Start(t)
+	srv, c, n := invtest.Moto(t)
 	ctx := context.Background()
 	cfg := srv.Config(t)
-	c := ec2.NewFromConfig(cfg)
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	eni, err := invtest.ENI(ctx, c, n.Private[0], "10.0.11.50", "trading-api", n.ECS, n.VPCE)
 	if err != nil {
 		t.Fatal(err)
@@ -113,13 +108,8 @@ func TestLookupSharedAddressMoto(t *testing.T) {
 // Before, the plain client read only the general one and asked the wrong
 // server.
 func TestLookupServiceEndpoint(t *testing.T) {
-	srv := motoserver.Start(t)
+	srv, c, n := invtest.Moto(t)
 	ctx := context.Background()
-	c := ec2.NewFromConfig(srv.Config(t))
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	eni, err := invtest.ENI(ctx, c, n.Private[0], "10.0.11.50", "trading-api")
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/ec2sync"
 	"github.com/flowq/flowq/internal/inventory/invtest"
-	"github.com/flowq/flowq/internal/testutil/motoserver"
 )
 
 // TestSyncNATInstanceMoto: a NAT instance set up the usual way — source/
@@ -23,13 +22,8 @@ import (
 // marked nothing and the NAT instance's legs raised alerts of their own.
 // A second instance with the check on is no NAT.
 func TestSyncNATInstanceMoto(t *testing.T) {
-	srv := motoserver.Start(t)
+	_, c, n := invtest.Moto(t)
 	ctx := context.Background()
-	c := ec2.NewFromConfig(srv.Config(t))
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	launch := func() (string, string) {
 		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 			SubnetId: aws.String(n.Public[1]), InstanceType: types.InstanceTypeT3Micro})

@@ -18,13 +18,8 @@ import (
 // TestSyncMoto builds the reference network in moto, adds interfaces, syncs
 // and checks what the snapshot says about each resource kind.
 func TestSyncMoto(t *testing.T) {
-	srv := motoserver.Start(t)
+	_, c, n := invtest.Moto(t)
 	ctx := context.Background()
-	c := ec2.NewFromConfig(srv.Config(t))
-	n, err := invtest.Build(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ecs, err := invtest.ENI(ctx, c, n.Private[0], "10.0.11.50", "trading-api", n.ECS)
 	if err != nil {
 		t.Fatal(err)
