@@ -43,21 +43,28 @@ func BenchmarkEnrichedDetection(b *testing.B) {
 	}
 }
 
-func benchEnriched(b *testing.B, text []byte) {
+// parsed parses text (synth.DetectFormat) into record batches, released
+// when the benchmark ends, and returns them and their records.
+func parsed(b *testing.B, text []byte) ([]arrow.RecordBatch, int64) {
 	rd := parse.NewReader(bytes.NewReader(text), parse.Options{Format: synth.DetectFormat})
 	batches, err := rd.ReadAll()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
+	b.Cleanup(func() {
 		for _, r := range batches {
 			r.Release()
 		}
-	}()
+	})
 	var n int64
 	for _, r := range batches {
 		n += r.NumRows()
 	}
+	return batches, n
+}
+
+func benchEnriched(b *testing.B, text []byte) {
+	batches, n := parsed(b, text)
 	snaps := one{inventory.NewIndex(inventory.DemoSnapshot(day))}
 	now := func() time.Time { return day.Add(48 * time.Hour) }
 	cfg := detect.DefaultConfig()

@@ -1,7 +1,6 @@
 package resolve_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/flowq/flowq/internal/detect"
 	"github.com/flowq/flowq/internal/inventory"
 	"github.com/flowq/flowq/internal/inventory/resolve"
-	"github.com/flowq/flowq/internal/parse"
 	"github.com/flowq/flowq/internal/synth"
 )
 
@@ -24,20 +22,7 @@ import (
 //	go test ./internal/inventory/resolve -run '^$' -bench NATListOver -benchtime 20x -count 3
 func BenchmarkNATListOver(b *testing.B) {
 	demo, _ := synth.Scenario(11, synth.DetectFormat, day, 24*time.Hour, 200_000, day.Add(14*time.Hour))
-	rd := parse.NewReader(bytes.NewReader(demo), parse.Options{Format: synth.DetectFormat})
-	batches, err := rd.ReadAll()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		for _, r := range batches {
-			r.Release()
-		}
-	}()
-	var n int64
-	for _, r := range batches {
-		n += r.NumRows()
-	}
+	batches, n := parsed(b, demo)
 	m := &meta{objs: map[string][]byte{}}
 	for _, at := range []time.Time{day, day.Add(12 * time.Hour)} {
 		data, err := inventory.Encode(inventory.DemoSnapshot(at))
